@@ -1,0 +1,369 @@
+/* cli.c — command-line parsing and help (see cli.h).
+ *
+ * Every error names the option and the value that was wrong, and says
+ * where to look, in one line on stderr, like curl's. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_PORT 3389
+#define DEFAULT_PORT_BASE 33900
+#define DEFAULT_SCENARIO "healthy-tls"
+#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_BACKLOG 4096
+
+static const char usage_main[] =
+    "Usage: rdpfault COMMAND [OPTIONS]\n"
+    "An RDP server that reproduces named failure scenarios on the wire.\n"
+    "\n"
+    "Commands:\n"
+    "  serve        serve the scenario catalog (default: on 127.0.0.1)\n"
+    "  list         list the scenarios\n"
+    "  show NAME    describe one scenario and what each client is expected to show\n"
+    "\n"
+    "  -h, --help     this text; 'rdpfault COMMAND --help' for a command's options\n"
+    "  -V, --version  print the version\n"
+    "\n"
+    "Exit codes:\n"
+    "  0  success\n"
+    "  1  runtime failure (cannot listen, cannot write a file, ...)\n"
+    "  2  usage error (unknown command or option, bad value)\n"
+    "  3  the scenario catalog is invalid (each problem is printed as FILE:LINE: FIELD: ...)\n"
+    "  4  show: no such scenario\n";
+
+static const char usage_serve[] =
+    "Usage: rdpfault serve [OPTIONS]\n"
+    "Serve the scenario catalog. A connection gets the scenario its X.224 cookie names\n"
+    "(Cookie: mstshash=NAME; 'xfreerdp /u:NAME' sends it), else its listener's default.\n"
+    "Without --listen and --port-base: --listen 127.0.0.1:3389 --port-base 33900.\n"
+    "\n"
+    "  -l, --listen ADDR:PORT[=SCENARIO]  listen on ADDR:PORT (IPv6: [::1]:PORT; PORT alone\n"
+    "                           binds 127.0.0.1); its default scenario is SCENARIO or\n"
+    "                           --default. Repeatable.\n"
+    "  -p, --port-base PORT     also one listener per scenario on PORT + its port_offset\n"
+    "      --port-host ADDR     address of the --port-base listeners (default 127.0.0.1)\n"
+    "  -d, --default NAME       the default scenario (default healthy-tls)\n"
+    "  -s, --scenarios DIR      the scenario directory (default: the installed catalog)\n"
+    "  -e, --events FILE        append the JSON-lines event log to FILE ('-': stdout)\n"
+    "  -r, --runtime-dir DIR    keep generated keys, certificates and NLA account files in\n"
+    "                           DIR (mode 0700; default: a private temporary directory,\n"
+    "                           removed at exit)\n"
+    "  -t, --handshake-timeout MS  close connections not active after MS ms (default 30000)\n"
+    "      --backlog N          listen backlog (default 4096)\n"
+    "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
+    "  -q, --quiet              only errors on stderr\n"
+    "  -h, --help               this text\n";
+
+static const char usage_list[] =
+    "Usage: rdpfault list [OPTIONS]\n"
+    "List the scenarios: name, port offset (or port with --port-base) and summary.\n"
+    "\n"
+    "  -s, --scenarios DIR   the scenario directory\n"
+    "  -p, --port-base PORT  show each scenario's port as 'serve --port-base PORT' gives it\n"
+    "  -j, --json            JSON output\n"
+    "  -h, --help            this text\n";
+
+static const char usage_show[] =
+    "Usage: rdpfault show NAME [OPTIONS]\n"
+    "Describe a scenario: what it reproduces, the field report it stands for, what the\n"
+    "server does, and what each client is expected to show.\n"
+    "\n"
+    "  -s, --scenarios DIR   the scenario directory\n"
+    "  -j, --json            JSON output\n"
+    "  -h, --help            this text\n";
+
+const char *cli_default_scenarios_dir(void)
+{
+	static char path[PATH_MAX + 32];
+	const char *env = getenv("RDPFAULT_SCENARIOS");
+	struct stat st;
+	if (env && *env)
+		return env;
+	/* Installed next to the binary: PREFIX/bin/rdpfault, PREFIX/share/... */
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/../share/rdpfault/scenarios", exe);
+			if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+				return path;
+		}
+	}
+	if (stat(RDPFAULT_SOURCE_SCENARIOS, &st) == 0)
+		return RDPFAULT_SOURCE_SCENARIOS;
+	return RDPFAULT_INSTALLED_SCENARIOS;
+}
+
+static int usage_error(const char *cmd, const char *fmt, const char *a, const char *b)
+{
+	fprintf(stderr, "rdpfault: ");
+	fprintf(stderr, fmt, a, b);
+	fprintf(stderr, "\nrdpfault: try 'rdpfault %s--help'\n", cmd);
+	return EXIT_USAGE;
+}
+
+static int parse_int(const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ADDR:PORT[=SCENARIO], [V6]:PORT[=SCENARIO] or PORT[=SCENARIO]. */
+static int parse_listen(const char *arg, struct listen_spec *ls)
+{
+	char *copy = strdup(arg), *hostpart, *portpart;
+	long port;
+	if (!copy)
+		return -1;
+	char *eq = strchr(copy, '=');
+	if (eq) {
+		*eq = '\0';
+		if (!eq[1])
+			goto bad;
+	}
+	if (copy[0] == '[') {
+		char *close = strchr(copy, ']');
+		if (!close || close[1] != ':')
+			goto bad;
+		*close = '\0';
+		hostpart = copy + 1;
+		portpart = close + 2;
+	} else {
+		char *colon = strrchr(copy, ':');
+		if (colon && strchr(copy, ':') != colon)
+			goto bad; /* bare IPv6 needs brackets */
+		if (colon) {
+			*colon = '\0';
+			hostpart = copy;
+			portpart = colon + 1;
+		} else {
+			hostpart = "127.0.0.1";
+			portpart = copy;
+		}
+	}
+	if (!*hostpart || parse_int(portpart, 1, 65535, &port) != 0)
+		goto bad;
+	ls->host = strdup(hostpart);
+	ls->port = (int)port;
+	ls->scenario = eq ? strdup(eq + 1) : NULL;
+	free(copy);
+	return 0;
+bad:
+	free(copy);
+	return -1;
+}
+
+static int parse_serve(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+	    {"listen", required_argument, NULL, 'l'},
+	    {"port-base", required_argument, NULL, 'p'},
+	    {"port-host", required_argument, NULL, 'H'},
+	    {"default", required_argument, NULL, 'd'},
+	    {"scenarios", required_argument, NULL, 's'},
+	    {"events", required_argument, NULL, 'e'},
+	    {"runtime-dir", required_argument, NULL, 'r'},
+	    {"handshake-timeout", required_argument, NULL, 't'},
+	    {"backlog", required_argument, NULL, 'b'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct harness_options *o = &c->serve;
+	int ch, port_base_given = 0;
+	long v;
+
+	while ((ch = getopt_long(argc, argv, "+l:p:d:s:e:r:t:vqh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l': {
+			struct listen_spec *n = realloc(o->listens, (o->n_listens + 1) * sizeof(*n));
+			if (!n)
+				return EXIT_RUNTIME;
+			o->listens = n;
+			if (parse_listen(optarg, &o->listens[o->n_listens]) != 0)
+				return usage_error("serve ",
+				                   "--listen '%s': expected ADDR:PORT[=SCENARIO] with PORT "
+				                   "1-65535 (IPv6 as [ADDR]:PORT)%s",
+				                   optarg, "");
+			o->n_listens++;
+			break;
+		}
+		case 'p':
+			if (parse_int(optarg, 1, 65535, &v) != 0)
+				return usage_error("serve ", "--port-base '%s': expected a port 1-65535%s",
+				                   optarg, "");
+			o->port_base = (int)v;
+			port_base_given = 1;
+			break;
+		case 'H':
+			o->port_base_host = optarg;
+			break;
+		case 'd':
+			o->default_scenario = optarg;
+			break;
+		case 's':
+			o->scenarios_dir = optarg;
+			break;
+		case 'e':
+			o->events_path = optarg;
+			break;
+		case 'r':
+			o->runtime_dir = optarg;
+			break;
+		case 't':
+			if (parse_int(optarg, 100, 86400000, &v) != 0)
+				return usage_error("serve ",
+				                   "--handshake-timeout '%s': expected milliseconds, "
+				                   "100-86400000%s",
+				                   optarg, "");
+			o->handshake_timeout_ms = (int)v;
+			break;
+		case 'b':
+			if (parse_int(optarg, 1, 1 << 20, &v) != 0)
+				return usage_error("serve ", "--backlog '%s': expected 1-1048576%s", optarg,
+				                   "");
+			o->backlog = (int)v;
+			break;
+		case 'v':
+			c->verbose++;
+			break;
+		case 'q':
+			c->quiet = 1;
+			break;
+		case 'h':
+			fputs(usage_serve, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("serve ", "serve: bad option (see above)%s%s", "", "");
+		}
+	}
+	if (optind < argc)
+		return usage_error("serve ", "serve: unexpected argument '%s'%s", argv[optind], "");
+	if (!o->n_listens && !port_base_given) {
+		o->listens = calloc(1, sizeof(*o->listens));
+		if (!o->listens)
+			return EXIT_RUNTIME;
+		o->listens[0].host = strdup("127.0.0.1");
+		o->listens[0].port = DEFAULT_PORT;
+		o->n_listens = 1;
+		o->port_base = DEFAULT_PORT_BASE;
+	}
+	return -1;
+}
+
+static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *cmd,
+                             const char *usage)
+{
+	static const struct option opts[] = {
+	    {"scenarios", required_argument, NULL, 's'},
+	    {"port-base", required_argument, NULL, 'p'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	char prefix[16];
+	int ch;
+	long v;
+	snprintf(prefix, sizeof(prefix), "%s ", cmd);
+	while ((ch = getopt_long(argc, argv, "+s:p:jh", opts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c->serve.scenarios_dir = optarg;
+			break;
+		case 'p':
+			if (c->cmd != CMD_LIST)
+				return usage_error(prefix, "%s: --port-base is an option of list%s", cmd, "");
+			if (parse_int(optarg, 1, 65535, &v) != 0)
+				return usage_error(prefix, "--port-base '%s': expected a port 1-65535%s",
+				                   optarg, "");
+			c->port_base = (int)v;
+			break;
+		case 'j':
+			c->json = 1;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error(prefix, "%s: bad option (see above)%s", cmd, "");
+		}
+	}
+	/* show takes NAME, before or after the options. */
+	if (c->cmd == CMD_SHOW) {
+		if (optind >= argc)
+			return usage_error(prefix, "show: which scenario? (%s%s)",
+			                   "'rdpfault list' names them", "");
+		c->name = argv[optind++];
+		if (optind < argc)
+			return parse_catalog_cmd(argc, argv, c, cmd, usage);
+	}
+	if (optind < argc)
+		return usage_error(prefix, "%s: unexpected argument '%s'", cmd, argv[optind]);
+	return -1;
+}
+
+int cli_parse(int argc, char **argv, struct cli *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->serve.port_base = -1;
+	c->serve.port_base_host = "127.0.0.1";
+	c->serve.default_scenario = DEFAULT_SCENARIO;
+	c->serve.handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
+	c->serve.backlog = DEFAULT_BACKLOG;
+	c->port_base = -1;
+
+	if (argc < 2) {
+		fputs(usage_main, stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage_main, stdout);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("rdpfault %s\n", RDPFAULT_VERSION);
+		return EXIT_OK;
+	}
+	optind = 1; /* argv[1] is the command: getopt starts after it */
+	argc--;
+	argv++;
+	if (strcmp(cmd, "serve") == 0) {
+		c->cmd = CMD_SERVE;
+		return parse_serve(argc, argv, c);
+	}
+	if (strcmp(cmd, "list") == 0) {
+		c->cmd = CMD_LIST;
+		return parse_catalog_cmd(argc, argv, c, "list", usage_list);
+	}
+	if (strcmp(cmd, "show") == 0) {
+		c->cmd = CMD_SHOW;
+		return parse_catalog_cmd(argc, argv, c, "show", usage_show);
+	}
+	return usage_error("", "unknown command '%s'%s (commands: serve, list, show)", cmd, "");
+}
+
+void cli_free(struct cli *c)
+{
+	for (size_t i = 0; i < c->serve.n_listens; i++) {
+		free(c->serve.listens[i].host);
+		free(c->serve.listens[i].scenario);
+	}
+	free(c->serve.listens);
+}

@@ -1,0 +1,90 @@
+/* conn.c — connection lifetime and its events (see conn.h). */
+#include "conn.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events.h"
+#include "harness.h"
+
+static atomic_uint_fast64_t next_id = 1;
+static atomic_long live;
+
+struct conn *conn_new(const struct listener *l, const char *listener_name, int fd,
+                      const char *client_addr)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = atomic_fetch_add(&next_id, 1);
+	atomic_init(&c->refs, 1);
+	atomic_init(&c->last_phase, PH_NONE);
+	atomic_init(&c->active, 0);
+	c->t_accept_ms = events_now_ms();
+	c->listener = l;
+	snprintf(c->listener_name, sizeof(c->listener_name), "%s", listener_name);
+	snprintf(c->client_addr, sizeof(c->client_addr), "%s", client_addr);
+	c->client_fd = fd;
+	c->peer_fd = -1;
+	atomic_fetch_add(&live, 1);
+	return c;
+}
+
+void conn_ref(struct conn *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+}
+
+void conn_release(struct conn *c)
+{
+	if (atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	json_t *f = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
+	                      c->close_reason[0] ? c->close_reason : "unknown", "last_phase",
+	                      phase_name((enum phase)atomic_load(&c->last_phase)), "bytes_from_client",
+	                      (json_int_t)c->bytes_from_client, "bytes_to_client",
+	                      (json_int_t)c->bytes_to_client, "duration_ms",
+	                      (json_int_t)(events_now_ms() - c->t_accept_ms));
+	if (c->served)
+		json_object_set_new(f, "scenario", json_string(served_name(c->served)));
+	if (c->peer_started)
+		json_object_set_new(f, "peer_end", json_string(c->peer_end[0] ? c->peer_end : "unknown"));
+	events_emit(c->id, "close", f);
+	atomic_fetch_sub(&live, 1);
+	free(c);
+}
+
+void conn_set_close_reason(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	if (c->close_reason[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->close_reason, sizeof(c->close_reason), fmt, ap);
+	va_end(ap);
+}
+
+void conn_phase(struct conn *c, enum phase p, json_t *detail)
+{
+	int prev = atomic_load(&c->last_phase);
+	while ((int)p > prev && !atomic_compare_exchange_weak(&c->last_phase, &prev, (int)p))
+		;
+	json_t *f = json_pack("{s:s}", "phase", phase_name(p));
+	if (detail) {
+		json_object_update(f, detail);
+		json_decref(detail);
+	}
+	events_emit(c->id, "phase", f);
+}
+
+long conn_live_count(void)
+{
+	return atomic_load(&live);
+}
+
+uint64_t conn_total_count(void)
+{
+	return atomic_load(&next_id) - 1;
+}

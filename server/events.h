@@ -1,0 +1,35 @@
+/* events.h — the JSON-lines event log (docs/events.md lists every field).
+ *
+ * Any thread may emit; a line is queued and written by the writer thread,
+ * so emitting never blocks on I/O (FreeRDP's WLog callback emits while
+ * holding WLog's global lock). Every queued line is written before
+ * events_close() returns: nothing logged is lost on exit. The most recent
+ * lines are also kept in memory for readers inside the process. */
+#ifndef RDPFAULT_EVENTS_H
+#define RDPFAULT_EVENTS_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+/* path: a file (appended to), "-" for stdout, or NULL for none (events are
+ * then only counted and kept in memory). Returns 0, or -1 with err set. */
+int events_open(const char *path, char *err, size_t errlen);
+/* Writes everything queued, stops the writer, closes the file. */
+void events_close(void);
+
+/* Milliseconds on the monotonic clock since events_clock_start(). */
+uint64_t events_now_ms(void);
+void events_clock_start(void);
+
+/* Emits one event for connection `conn` (0: the harness itself). `fields`
+ * is stolen (may be NULL); "ts_ms", "conn" and "event" are set here. */
+void events_emit(uint64_t conn, const char *event, json_t *fields);
+
+/* Lines written or queued so far. */
+uint64_t events_count(void);
+
+/* Copies of the last `max` lines (newest last) as a JSON array of objects,
+ * those of connection `conn` only when conn != 0. New reference. */
+json_t *events_recent(uint64_t conn, size_t max);
+
+#endif

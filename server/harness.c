@@ -1,0 +1,334 @@
+/* harness.c — start-up, listeners, event loop and orderly stop (see
+ * harness.h).
+ *
+ * Stopping (SIGINT/SIGTERM): listeners close first, so no connection
+ * starts; connections still waiting for their request and every relay are
+ * closed, which ends each FreeRDP peer with end-of-file; the peers get a
+ * bounded wait; then the event log is flushed. The whole stop takes well
+ * under a second. */
+#include "harness.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "certgen.h"
+#include "conn.h"
+#include "events.h"
+#include "listener.h"
+#include "log.h"
+#include "peer.h"
+#include "relay.h"
+#include "runtime_dir.h"
+#include "sam.h"
+#include "select.h"
+
+#define STOP_WAIT_MS 700
+
+struct harness *the_harness;
+
+const char *served_name(const struct served *s)
+{
+	return s && s->sc ? s->sc->name : "none";
+}
+
+const struct served *harness_find(const struct harness *h, const char *name)
+{
+	for (size_t i = 0; i < h->catalog.n; i++)
+		if (strcmp(h->served[i].sc->name, name) == 0)
+			return &h->served[i];
+	return NULL;
+}
+
+/* dir/name into out; -1 when it does not fit. */
+static int join(char *out, size_t n, const char *dir, const char *name)
+{
+	int r = snprintf(out, n, "%s/%s", dir, name);
+	return r < 0 || (size_t)r >= n ? -1 : 0;
+}
+
+static int subdir(const char *root, const char *name, char *out, size_t n, char *err, size_t en)
+{
+	snprintf(out, n, "%s/%s", root, name);
+	if (mkdir(out, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, en, "cannot create %s: %s", out, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* FreeRDP's RDP-security key layout: little-endian modulus and private
+ * exponent, 4-byte little-endian public exponent. */
+static int rdp_key_from(EVP_PKEY *key, struct rdp_key_blob *b, char *err, size_t n)
+{
+	BIGNUM *bn_n = NULL, *bn_e = NULL, *bn_d = NULL;
+	int rc = -1;
+	if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &bn_n) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &bn_e) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &bn_d) || BN_num_bytes(bn_e) > 4) {
+		snprintf(err, n, "cannot read the RSA key's components");
+		goto out;
+	}
+	b->modulus_len = (uint32_t)BN_num_bytes(bn_n);
+	b->private_exponent_len = (uint32_t)BN_num_bytes(bn_d);
+	b->modulus = malloc(b->modulus_len);
+	b->private_exponent = malloc(b->private_exponent_len);
+	if (!b->modulus || !b->private_exponent) {
+		snprintf(err, n, "out of memory");
+		goto out;
+	}
+	BN_bn2lebinpad(bn_n, b->modulus, (int)b->modulus_len);
+	BN_bn2lebinpad(bn_d, b->private_exponent, (int)b->private_exponent_len);
+	BN_bn2lebinpad(bn_e, b->exponent, 4);
+	rc = 0;
+out:
+	BN_free(bn_n);
+	BN_free(bn_e);
+	BN_clear_free(bn_d);
+	return rc;
+}
+
+static int prepare_one(struct harness *h, struct served *s, const char *certs, const char *sams,
+                       char *err, size_t n)
+{
+	const struct scenario *sc = s->sc;
+	const struct sc_cert *c = &sc->cert;
+	struct certgen_pair pair = {0};
+	char name[PATH_MAX], e[256];
+
+	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
+		struct certgen_spec spec = {
+		    .subject_cn = c->subject_cn,
+		    .san_dns = (const char *const *)c->san_dns,
+		    .san_ip = (const char *const *)c->san_ip,
+		    .key_bits = c->key_bits,
+		    .digest = c->digest,
+		    .not_before_offset = c->not_before_offset,
+		    .not_after_offset = c->not_after_offset,
+		    .key = c->key_bits == 2048 ? h->shared_key : NULL,
+		};
+		if (certgen_make(&spec, &pair, e, sizeof(e)) != 0) {
+			snprintf(err, n, "%s: cannot make its certificate: %s", sc->name, e);
+			return -1;
+		}
+		s->cert_pem = strdup(pair.cert_pem);
+		s->key_pem = strdup(pair.key_pem);
+		snprintf(name, sizeof(name), "%s.crt", sc->name);
+		int rc = certgen_write_file(certs, name, pair.cert_pem, 0644, e, sizeof(e));
+		if (join(s->cert_path, sizeof(s->cert_path), certs, name) != 0)
+			rc = -1;
+		snprintf(name, sizeof(name), "%s.key", sc->name);
+		if (rc == 0)
+			rc = certgen_write_file(certs, name, pair.key_pem, 0600, e, sizeof(e));
+		if (join(s->key_path, sizeof(s->key_path), certs, name) != 0)
+			rc = -1;
+		certgen_pair_free(&pair);
+		if (rc != 0 || !s->cert_pem || !s->key_pem) {
+			snprintf(err, n, "%s: %s", sc->name, rc ? e : "out of memory");
+			return -1;
+		}
+	}
+	if (sc->account.user) {
+		char line[1024];
+		if (sam_format_line(sc->account.user, sc->account.domain ? sc->account.domain : "",
+		                    sc->account.password, line, sizeof(line)) != 0) {
+			snprintf(err, n, "%s: cannot make the NTLM account line (is MD4 available?)",
+			         sc->name);
+			return -1;
+		}
+		snprintf(name, sizeof(name), "%s.sam", sc->name);
+		if (certgen_write_file(sams, name, line, 0600, e, sizeof(e)) != 0) {
+			snprintf(err, n, "%s: %s", sc->name, e);
+			return -1;
+		}
+		if (join(s->sam_path, sizeof(s->sam_path), sams, name) != 0) {
+			snprintf(err, n, "%s: runtime directory path too long", sc->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n)
+{
+	char certs[PATH_MAX], sams[PATH_MAX], e[256];
+	int uses_nla = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->opt = *opt;
+	the_harness = h;
+	int problems = catalog_load_dir(opt->scenarios_dir, &h->catalog, stderr);
+	if (problems) {
+		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
+		         problems == 1 ? "" : "s", opt->scenarios_dir);
+		return -2;
+	}
+	h->served = calloc(h->catalog.n, sizeof(*h->served));
+	if (!h->served) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < h->catalog.n; i++) {
+		h->served[i].sc = h->catalog.items[i];
+		uses_nla |= (h->catalog.items[i]->protocols & SC_PROTO_NLA) != 0;
+	}
+	h->default_served = harness_find(h, opt->default_scenario);
+	if (!h->default_served) {
+		snprintf(err, n, "default scenario '%s' is not in the catalog", opt->default_scenario);
+		return -1;
+	}
+	if (uses_nla && !sam_md4_ok()) {
+		snprintf(err, n, "NLA scenarios need MD4 (NTLM), which OpenSSL 3 has only in its legacy "
+		                 "provider: it could not be loaded");
+		return -1;
+	}
+	if (runtime_dir_open(opt->runtime_dir, h->runtime_dir, sizeof(h->runtime_dir),
+	                     &h->runtime_created, e, sizeof(e)) != 0) {
+		snprintf(err, n, "runtime directory: %s", e);
+		return -1;
+	}
+	if (subdir(h->runtime_dir, "certs", certs, sizeof(certs), err, n) ||
+	    subdir(h->runtime_dir, "sam", sams, sizeof(sams), err, n))
+		return -1;
+	h->shared_key = certgen_rsa_key(2048, e, sizeof(e));
+	if (!h->shared_key) {
+		snprintf(err, n, "cannot generate the RSA key: %s", e);
+		return -1;
+	}
+	if (rdp_key_from(h->shared_key, &h->rdp_key, err, n) != 0)
+		return -1;
+	for (size_t i = 0; i < h->catalog.n; i++)
+		if (prepare_one(h, &h->served[i], certs, sams, err, n) != 0)
+			return -1;
+	return 0;
+}
+
+int harness_listen(struct harness *h, char *err, size_t n)
+{
+	const struct harness_options *o = &h->opt;
+	size_t total = o->n_listens + (o->port_base >= 0 ? h->catalog.n : 0);
+
+	h->base = event_base_new();
+	if (!h->base) {
+		snprintf(err, n, "cannot create the event loop");
+		return -1;
+	}
+	h->listeners = calloc(total ? total : 1, sizeof(*h->listeners));
+	if (!h->listeners) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < o->n_listens; i++) {
+		const struct listen_spec *ls = &o->listens[i];
+		const struct served *def = h->default_served;
+		if (ls->scenario && !(def = harness_find(h, ls->scenario))) {
+			snprintf(err, n, "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
+			         ls->host, ls->port, ls->scenario);
+			return -1;
+		}
+		if (listener_open(h, &h->listeners[h->n_listeners], ls->host, ls->port, def, o->backlog,
+		                  err, n) != 0)
+			return -1;
+		h->n_listeners++;
+	}
+	if (o->port_base >= 0) {
+		for (size_t i = 0; i < h->catalog.n; i++) {
+			struct served *s = &h->served[i];
+			s->port = o->port_base + s->sc->port_offset;
+			if (s->port > 65535) {
+				snprintf(err, n, "--port-base %d: scenario %s would need port %d", o->port_base,
+				         s->sc->name, s->port);
+				return -1;
+			}
+			if (listener_open(h, &h->listeners[h->n_listeners], o->port_base_host, s->port, s,
+			                  o->backlog, err, n) != 0)
+				return -1;
+			h->n_listeners++;
+		}
+	}
+	return 0;
+}
+
+static void stop(struct harness *h, const char *why)
+{
+	if (h->stopping)
+		return;
+	h->stopping = 1;
+	log_info("%s: stopping", why);
+	for (size_t i = 0; i < h->n_listeners; i++)
+		listener_close(&h->listeners[i]);
+	select_abort_all();
+	relay_abort_all("shutdown");
+	event_base_loopexit(h->base, NULL);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	(void)what;
+	stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+int harness_run(struct harness *h)
+{
+	json_t *ls = json_array();
+	for (size_t i = 0; i < h->n_listeners; i++)
+		json_array_append_new(ls, json_pack("{s:s, s:s}", "address", h->listeners[i].name,
+		                                    "scenario", served_name(h->listeners[i].def)));
+	events_emit(0, "start",
+	            json_pack("{s:s, s:o, s:I, s:s, s:i}", "version", RDPFAULT_VERSION, "listeners", ls,
+	                      "scenarios", (json_int_t)h->catalog.n, "runtime_dir", h->runtime_dir,
+	                      "pid", (int)getpid()));
+
+	h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
+	h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
+	event_add(h->sig_int, NULL);
+	event_add(h->sig_term, NULL);
+	event_base_dispatch(h->base);
+
+	long left = peer_wait_all(STOP_WAIT_MS);
+	events_emit(0, "stop",
+	            json_pack("{s:I, s:i}", "connections", (json_int_t)conn_total_count(),
+	                      "peers_still_running", (int)left));
+	return left ? 1 : 0;
+}
+
+void harness_free(struct harness *h)
+{
+	for (size_t i = 0; i < h->n_listeners; i++)
+		listener_close(&h->listeners[i]);
+	free(h->listeners);
+	if (h->sig_int)
+		event_free(h->sig_int);
+	if (h->sig_term)
+		event_free(h->sig_term);
+	if (h->base)
+		event_base_free(h->base);
+	for (size_t i = 0; h->served && i < h->catalog.n; i++) {
+		free(h->served[i].cert_pem);
+		free(h->served[i].key_pem);
+	}
+	free(h->served);
+	free(h->rdp_key.modulus);
+	if (h->rdp_key.private_exponent)
+		OPENSSL_cleanse(h->rdp_key.private_exponent, h->rdp_key.private_exponent_len);
+	free(h->rdp_key.private_exponent);
+	EVP_PKEY_free(h->shared_key);
+	if (h->runtime_created && h->runtime_dir[0]) {
+		char sub[PATH_MAX + 8];
+		snprintf(sub, sizeof(sub), "%s/certs", h->runtime_dir);
+		runtime_dir_remove(sub);
+		snprintf(sub, sizeof(sub), "%s/sam", h->runtime_dir);
+		runtime_dir_remove(sub);
+		runtime_dir_remove(h->runtime_dir);
+	}
+	catalog_free(&h->catalog);
+}

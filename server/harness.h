@@ -1,0 +1,101 @@
+/* harness.h — the running harness: the catalog, what each scenario serves
+ * (certificate, key, NLA accounts), the listeners and the event loop.
+ *
+ * harness_prepare() does every expensive thing once, at start: it loads
+ * and validates the catalog, generates the keys and certificates, writes
+ * the SAM files and parses the RDP Standard Security key. Per connection
+ * only copies are handed to FreeRDP. */
+#ifndef RDPFAULT_HARNESS_H
+#define RDPFAULT_HARNESS_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "scenario.h"
+
+struct event_base;
+struct evconnlistener;
+struct event;
+
+/* What one scenario serves, prepared at start. */
+struct served {
+	const struct scenario *sc;
+	char *cert_pem;          /* served certificate (PEM) */
+	char *key_pem;           /* its private key (PEM) */
+	char cert_path[PATH_MAX]; /* copies written for users to inspect */
+	char key_path[PATH_MAX];
+	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
+	int port;                /* its own listener's port, 0 when none */
+};
+
+const char *served_name(const struct served *s);
+
+struct listen_spec {
+	char *host;      /* numeric address */
+	int port;
+	char *scenario;  /* default scenario name, NULL for the harness default */
+};
+
+struct harness_options {
+	const char *scenarios_dir;
+	struct listen_spec *listens;
+	size_t n_listens;
+	int port_base;            /* -1: no per-scenario listeners */
+	const char *port_base_host;
+	const char *default_scenario;
+	const char *events_path;  /* NULL: none */
+	const char *runtime_dir;  /* NULL: a private temporary one */
+	int handshake_timeout_ms; /* pre-active deadline per connection */
+	int backlog;
+};
+
+/* The RDP Standard Security key in FreeRDP's little-endian layout. */
+struct rdp_key_blob {
+	uint8_t *modulus;
+	uint32_t modulus_len;
+	uint8_t *private_exponent;
+	uint32_t private_exponent_len;
+	uint8_t exponent[4];
+};
+
+struct listener {
+	char name[64];
+	const struct served *def;
+	struct evconnlistener *evl;
+	struct harness *h;
+};
+
+struct harness {
+	struct harness_options opt;
+	struct catalog catalog;
+	struct served *served; /* one per catalog item, same order */
+	const struct served *default_served;
+	struct listener *listeners;
+	size_t n_listeners;
+	struct event_base *base;
+	struct event *sig_int, *sig_term;
+	char runtime_dir[PATH_MAX];
+	int runtime_created;
+	EVP_PKEY *shared_key; /* RSA-2048, shared by certificates that ask for no other size */
+	struct rdp_key_blob rdp_key;
+	int stopping;
+};
+
+/* The one harness of this process (FreeRDP callbacks reach it from here). */
+extern struct harness *the_harness;
+
+/* Loads the catalog and prepares every scenario. 0, or -1 with err set.
+ * Returns -2 when the catalog is invalid (problems already printed). */
+int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n);
+/* Opens every listener. 0, or -1 with err set. */
+int harness_listen(struct harness *h, char *err, size_t n);
+/* Runs until SIGINT/SIGTERM; returns the exit status. */
+int harness_run(struct harness *h);
+void harness_free(struct harness *h);
+
+const struct served *harness_find(const struct harness *h, const char *name);
+
+#endif

@@ -1,0 +1,295 @@
+/* main.c — rdpfault's entry point: parse the command line, then serve the
+ * catalog, list it, or show one scenario. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <winpr/ssl.h>
+
+#include "cli.h"
+#include "events.h"
+#include "harness.h"
+#include "log.h"
+#include "phase.h"
+#include "tlshook.h"
+#include "wloghook.h"
+
+static json_t *expect_json(const struct sc_expect *e)
+{
+	json_t *o = json_pack("{s:s}", "client", e->client);
+	if (e->result)
+		json_object_set_new(o, "result", json_string(e->result));
+	if (e->exit_code >= 0)
+		json_object_set_new(o, "exit", json_integer(e->exit_code));
+	const char *keys[] = {"log", "code", "extended", "message", "note"};
+	const char *vals[] = {e->log, e->code, e->extended, e->message, e->note};
+	for (size_t i = 0; i < 5; i++)
+		if (vals[i])
+			json_object_set_new(o, keys[i], json_string(vals[i]));
+	return o;
+}
+
+static json_t *scenario_json(const struct scenario *s)
+{
+	char protos[32];
+	json_t *faults = json_array(), *expect = json_array(), *tags = json_array();
+	for (size_t i = 0; i < s->n_faults; i++) {
+		json_t *f = json_pack("{s:s}", "action", s->faults[i].action);
+		if (s->faults[i].at)
+			json_object_set_new(f, "at", json_string(s->faults[i].at));
+		json_t *p = json_object();
+		for (size_t k = 0; k < s->faults[i].n_params; k++)
+			json_object_set_new(p, s->faults[i].params[k].key,
+			                    json_string(s->faults[i].params[k].value));
+		json_object_set_new(f, "params", p);
+		json_array_append_new(faults, f);
+	}
+	for (size_t i = 0; i < s->n_expect; i++)
+		json_array_append_new(expect, expect_json(&s->expect[i]));
+	for (char **t = s->tags; t && *t; t++)
+		json_array_append_new(tags, json_string(*t));
+	return json_pack(
+	    "{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:i, s:i, s:i, s:s?}, "
+	    "s:{s:s, s:i, s:s, s:I, s:I}, s:s?, s:o, s:o}",
+	    "name", s->name, "file", s->file, "port_offset", s->port_offset, "summary", s->summary,
+	    "reproduces", s->reproduces, "field_report", s->field_report, "tags", tags, "security",
+	    "protocols", sc_protocols_str(s->protocols, protos, sizeof(protos)), "encryption_level",
+	    sc_encryption_level_str(s->encryption_level), "tls_min", s->tls_min, "tls_max", s->tls_max,
+	    "tls_security_level", s->tls_sec_level, "tls_ciphers", s->tls_ciphers, "certificate",
+	    "subject_cn", s->cert.subject_cn, "key_bits", s->cert.key_bits, "digest", s->cert.digest,
+	    "not_before_offset_s", (json_int_t)s->cert.not_before_offset, "not_after_offset_s",
+	    (json_int_t)s->cert.not_after_offset, "account_user", s->account.user, "faults", faults,
+	    "expect", expect);
+}
+
+static const char *tls_text(uint16_t v)
+{
+	switch (v) {
+	case 0x0301:
+		return "1.0";
+	case 0x0302:
+		return "1.1";
+	case 0x0303:
+		return "1.2";
+	case 0x0304:
+		return "1.3";
+	default:
+		return "?";
+	}
+}
+
+static void print_duration(const char *label, long s)
+{
+	long a = s < 0 ? -s : s;
+	if (a % 86400 == 0)
+		printf("%s%ldd", label, s / 86400);
+	else if (a % 3600 == 0)
+		printf("%s%ldh", label, s / 3600);
+	else
+		printf("%s%lds", label, s);
+}
+
+static void show_text(const struct scenario *s)
+{
+	char protos[32];
+	printf("%s — %s\n\n", s->name, s->summary);
+	printf("Reproduces:\n  %s\n\n", s->reproduces);
+	printf("Field report:\n  %s\n\n", s->field_report);
+	printf("Server:\n");
+	printf("  security layers   %s\n", sc_protocols_str(s->protocols, protos, sizeof(protos)));
+	if (s->protocols & SC_PROTO_RDP)
+		printf("  encryption level  %s\n", sc_encryption_level_str(s->encryption_level));
+	if (s->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
+		printf("  TLS versions      %s to %s (OpenSSL security level %d)\n",
+		       tls_text(s->tls_min), tls_text(s->tls_max), s->tls_sec_level);
+		if (s->tls_ciphers)
+			printf("  TLS ciphers       %s\n", s->tls_ciphers);
+		printf("  certificate       CN=%s, RSA-%d, %s, ", s->cert.subject_cn, s->cert.key_bits,
+		       s->cert.digest);
+		print_duration("valid from now", s->cert.not_before_offset);
+		print_duration(" to now+", s->cert.not_after_offset);
+		printf("\n");
+	}
+	if (s->account.user)
+		printf("  NLA account       %s%s%s / %s\n", s->account.domain && *s->account.domain ? s->account.domain : "",
+		       s->account.domain && *s->account.domain ? "\\" : "", s->account.user,
+		       s->account.password);
+	if (s->n_faults == 0)
+		printf("  faults            none\n");
+	for (size_t i = 0; i < s->n_faults; i++) {
+		const struct sc_fault *f = &s->faults[i];
+		printf("  fault             %s%s%s", f->action, f->at ? " at " : "", f->at ? f->at : "");
+		for (size_t k = 0; k < f->n_params; k++)
+			printf(" %s=%s", f->params[k].key, f->params[k].value);
+		if (f->at && phase_from_name(f->at) != PH_NONE)
+			printf(" (%s)", phase_description(phase_from_name(f->at)));
+		printf("\n");
+	}
+	printf("\nExpected outcome per client:\n");
+	for (size_t i = 0; i < s->n_expect; i++) {
+		const struct sc_expect *e = &s->expect[i];
+		printf("  %-10s %s", e->client, e->result ? e->result : "");
+		if (e->exit_code >= 0)
+			printf(", exit code %d", e->exit_code);
+		if (e->code)
+			printf(", code %s", e->code);
+		if (e->extended)
+			printf(" extended %s", e->extended);
+		printf("\n");
+		if (e->message)
+			printf("  %-10s message: %s\n", "", e->message);
+		if (e->log)
+			printf("  %-10s prints: %s\n", "", e->log);
+		if (e->note)
+			printf("  %-10s %s\n", "", e->note);
+	}
+	printf("\nSelect it with the cookie (xfreerdp /u:%s) or its own port (serve --port-base "
+	       "BASE: BASE+%d).\nFile: %s\n",
+	       s->name, s->port_offset, s->file);
+}
+
+static int load_catalog(const char *dir, struct catalog *cat)
+{
+	int problems = catalog_load_dir(dir, cat, stderr);
+	if (problems) {
+		fprintf(stderr, "rdpfault: %d problem%s in the scenario catalog %s\n", problems,
+		        problems == 1 ? "" : "s", dir);
+		return EXIT_CATALOG;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_list(const struct cli *c)
+{
+	struct catalog cat;
+	int rc = load_catalog(c->serve.scenarios_dir, &cat);
+	if (rc)
+		return rc;
+	if (c->json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < cat.n; i++) {
+			json_t *o = json_pack("{s:s, s:i, s:s}", "name", cat.items[i]->name, "port_offset",
+			                      cat.items[i]->port_offset, "summary", cat.items[i]->summary);
+			if (c->port_base >= 0)
+				json_object_set_new(o, "port",
+				                    json_integer(c->port_base + cat.items[i]->port_offset));
+			json_array_append_new(arr, o);
+		}
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(arr);
+	} else {
+		printf("%-32s %-6s %s\n", "SCENARIO", c->port_base >= 0 ? "PORT" : "OFFSET", "SUMMARY");
+		for (size_t i = 0; i < cat.n; i++)
+			printf("%-32s %-6d %s\n", cat.items[i]->name,
+			       (c->port_base >= 0 ? c->port_base : 0) + cat.items[i]->port_offset,
+			       cat.items[i]->summary);
+	}
+	catalog_free(&cat);
+	return EXIT_OK;
+}
+
+static int cmd_show(const struct cli *c)
+{
+	struct catalog cat;
+	int rc = load_catalog(c->serve.scenarios_dir, &cat);
+	if (rc)
+		return rc;
+	const struct scenario *s = catalog_find(&cat, c->name);
+	if (!s) {
+		fprintf(stderr, "rdpfault: show: no scenario named '%s' (see 'rdpfault list')\n",
+		        c->name);
+		catalog_free(&cat);
+		return EXIT_NO_SCENARIO;
+	}
+	if (c->json) {
+		json_t *o = scenario_json(s);
+		json_dumpf(o, stdout, JSON_INDENT(2));
+		printf("\n");
+		json_decref(o);
+	} else {
+		show_text(s);
+	}
+	catalog_free(&cat);
+	return EXIT_OK;
+}
+
+static int cmd_serve(struct cli *c)
+{
+	struct harness h;
+	char err[512];
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	log_set_level(c->quiet ? LOG_ERROR : c->verbose ? LOG_DEBUG : LOG_INFO);
+	winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
+	if (!tlshook_ready()) {
+		log_error("cannot find libssl's SSL_do_handshake");
+		return EXIT_RUNTIME;
+	}
+	if (wloghook_install(c->verbose >= 2) != 0) {
+		log_error("cannot install the FreeRDP log hook");
+		return EXIT_RUNTIME;
+	}
+	events_clock_start();
+	if (events_open(c->serve.events_path, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
+	rc = harness_prepare(&h, &c->serve, err, sizeof(err));
+	if (rc == 0)
+		rc = harness_listen(&h, err, sizeof(err));
+	if (rc != 0) {
+		log_error("%s", err);
+		events_emit(0, "error", json_pack("{s:s}", "error", err));
+		events_close();
+		harness_free(&h);
+		return rc == -2 ? EXIT_CATALOG : EXIT_RUNTIME;
+	}
+	for (size_t i = 0; i < h.n_listeners; i++)
+		log_debug("listening on %s (default %s)", h.listeners[i].name,
+		          served_name(h.listeners[i].def));
+	log_info("serving %zu scenarios on %zu listener%s (first %s, default %s); keys in %s",
+	         h.catalog.n, h.n_listeners, h.n_listeners == 1 ? "" : "s", h.listeners[0].name,
+	         served_name(h.default_served), h.runtime_dir);
+	rc = harness_run(&h);
+	events_close();
+	if (rc != 0) {
+		/* A peer thread is still inside FreeRDP: freeing what it uses
+		 * would race it. Everything logged is written; leave now. */
+		log_warn("peer threads still running at exit");
+		fflush(stderr);
+		_exit(EXIT_OK);
+	}
+	harness_free(&h);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli c;
+	int rc = cli_parse(argc, argv, &c);
+	if (rc >= 0) {
+		cli_free(&c);
+		return rc;
+	}
+	if (!c.serve.scenarios_dir)
+		c.serve.scenarios_dir = cli_default_scenarios_dir();
+	switch (c.cmd) {
+	case CMD_SERVE:
+		rc = cmd_serve(&c);
+		break;
+	case CMD_LIST:
+		rc = cmd_list(&c);
+		break;
+	case CMD_SHOW:
+		rc = cmd_show(&c);
+		break;
+	default:
+		rc = EXIT_USAGE;
+	}
+	cli_free(&c);
+	return rc;
+}

@@ -1,0 +1,361 @@
+/* peer.c — the FreeRDP peer thread (see peer.h).
+ *
+ * Per connection FreeRDP gets only copies of what harness_prepare() made
+ * once: the certificate and key as PEM text (no file reads), and the RDP
+ * Standard Security key already parsed. Handing FreeRDP RdpKeyFile or
+ * RdpKeyContent instead would make every peer re-parse the key and run
+ * RSA_check_key on it, which costs ~20 ms of CPU per connection. */
+#include "peer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <freerdp/freerdp.h>
+#include <freerdp/listener.h>
+#include <freerdp/peer.h>
+#include <freerdp/settings.h>
+#include <freerdp/update.h>
+#include <winpr/synch.h>
+
+#include "conn.h"
+#include "desktop.h"
+#include "events.h"
+#include "harness.h"
+#include "log.h"
+
+struct rf_context {
+	rdpContext base; /* FreeRDP's; must come first */
+	struct conn *conn;
+	const struct served *served;
+	psPeerLicenseCallback license_default;
+	int licensing_seen;
+	int tls_done;
+	int suppress_output;
+};
+
+static _Thread_local struct rf_context *current;
+
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t running_cond = PTHREAD_COND_INITIALIZER;
+static long running;
+
+long peer_running(void)
+{
+	pthread_mutex_lock(&running_lock);
+	long n = running;
+	pthread_mutex_unlock(&running_lock);
+	return n;
+}
+
+long peer_wait_all(int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&running_lock);
+	while (running > 0)
+		if (pthread_cond_timedwait(&running_cond, &running_lock, &until) == ETIMEDOUT)
+			break;
+	long n = running;
+	pthread_mutex_unlock(&running_lock);
+	return n;
+}
+
+void peer_on_freerdp_state(const char *state)
+{
+	if (!current)
+		return;
+	enum phase p = phase_from_freerdp_state(state);
+	if (p == PH_NONE && strcmp(state, "CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE") == 0 &&
+	    current->base.settings->UseRdpSecurityLayer)
+		p = PH_SECURITY_EXCHANGE;
+	if (p != PH_NONE)
+		conn_phase(current->conn, p, NULL);
+}
+
+void peer_on_tls_handshake_done(SSL *ssl)
+{
+	if (!current || current->tls_done)
+		return;
+	current->tls_done = 1;
+	conn_phase(current->conn, PH_TLS_FINISHED,
+	           json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
+	                     SSL_get_cipher_name(ssl)));
+	if (atomic_load(&current->conn->selected_protocol) & X224_PROTOCOL_HYBRID)
+		conn_phase(current->conn, PH_CREDSSP, NULL);
+}
+
+static struct rf_context *ctx_of(freerdp_peer *client)
+{
+	return (struct rf_context *)client->context;
+}
+
+static BOOL on_logon(freerdp_peer *client, SEC_WINNT_AUTH_IDENTITY *identity, BOOL automatic)
+{
+	struct rf_context *ctx = ctx_of(client);
+	rdpSettings *s = client->settings;
+	const char *layer = s->NlaSecurity ? "nla" : s->TlsSecurity ? "tls" : "rdp";
+	(void)identity;
+	events_emit(ctx->conn->id, "security",
+	            json_pack("{s:s, s:b}", "layer", layer, "nla_authenticated", automatic));
+	return TRUE;
+}
+
+static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
+{
+	struct rf_context *ctx = ctx_of(client);
+	if (!ctx->licensing_seen) {
+		ctx->licensing_seen = 1;
+		conn_phase(ctx->conn, PH_LICENSING, NULL);
+	}
+	return ctx->license_default ? ctx->license_default(client, s) : LICENSE_CB_COMPLETED;
+}
+
+static BOOL on_client_capabilities(freerdp_peer *client)
+{
+	struct rf_context *ctx = ctx_of(client);
+	rdpSettings *s = client->settings;
+	conn_phase(ctx->conn, PH_CONFIRM_ACTIVE,
+	           json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
+	                     (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth));
+	return TRUE;
+}
+
+static BOOL on_post_connect(freerdp_peer *client)
+{
+	struct rf_context *ctx = ctx_of(client);
+	rdpSettings *s = client->settings;
+	json_t *f = json_pack("{s:s, s:i, s:i}", "client_hostname",
+	                      s->ClientHostname ? s->ClientHostname : "", "client_build",
+	                      (int)s->ClientBuild, "channels", (int)client->context->settings->ChannelCount);
+	if (s->Username)
+		json_object_set_new(f, "user", json_string(s->Username));
+	events_emit(ctx->conn->id, "client", f);
+	return TRUE;
+}
+
+static void draw(struct rf_context *ctx)
+{
+	const struct scenario *sc = ctx->served->sc;
+	if (!ctx->suppress_output)
+		desktop_draw(ctx->base.peer, sc->name, sc->summary);
+}
+
+static BOOL on_activate(freerdp_peer *client)
+{
+	struct rf_context *ctx = ctx_of(client);
+	atomic_store(&ctx->conn->active, 1);
+	draw(ctx);
+	return TRUE;
+}
+
+static BOOL on_refresh_rect(rdpContext *context, BYTE count, const RECTANGLE_16 *areas)
+{
+	(void)count;
+	(void)areas;
+	draw((struct rf_context *)context);
+	return TRUE;
+}
+
+static BOOL on_suppress_output(rdpContext *context, BYTE allow, const RECTANGLE_16 *area)
+{
+	struct rf_context *ctx = (struct rf_context *)context;
+	(void)area;
+	ctx->suppress_output = !allow;
+	if (allow)
+		draw(ctx);
+	return TRUE;
+}
+
+static rdpRsaKey *rsa_key_copy(const struct rdp_key_blob *b)
+{
+	/* FreeRDP frees RdpServerRsaKey with free() on each buffer. */
+	rdpRsaKey *k = calloc(1, sizeof(*k));
+	if (!k)
+		return NULL;
+	k->Modulus = malloc(b->modulus_len);
+	k->PrivateExponent = malloc(b->private_exponent_len);
+	if (!k->Modulus || !k->PrivateExponent) {
+		free(k->Modulus);
+		free(k->PrivateExponent);
+		free(k);
+		return NULL;
+	}
+	memcpy(k->Modulus, b->modulus, b->modulus_len);
+	k->ModulusLength = b->modulus_len;
+	memcpy(k->PrivateExponent, b->private_exponent, b->private_exponent_len);
+	k->PrivateExponentLength = b->private_exponent_len;
+	memcpy(k->exponent, b->exponent, sizeof(k->exponent));
+	return k;
+}
+
+static int configure(freerdp_peer *client, const struct harness *h, const struct served *srv)
+{
+	rdpSettings *s = client->settings;
+	const struct scenario *sc = srv->sc;
+	static const UINT32 levels[] = {ENCRYPTION_LEVEL_NONE, ENCRYPTION_LEVEL_LOW,
+	                                ENCRYPTION_LEVEL_CLIENT_COMPATIBLE, ENCRYPTION_LEVEL_HIGH,
+	                                ENCRYPTION_LEVEL_FIPS};
+
+	s->RdpSecurity = (sc->protocols & SC_PROTO_RDP) ? TRUE : FALSE;
+	s->TlsSecurity = (sc->protocols & SC_PROTO_TLS) ? TRUE : FALSE;
+	s->NlaSecurity = (sc->protocols & SC_PROTO_NLA) ? TRUE : FALSE;
+	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
+		if (!freerdp_settings_set_string(s, FreeRDP_CertificateContent, srv->cert_pem) ||
+		    !freerdp_settings_set_string(s, FreeRDP_PrivateKeyContent, srv->key_pem))
+			return -1;
+	}
+	if ((sc->protocols & SC_PROTO_NLA) && srv->sam_path[0] &&
+	    !freerdp_settings_set_string(s, FreeRDP_NtlmSamFile, srv->sam_path))
+		return -1;
+	if (sc->protocols & SC_PROTO_RDP) {
+		s->RdpServerRsaKey = rsa_key_copy(&h->rdp_key);
+		if (!s->RdpServerRsaKey)
+			return -1;
+		s->EncryptionLevel = levels[sc->encryption_level];
+		s->EncryptionMethods = sc->encryption_level == SC_ENC_FIPS
+		                           ? ENCRYPTION_METHOD_FIPS
+		                           : ENCRYPTION_METHOD_40BIT | ENCRYPTION_METHOD_128BIT;
+	}
+	s->TLSMinVersion = sc->tls_min;
+	s->TLSMaxVersion = sc->tls_max;
+	s->TlsSecLevel = (UINT32)sc->tls_sec_level;
+	if (sc->tls_ciphers &&
+	    !freerdp_settings_set_string(s, FreeRDP_AllowedTlsCiphers, sc->tls_ciphers))
+		return -1;
+	s->ColorDepth = 32;
+	s->RefreshRect = TRUE;
+	s->SuppressOutput = TRUE;
+	s->FrameMarkerCommandEnabled = FALSE;
+	s->SurfaceFrameMarkerEnabled = FALSE;
+	/* Loopback or not, encryption is really on when the scenario asks. */
+	client->local = FALSE;
+	return 0;
+}
+
+struct start {
+	struct harness *h;
+	struct conn *c;
+	int fd;
+};
+
+static void *peer_main(void *arg)
+{
+	struct start st = *(struct start *)arg;
+	struct conn *c = st.c;
+	const char *end = "ended";
+	char endbuf[128];
+	free(arg);
+
+	freerdp_peer *client = freerdp_peer_new(st.fd);
+	if (!client) {
+		close(st.fd);
+		end = "internal-error: freerdp_peer_new";
+		goto out;
+	}
+	client->ContextSize = sizeof(struct rf_context);
+	if (!freerdp_peer_context_new(client)) {
+		/* Whether FreeRDP already took the fd is not knowable here:
+		 * leaking it is safer than closing a number reused elsewhere. */
+		freerdp_peer_free(client);
+		end = "internal-error: freerdp_peer_context_new";
+		goto out;
+	}
+	struct rf_context *ctx = ctx_of(client);
+	ctx->conn = c;
+	ctx->served = c->served;
+	current = ctx;
+	if (configure(client, st.h, c->served) != 0) {
+		end = "internal-error: settings";
+		goto free_peer;
+	}
+	client->Logon = on_logon;
+	client->PostConnect = on_post_connect;
+	client->Activate = on_activate;
+	client->ClientCapabilities = on_client_capabilities;
+	ctx->license_default = client->LicenseCallback;
+	client->LicenseCallback = on_license;
+	client->update->RefreshRect = on_refresh_rect;
+	client->update->SuppressOutput = on_suppress_output;
+	if (!client->Initialize(client)) {
+		end = "internal-error: initialize";
+		goto free_peer;
+	}
+
+	for (;;) {
+		HANDLE handles[MAXIMUM_WAIT_OBJECTS];
+		DWORD count = client->GetEventHandles(client, handles, ARRAYSIZE(handles));
+		if (count == 0) {
+			end = "internal-error: no event handles";
+			break;
+		}
+		if (WaitForMultipleObjects(count, handles, FALSE, INFINITE) == WAIT_FAILED) {
+			end = "internal-error: wait failed";
+			break;
+		}
+		if (!client->CheckFileDescriptor(client)) {
+			int state = freerdp_get_state(client->context);
+			snprintf(endbuf, sizeof(endbuf), "connection ended in %s",
+			         freerdp_state_string(state));
+			end = endbuf;
+			break;
+		}
+	}
+	client->Disconnect(client);
+free_peer:
+	current = NULL;
+	freerdp_peer_context_free(client);
+	freerdp_peer_free(client);
+out:
+	snprintf(c->peer_end, sizeof(c->peer_end), "%s", end);
+	conn_release(c);
+	pthread_mutex_lock(&running_lock);
+	running--;
+	pthread_cond_broadcast(&running_cond);
+	pthread_mutex_unlock(&running_lock);
+	return NULL;
+}
+
+int peer_start(struct harness *h, struct conn *c, int fd)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	struct start *st = malloc(sizeof(*st));
+	if (!st)
+		return -1;
+	st->h = h;
+	st->c = c;
+	st->fd = fd;
+	conn_ref(c);
+	c->peer_started = 1;
+	c->peer_fd = fd;
+	pthread_mutex_lock(&running_lock);
+	running++;
+	pthread_mutex_unlock(&running_lock);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	/* FreeRDP's deepest stacks are far below 1 MiB; a small stack keeps
+	 * thousands of peers cheap in address space. */
+	pthread_attr_setstacksize(&attr, 1u << 20);
+	int rc = pthread_create(&t, &attr, peer_main, st);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		free(st);
+		c->peer_started = 0;
+		pthread_mutex_lock(&running_lock);
+		running--;
+		pthread_mutex_unlock(&running_lock);
+		conn_release(c);
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,26 @@
+/* peer.h — the FreeRDP peer: one thread per connection that has chosen its
+ * scenario, owning its freerdp_peer alone, configured from the scenario's
+ * prepared resources. The thread blocks in FreeRDP's own loops; the only
+ * action other threads take on it is closing the relay's end of the
+ * socketpair, which FreeRDP sees as end-of-file. */
+#ifndef RDPFAULT_PEER_H
+#define RDPFAULT_PEER_H
+
+#include <openssl/ssl.h>
+
+struct harness;
+struct conn;
+
+/* Starts the peer thread on `fd` (the socketpair end FreeRDP will own and
+ * close). Takes a reference on the connection. 0, or -1. */
+int peer_start(struct harness *h, struct conn *c, int fd);
+long peer_running(void);
+/* Waits up to timeout_ms for every peer thread to end; returns how many
+ * are still running. */
+long peer_wait_all(int timeout_ms);
+
+/* Hooks, called on a peer thread (see wloghook.c and tlshook.c). */
+void peer_on_freerdp_state(const char *state_name);
+void peer_on_tls_handshake_done(SSL *ssl);
+
+#endif

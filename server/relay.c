@@ -1,0 +1,318 @@
+/* relay.c — client socket <-> socketpair relay (see relay.h).
+ *
+ * Closing follows the client's lead and never loses the last bytes: an
+ * end-of-file from one side is passed on as a half-close (shutdown
+ * SHUT_WR) only after everything queued for the other side is written,
+ * and when the server side ends first the client gets a FIN and is
+ * drained for a while, so a final PDU (e.g. Set Error Info) reaches it
+ * before the socket closes. */
+#include "relay.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "events.h"
+#include "harness.h"
+#include "log.h"
+#include "peer.h"
+#include "tlsrec.h"
+
+#define HIGH_WATER (1u << 20) /* stop reading a side while the other has 1 MiB queued */
+#define LINGER_MS 5000        /* how long a client may keep the socket after our FIN */
+
+struct relay {
+	struct relay *prev, *next;
+	struct harness *h;
+	struct conn *c;
+	struct bufferevent *client, *inner;
+	int inner_fd;
+	struct tlsrec_scanner up, down; /* client->server, server->client */
+	int client_eof, inner_eof;
+	int client_wr_shut, inner_wr_shut;
+	int saw_cc, saw_client_hello, saw_server_hello;
+	struct event *deadline, *linger;
+};
+
+static struct relay *relays;
+static long n_relays;
+
+long relay_live(void)
+{
+	return n_relays;
+}
+
+static void finish(struct relay *r)
+{
+	if (r->client)
+		bufferevent_free(r->client);
+	if (r->inner)
+		bufferevent_free(r->inner);
+	if (r->deadline)
+		event_free(r->deadline);
+	if (r->linger)
+		event_free(r->linger);
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		relays = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	n_relays--;
+	r->c->relay = NULL;
+	r->c->client_fd = -1;
+	conn_release(r->c);
+	free(r);
+}
+
+static void abort_relay(struct relay *r, const char *reason)
+{
+	conn_set_close_reason(r->c, "%s", reason);
+	finish(r);
+}
+
+/* Decodes the server's X.224 Connection Confirm: the RDP_NEG_RSP's
+ * selected protocol or the RDP_NEG_FAILURE code. */
+static void log_confirm(struct relay *r, const uint8_t *b, size_t n)
+{
+	static const char *failures[] = {
+	    "", "SSL_REQUIRED_BY_SERVER", "SSL_NOT_ALLOWED_BY_SERVER", "SSL_CERT_NOT_ON_SERVER",
+	    "INCONSISTENT_FLAGS", "HYBRID_REQUIRED_BY_SERVER", "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"};
+	json_t *f = json_object();
+	if (n >= 19 && (b[5] & 0xF0) == 0xD0) {
+		uint32_t v = (uint32_t)b[15] | (uint32_t)b[16] << 8 | (uint32_t)b[17] << 16 |
+		             (uint32_t)b[18] << 24;
+		if (b[11] == 0x02) {
+			char protos[64];
+			r->c->selected_protocol = v;
+			json_object_set_new(f, "selected",
+			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
+		} else if (b[11] == 0x03) {
+			json_object_set_new(f, "failure_code", json_integer(v));
+			json_object_set_new(f, "failure", json_string(v < 7 ? failures[v] : "unknown"));
+		}
+	} else if (n >= 11) {
+		json_object_set_new(f, "selected", json_string("rdp"));
+	}
+	conn_phase(r->c, PH_X224_CONFIRM, f);
+}
+
+static int on_unit_up(const struct tlsrec_unit *u, void *arg)
+{
+	struct relay *r = arg;
+	if (u->kind == TLSREC_TLS && u->hs_type == 1 && !r->saw_client_hello) {
+		r->saw_client_hello = 1;
+		conn_phase(r->c, PH_TLS_CLIENT_HELLO, NULL);
+	}
+	return 0;
+}
+
+static int on_unit_down(const struct tlsrec_unit *u, void *arg)
+{
+	struct relay *r = arg;
+	if (u->kind == TLSREC_TLS && u->hs_type == 2 && !r->saw_server_hello) {
+		r->saw_server_hello = 1;
+		conn_phase(r->c, PH_TLS_SERVER_HELLO, NULL);
+	}
+	return 0;
+}
+
+static void scan(struct relay *r, struct evbuffer *in, struct tlsrec_scanner *sc, tlsrec_cb cb)
+{
+	if (sc->stopped)
+		return;
+	int n = evbuffer_peek(in, -1, NULL, NULL, 0);
+	if (n <= 0)
+		return;
+	struct evbuffer_iovec small[8], *vec = small;
+	if (n > 8 && !(vec = malloc(sizeof(*vec) * (size_t)n)))
+		return;
+	n = evbuffer_peek(in, -1, NULL, vec, n);
+	for (int i = 0; i < n; i++)
+		tlsrec_feed(sc, vec[i].iov_base, vec[i].iov_len, cb, r);
+	if (vec != small)
+		free(vec);
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+	struct relay *r = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t len = evbuffer_get_length(in);
+	struct bufferevent *to;
+
+	if (bev == r->client) {
+		scan(r, in, &r->up, on_unit_up);
+		r->c->bytes_from_client += len;
+		to = r->inner;
+	} else {
+		if (!r->saw_cc && len >= 11) {
+			uint8_t head[19];
+			size_t got = len < sizeof(head) ? len : sizeof(head);
+			evbuffer_copyout(in, head, got);
+			r->saw_cc = 1;
+			log_confirm(r, head, got);
+		}
+		scan(r, in, &r->down, on_unit_down);
+		r->c->bytes_to_client += len;
+		to = r->client;
+	}
+	if (!to) { /* the other side is gone: drop */
+		evbuffer_drain(in, len);
+		return;
+	}
+	evbuffer_add_buffer(bufferevent_get_output(to), in);
+	if (evbuffer_get_length(bufferevent_get_output(to)) >= HIGH_WATER)
+		bufferevent_disable(bev, EV_READ);
+}
+
+static void on_linger(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	finish(arg);
+}
+
+static void maybe_done(struct relay *r)
+{
+	if (r->inner_eof && r->client_eof)
+		finish(r);
+}
+
+/* Passes an end-of-file on once the side's queued output is written. */
+static void on_write(struct bufferevent *bev, void *arg)
+{
+	struct relay *r = arg;
+	/* Output drained: resume reading the other side. */
+	if (bev == r->inner) {
+		if (r->client && !r->client_eof)
+			bufferevent_enable(r->client, EV_READ);
+		if (r->client_eof && !r->inner_wr_shut) {
+			shutdown(r->inner_fd, SHUT_WR);
+			r->inner_wr_shut = 1;
+		}
+	} else {
+		if (r->inner && !r->inner_eof)
+			bufferevent_enable(r->inner, EV_READ);
+		if (r->inner_eof && !r->client_wr_shut) {
+			shutdown(r->c->client_fd, SHUT_WR);
+			r->client_wr_shut = 1;
+			struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
+			r->linger = evtimer_new(r->h->base, on_linger, r);
+			evtimer_add(r->linger, &tv);
+		}
+	}
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct relay *r = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+
+	if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if (bev == r->client) {
+		if (what & BEV_EVENT_ERROR) {
+			if (err == ECONNRESET)
+				abort_relay(r, r->inner_eof ? "server-closed" : "client-reset");
+			else if (err == EPIPE)
+				abort_relay(r, r->inner_eof ? "server-closed" : "client-closed");
+			else {
+				char why[96];
+				snprintf(why, sizeof(why), "client-error: %s", strerror(err));
+				abort_relay(r, why);
+			}
+			return;
+		}
+		r->client_eof = 1;
+		conn_set_close_reason(r->c, "client-closed");
+		bufferevent_disable(r->client, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(r->inner)) == 0)
+			on_write(r->inner, r);
+	} else {
+		r->inner_eof = 1;
+		conn_set_close_reason(r->c, "server-closed");
+		bufferevent_disable(r->inner, EV_READ);
+		if (evbuffer_get_length(bufferevent_get_output(r->client)) == 0)
+			on_write(r->client, r);
+	}
+	maybe_done(r);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	if (atomic_load(&r->c->active))
+		return;
+	events_emit(r->c->id, "deadline",
+	            json_pack("{s:i, s:s}", "after_ms", r->h->opt.handshake_timeout_ms, "phase",
+	                      phase_name((enum phase)atomic_load(&r->c->last_phase))));
+	abort_relay(r, "deadline");
+}
+
+void relay_start(struct harness *h, struct conn *c)
+{
+	int sv[2];
+	struct relay *r = calloc(1, sizeof(*r));
+
+	if (!r || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("cannot relay connection %llu: %s", (unsigned long long)c->id,
+		          strerror(errno));
+		free(r);
+		conn_set_close_reason(c, "internal-error: socketpair");
+		close(c->client_fd);
+		conn_release(c);
+		return;
+	}
+	r->h = h;
+	r->c = c;
+	c->relay = r;
+	r->inner_fd = sv[0];
+	tlsrec_init(&r->up);
+	tlsrec_init(&r->down);
+	evutil_make_socket_nonblocking(sv[0]);
+	r->client = bufferevent_socket_new(h->base, c->client_fd, BEV_OPT_CLOSE_ON_FREE);
+	r->inner = bufferevent_socket_new(h->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	r->next = relays;
+	if (relays)
+		relays->prev = r;
+	relays = r;
+	n_relays++;
+	if (!r->client || !r->inner) {
+		close(sv[1]);
+		abort_relay(r, "internal-error: bufferevent");
+		return;
+	}
+	bufferevent_setcb(r->client, on_read, on_write, on_event, r);
+	bufferevent_setcb(r->inner, on_read, on_write, on_event, r);
+	bufferevent_enable(r->client, EV_READ | EV_WRITE);
+	bufferevent_enable(r->inner, EV_READ | EV_WRITE);
+
+	uint64_t elapsed = events_now_ms() - c->t_accept_ms;
+	uint64_t left = elapsed < (uint64_t)h->opt.handshake_timeout_ms
+	                    ? (uint64_t)h->opt.handshake_timeout_ms - elapsed
+	                    : 0;
+	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
+	r->deadline = evtimer_new(h->base, on_deadline, r);
+	evtimer_add(r->deadline, &tv);
+
+	if (peer_start(h, c, sv[1]) != 0) {
+		close(sv[1]);
+		abort_relay(r, "internal-error: peer thread");
+	}
+}
+
+void relay_abort_all(const char *reason)
+{
+	while (relays)
+		abort_relay(relays, reason);
+}

@@ -1,0 +1,22 @@
+/* sam.h — the NTLM account file FreeRDP's NLA server reads (NtlmSamFile):
+ * lines "USER:DOMAIN:LMHASH:NTHASH:::". The NT hash is MD4 of the UTF-16LE
+ * password; OpenSSL 3 has MD4 only in its legacy provider, so sam_md4_ok()
+ * says at start whether NLA can work at all. */
+#ifndef RDPFAULT_SAM_H
+#define RDPFAULT_SAM_H
+
+#include <stddef.h>
+
+/* 1 when MD4 can be fetched from the default library context, else 0. */
+int sam_md4_ok(void);
+
+/* NT hash of `password` (UTF-8) as 32 lowercase hex digits + NUL into
+ * out[33]. Returns 0, or -1 (MD4 unavailable, invalid UTF-8). */
+int sam_nt_hash_hex(const char *password, char out[33]);
+
+/* One SAM line for the account, with "\n", into out. Returns 0 or -1 (also
+ * when a field holds ':' or a newline, or out is too small). */
+int sam_format_line(const char *user, const char *domain, const char *password, char *out,
+                    size_t n);
+
+#endif

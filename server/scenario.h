@@ -1,0 +1,134 @@
+/* scenario.h — the scenario catalog: loading, validating and looking up
+ * scenario files (scenarios/NAME.yaml, one scenario a file).
+ *
+ * A scenario is data: what the server accepts (security layers, TLS
+ * versions, certificate), the account NLA checks, the faults it applies,
+ * and what each client is expected to show. The format is documented in
+ * docs/scenario-format.md; this module is its only reader.
+ *
+ * Loading is strict: an unknown key, a value of the wrong type or range, a
+ * missing required field, a duplicate name or port offset is an error that
+ * names the file, the line and the field. A catalog with any error is
+ * refused whole, so `serve` never starts on a half-valid catalog. */
+#ifndef RDPFAULT_SCENARIO_H
+#define RDPFAULT_SCENARIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Security layers a scenario's server accepts (bit mask). */
+enum {
+	SC_PROTO_RDP = 1u << 0, /* RDP Standard Security */
+	SC_PROTO_TLS = 1u << 1, /* PROTOCOL_SSL */
+	SC_PROTO_NLA = 1u << 2  /* PROTOCOL_HYBRID (CredSSP) */
+};
+
+/* RDP Standard Security encryption levels (MS-RDPBCGR 2.2.1.4.3). */
+enum sc_encryption_level {
+	SC_ENC_NONE = 0,
+	SC_ENC_LOW = 1,
+	SC_ENC_CLIENT_COMPATIBLE = 2,
+	SC_ENC_HIGH = 3,
+	SC_ENC_FIPS = 4
+};
+
+/* How the served certificate is made. Validity offsets are seconds
+ * relative to the moment the harness starts. */
+struct sc_cert {
+	char *subject_cn;       /* default "localhost" */
+	char **san_dns;         /* NULL-terminated; default {"localhost", NULL} */
+	char **san_ip;          /* NULL-terminated; default {"127.0.0.1", "::1", NULL} */
+	int key_bits;           /* RSA modulus bits; default 2048 */
+	char *digest;           /* "sha256" (default), "sha1", "sha384", "sha512" */
+	long not_before_offset; /* default -86400 (one day ago) */
+	long not_after_offset;  /* default 365 days ahead */
+};
+
+/* The account NLA (NTLM) accepts. */
+struct sc_account {
+	char *user;     /* NULL when the scenario names no account */
+	char *domain;   /* may be "" */
+	char *password;
+};
+
+/* What one client is expected to show against this scenario. Every
+ * field but `client` is optional; unset ints are -1, unset strings NULL. */
+struct sc_expect {
+	char *client;       /* "mstsc", "xfreerdp", "rdesktop", "nmap", "impacket", or a user's name */
+	char *result;       /* "connected" or "failed" */
+	int exit_code;      /* process exit code, -1 when unset */
+	char *log;          /* a line (substring) the client prints */
+	char *code;         /* mstsc: disconnect code, e.g. "0x904" */
+	char *extended;     /* mstsc: extended code, e.g. "0x7" */
+	char *message;      /* mstsc: the dialog text */
+	char *note;         /* free text */
+};
+
+/* One fault to apply: a primitive, the phase it strikes, its parameters.
+ * The loader keeps parameters as text; the primitive validates them. */
+struct sc_param {
+	char *key;
+	char *value;
+};
+struct sc_fault {
+	char *action;           /* e.g. "reset", "close", "stall", "deny" */
+	char *at;               /* phase name (server/phase.h), or NULL */
+	struct sc_param *params;
+	size_t n_params;
+	int line;               /* where it was declared, for later errors */
+};
+
+struct scenario {
+	char *name;          /* unique; [a-z0-9-]{1,48}, equal to the file's base name */
+	char *file;          /* path it was loaded from */
+	int port_offset;     /* unique; 0..999: port = --port-base + offset */
+	char *summary;       /* one line */
+	char *reproduces;    /* what real-world condition it stands for (paragraph) */
+	char *field_report;  /* the report it answers, e.g. "mstsc 0x904 / 0x7 after ..." */
+	char **tags;         /* NULL-terminated, may be empty */
+
+	unsigned protocols;  /* SC_PROTO_* mask the server accepts; non-zero */
+	enum sc_encryption_level encryption_level; /* default CLIENT_COMPATIBLE */
+	uint16_t tls_min;    /* 0x0301..0x0304; default 0x0301 */
+	uint16_t tls_max;    /* default 0x0304; >= tls_min */
+	int tls_sec_level;   /* OpenSSL security level 0..5; default 1 */
+	char *tls_ciphers;   /* OpenSSL cipher list for TLS <= 1.2, or NULL */
+
+	struct sc_cert cert;
+	struct sc_account account;
+
+	struct sc_fault *faults;
+	size_t n_faults;
+
+	struct sc_expect *expect;
+	size_t n_expect;
+};
+
+struct catalog {
+	struct scenario **items; /* sorted by name */
+	size_t n;
+};
+
+/* Loads every *.yaml file of `dir`. On success returns 0. On any error
+ * writes one line per problem to `err` ("FILE:LINE: FIELD: what is wrong")
+ * and returns the number of problems (> 0); `out` is then left empty. */
+int catalog_load_dir(const char *dir, struct catalog *out, FILE *err);
+
+/* Loads one file into `*out` (allocated). Returns the number of problems,
+ * each written to `err` as above; 0 on success. */
+int scenario_load_file(const char *path, struct scenario **out, FILE *err);
+
+const struct scenario *catalog_find(const struct catalog *c, const char *name);
+const struct sc_expect *scenario_expect_for(const struct scenario *s, const char *client);
+/* Value of a fault parameter, or NULL. */
+const char *sc_fault_param(const struct sc_fault *f, const char *key);
+
+void scenario_free(struct scenario *s);
+void catalog_free(struct catalog *c);
+
+/* "rdp", "tls", "nla" joined by ",". Writes at most n bytes. */
+const char *sc_protocols_str(unsigned mask, char *buf, size_t n);
+const char *sc_encryption_level_str(enum sc_encryption_level l);
+
+#endif

@@ -1,0 +1,187 @@
+/* select.c — the peek at the X.224 Connection Request (see select.h).
+ *
+ * Bytes read here could not be given back to FreeRDP, so the request is
+ * read with MSG_PEEK. The read event is edge-triggered: a peek leaves the
+ * bytes in the socket, and a level-triggered event would fire again at
+ * once for the same partial request. */
+#include "select.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "events.h"
+#include "harness.h"
+#include "log.h"
+#include "relay.h"
+
+struct pending {
+	struct pending *prev, *next;
+	struct harness *h;
+	struct conn *c;
+	struct event *ev;
+};
+
+static struct pending *pending_head;
+
+static void pending_free(struct pending *p)
+{
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pending_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	event_free(p->ev);
+	free(p);
+}
+
+/* Ends a connection that never reached the relay: read what it sent (so
+ * close sends FIN, not RST), close, release. */
+static void pending_close(struct pending *p, const char *reason)
+{
+	struct conn *c = p->c;
+	char sink[4096];
+	conn_set_close_reason(c, "%s", reason);
+	while (recv(c->client_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	shutdown(c->client_fd, SHUT_WR);
+	close(c->client_fd);
+	c->client_fd = -1;
+	pending_free(p);
+	conn_release(c);
+}
+
+const struct served *select_by_cookie(const struct harness *h, const char *cookie)
+{
+	for (size_t i = 0; i < h->catalog.n; i++)
+		if (strcasecmp(h->served[i].sc->name, cookie) == 0)
+			return &h->served[i];
+	return NULL;
+}
+
+static void report_bad_request(struct conn *c, int status, const uint8_t *buf, size_t n)
+{
+	char hex[3 * 16 + 1] = "";
+	size_t show = n < 16 ? n : 16;
+	for (size_t i = 0; i < show; i++)
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", buf[i], i + 1 < show ? " " : "");
+	events_emit(c->id, "bad-request",
+	            json_pack("{s:s, s:s, s:I, s:s}", "error", x224_status_name(status), "why",
+	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
+	log_info("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
+	         c->client_addr, x224_status_text(status));
+}
+
+static void choose(struct pending *p)
+{
+	struct conn *c = p->c;
+	struct harness *h = p->h;
+	char protos[64];
+	const struct served *s = NULL;
+
+	json_t *f = json_pack("{s:s, s:b, s:i}", "requested",
+	                      x224_protocols_str(c->req.requested_protocols, protos, sizeof(protos)),
+	                      "neg_req", c->req.has_neg_req, "neg_flags", c->req.neg_flags);
+	json_object_set_new(f, "cookie", c->req.has_cookie ? json_string(c->req.cookie) : json_null());
+	if (c->req.has_routing_token)
+		json_object_set_new(f, "routing_token", json_true());
+	events_emit(c->id, "request", f);
+	conn_phase(c, PH_X224_REQUEST, NULL);
+
+	if (c->req.has_cookie)
+		s = select_by_cookie(h, c->req.cookie);
+	c->selected_by = s ? "cookie" : "listener";
+	c->served = s ? s : c->listener->def;
+	events_emit(c->id, "scenario",
+	            json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
+	                      c->selected_by));
+
+	/* The relay takes the connection over. */
+	event_free(p->ev);
+	p->ev = NULL;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		pending_head = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	free(p);
+	relay_start(h, c);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	uint8_t buf[X224_REQUEST_MAX];
+
+	if (what & EV_TIMEOUT) {
+		events_emit(p->c->id, "request-timeout", NULL);
+		pending_close(p, "request-timeout");
+		return;
+	}
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0) {
+		pending_close(p, "client-closed-before-request");
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		char why[96];
+		snprintf(why, sizeof(why), "client-error: %s", strerror(errno));
+		pending_close(p, why);
+		return;
+	}
+	int st = x224_parse_request(buf, (size_t)n, &p->c->req);
+	if (st == X224_NEED_MORE) {
+		/* The persistent event's timeout restarts with every segment;
+		 * the deadline counts from accept. */
+		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)p->h->opt.handshake_timeout_ms) {
+			events_emit(p->c->id, "request-timeout", NULL);
+			pending_close(p, "request-timeout");
+		}
+		return;
+	}
+	if (st != X224_OK) {
+		char why[64];
+		report_bad_request(p->c, st, buf, (size_t)n);
+		snprintf(why, sizeof(why), "bad-request: %s", x224_status_name(st));
+		pending_close(p, why);
+		return;
+	}
+	choose(p);
+}
+
+void select_begin(struct harness *h, struct conn *c)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		conn_release(c);
+		return;
+	}
+	p->h = h;
+	p->c = c;
+	p->ev = event_new(h->base, c->client_fd, EV_READ | EV_ET | EV_PERSIST, on_readable, p);
+	p->next = pending_head;
+	if (pending_head)
+		pending_head->prev = p;
+	pending_head = p;
+	struct timeval tv = {h->opt.handshake_timeout_ms / 1000,
+	                     (h->opt.handshake_timeout_ms % 1000) * 1000};
+	event_add(p->ev, &tv);
+}
+
+void select_abort_all(void)
+{
+	while (pending_head)
+		pending_close(pending_head, "shutdown");
+}

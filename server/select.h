@@ -1,0 +1,20 @@
+/* select.h — scenario selection: peek (never consume) the client's X.224
+ * Connection Request, choose the scenario from its cookie or the
+ * listener's default, and hand the connection to the relay. A request
+ * that is malformed, or never completes before the deadline, closes that
+ * one connection with a logged reason. */
+#ifndef RDPFAULT_SELECT_H
+#define RDPFAULT_SELECT_H
+
+struct harness;
+struct conn;
+struct served;
+
+void select_begin(struct harness *h, struct conn *c);
+/* Scenario for a cookie: an exact (case-insensitive) scenario name, else
+ * NULL. */
+const struct served *select_by_cookie(const struct harness *h, const char *cookie);
+/* Closes every connection still waiting for its request (shutdown). */
+void select_abort_all(void);
+
+#endif
