@@ -26,6 +26,8 @@
 #include "events.h"
 #include "harness.h"
 #include "log.h"
+#include "tlshook.h"
+#include "tsrequest.h"
 
 struct rf_context {
 	rdpContext base; /* FreeRDP's; must come first */
@@ -34,6 +36,9 @@ struct rf_context {
 	psPeerLicenseCallback license_default;
 	int licensing_seen;
 	int tls_done;
+	int credssp_done;
+	int credssp_version;
+	SSL *ssl;
 	int suppress_output;
 };
 
@@ -87,11 +92,43 @@ void peer_on_tls_handshake_done(SSL *ssl)
 	if (!current || current->tls_done)
 		return;
 	current->tls_done = 1;
+	current->ssl = ssl;
 	conn_phase(current->conn, PH_TLS_FINISHED,
 	           json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
 	                     SSL_get_cipher_name(ssl)));
 	if (atomic_load(&current->conn->selected_protocol) & X224_PROTOCOL_HYBRID)
 		conn_phase(current->conn, PH_CREDSSP, NULL);
+}
+
+void peer_on_server_write(const void *buf, size_t len)
+{
+	/* The CredSSP version FreeRDP settled on is in its own TSRequests. */
+	if (current && current->tls_done && !current->credssp_done) {
+		int v = tsrequest_version(buf, len);
+		if (v > 0)
+			current->credssp_version = v;
+	}
+}
+
+/* A CredSSP exchange that failed ends with FreeRDP 2.11 closing without a
+ * word (its NTLM server sets no error, so it sends no errorCode). A Windows
+ * server reports the NTSTATUS in a TSRequest first (MS-CSSP 3.1.5), and
+ * clients show the precise cause: write that TSRequest before the close. */
+static void report_credssp_failure(struct rf_context *ctx, uint32_t code)
+{
+	uint8_t msg[TSREQUEST_ERROR_MAX];
+	char hex[16];
+	size_t n = tsrequest_error((uint32_t)ctx->credssp_version, code, msg);
+	const char *name = ntstatus_name(code);
+
+	snprintf(hex, sizeof(hex), "0x%08X", code);
+	json_t *f = json_pack("{s:s, s:s, s:i}", "error_code", hex, "status", name ? name : "",
+	                      "credssp_version", ctx->credssp_version);
+	if (n && ctx->ssl && tlshook_write(ctx->ssl, msg, (int)n) == 0)
+		json_object_set_new(f, "sent", json_true());
+	else
+		json_object_set_new(f, "sent", json_false());
+	events_emit(ctx->conn->id, "credssp-failed", f);
 }
 
 static struct rf_context *ctx_of(freerdp_peer *client)
@@ -105,6 +142,7 @@ static BOOL on_logon(freerdp_peer *client, SEC_WINNT_AUTH_IDENTITY *identity, BO
 	rdpSettings *s = client->settings;
 	const char *layer = s->NlaSecurity ? "nla" : s->TlsSecurity ? "tls" : "rdp";
 	(void)identity;
+	ctx->credssp_done = 1;
 	events_emit(ctx->conn->id, "security",
 	            json_pack("{s:s, s:b}", "layer", layer, "nla_authenticated", automatic));
 	return TRUE;
@@ -303,6 +341,9 @@ static void *peer_main(void *arg)
 			break;
 		}
 		if (!client->CheckFileDescriptor(client)) {
+			if (ctx->tls_done && !ctx->credssp_done &&
+			    (atomic_load(&c->selected_protocol) & X224_PROTOCOL_HYBRID))
+				report_credssp_failure(ctx, NTSTATUS_LOGON_FAILURE);
 			int state = freerdp_get_state(client->context);
 			snprintf(endbuf, sizeof(endbuf), "connection ended in %s",
 			         freerdp_state_string(state));

@@ -7,6 +7,7 @@
 #define RDPFAULT_PEER_H
 
 #include <openssl/ssl.h>
+#include <stddef.h>
 
 struct harness;
 struct conn;
@@ -22,5 +23,6 @@ long peer_wait_all(int timeout_ms);
 /* Hooks, called on a peer thread (see wloghook.c and tlshook.c). */
 void peer_on_freerdp_state(const char *state_name);
 void peer_on_tls_handshake_done(SSL *ssl);
+void peer_on_server_write(const void *buf, size_t len);
 
 #endif

@@ -2,25 +2,27 @@
 #include "tlshook.h"
 
 #include <dlfcn.h>
-#include <openssl/ssl.h>
 #include <pthread.h>
 
 #include "peer.h"
 
 typedef int (*handshake_fn)(SSL *);
+typedef int (*write_fn)(SSL *, const void *, int);
 
 static handshake_fn real_handshake;
+static write_fn real_write;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void resolve(void)
 {
 	real_handshake = (handshake_fn)dlsym(RTLD_NEXT, "SSL_do_handshake");
+	real_write = (write_fn)dlsym(RTLD_NEXT, "SSL_write");
 }
 
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
-	return real_handshake != NULL;
+	return real_handshake && real_write;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -32,4 +34,34 @@ int SSL_do_handshake(SSL *s)
 	if (rc == 1 && SSL_is_server(s))
 		peer_on_tls_handshake_done(s);
 	return rc;
+}
+
+int SSL_write(SSL *s, const void *buf, int num)
+{
+	pthread_once(&once, resolve);
+	if (!real_write)
+		return -1;
+	if (num > 0 && SSL_is_server(s))
+		peer_on_server_write(buf, (size_t)num);
+	return real_write(s, buf, num);
+}
+
+int tlshook_write(SSL *ssl, const void *buf, int num)
+{
+	const unsigned char *p = buf;
+	pthread_once(&once, resolve);
+	/* FreeRDP enables partial writes; a blocked write is retried while
+	 * the handle says so. */
+	for (int tries = 0; num > 0 && tries < 1000; tries++) {
+		int rc = real_write(ssl, p, num);
+		if (rc > 0) {
+			p += rc;
+			num -= rc;
+			continue;
+		}
+		int err = SSL_get_error(ssl, rc);
+		if (err != SSL_ERROR_WANT_WRITE && err != SSL_ERROR_WANT_READ)
+			return -1;
+	}
+	return num == 0 ? 0 : -1;
 }

@@ -1,14 +1,24 @@
 /* tlshook.h — interposition on libssl calls made by libfreerdp2, tied to
  * FreeRDP 2.11 + OpenSSL 3 and isolated here. The executable defines the
- * libssl function and forwards to the real one found with
- * dlsym(RTLD_NEXT); libfreerdp2's calls resolve to the executable first.
+ * libssl functions and forwards to the real ones found with
+ * dlsym(RTLD_NEXT); libfreerdp2's calls resolve to the executable first
+ * (the link exports exactly these symbols).
  *
- * Now: SSL_do_handshake, to mark the moment the server's TLS handshake
- * completes (phase tls-finished) with the version and cipher chosen. */
+ * - SSL_do_handshake: tells the peer when the server's TLS handshake
+ *   completes, and hands it the connection's SSL handle.
+ * - SSL_write: shows the peer every plaintext PDU the server writes.
+ * tlshook_write() writes on that handle from the peer's own thread without
+ * passing through the hook: the way the harness adds a PDU FreeRDP 2 has
+ * no sender for. */
 #ifndef RDPFAULT_TLSHOOK_H
 #define RDPFAULT_TLSHOOK_H
 
-/* 1 when the interposed function resolves to the real libssl one. */
+#include <openssl/ssl.h>
+
+/* 1 when the interposed functions resolve to the real libssl ones. */
 int tlshook_ready(void);
+
+/* Writes all of buf on ssl (looping over partial writes). 0, or -1. */
+int tlshook_write(SSL *ssl, const void *buf, int num);
 
 #endif

@@ -1,0 +1,77 @@
+/* tsrequest.c — minimal DER reading and writing of TSRequest (see
+ * tsrequest.h). Only the outer SEQUENCE and its [0] version are read. */
+#include "tsrequest.h"
+
+/* Reads a DER length at buf[*pos]; -1 when malformed or past the end. */
+static long der_len(const uint8_t *buf, size_t len, size_t *pos)
+{
+	if (*pos >= len)
+		return -1;
+	uint8_t b = buf[(*pos)++];
+	if (b < 0x80)
+		return b;
+	size_t nbytes = b & 0x7F;
+	if (nbytes == 0 || nbytes > 3 || *pos + nbytes > len)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < nbytes; i++)
+		v = (v << 8) | buf[(*pos)++];
+	return v;
+}
+
+int tsrequest_version(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	if (len < 7 || buf[pos++] != 0x30)
+		return -1;
+	long seq = der_len(buf, len, &pos);
+	if (seq < 5 || pos + (size_t)seq != len || buf[pos++] != 0xA0)
+		return -1;
+	long ctx = der_len(buf, len, &pos);
+	if (ctx < 3 || pos + (size_t)ctx > len || buf[pos++] != 0x02)
+		return -1;
+	long ilen = der_len(buf, len, &pos);
+	if (ilen < 1 || ilen > 2 || pos + (size_t)ilen > len)
+		return -1;
+	int v = 0;
+	for (long i = 0; i < ilen; i++)
+		v = (v << 8) | buf[pos + (size_t)i];
+	return v;
+}
+
+size_t tsrequest_error(uint32_t version, uint32_t code, uint8_t *out)
+{
+	/* errorCode exists from version 3 on, except in version 5. */
+	if (version < 3 || version == 5 || version > 0x7F)
+		return 0;
+	/* FreeRDP and Windows write the NTSTATUS as a 4-byte INTEGER. */
+	const uint8_t msg[] = {0x30, 0x0D, 0xA0, 0x03, 0x02, 0x01, (uint8_t)version,
+	                       0xA4, 0x06, 0x02, 0x04, (uint8_t)(code >> 24),
+	                       (uint8_t)(code >> 16), (uint8_t)(code >> 8), (uint8_t)code};
+	for (size_t i = 0; i < sizeof(msg); i++)
+		out[i] = msg[i];
+	return sizeof(msg);
+}
+
+const char *ntstatus_name(uint32_t code)
+{
+	static const struct {
+		uint32_t code;
+		const char *name;
+	} names[] = {
+	    {NTSTATUS_LOGON_FAILURE, "STATUS_LOGON_FAILURE"},
+	    {NTSTATUS_WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"},
+	    {NTSTATUS_ACCOUNT_RESTRICTION, "STATUS_ACCOUNT_RESTRICTION"},
+	    {NTSTATUS_PASSWORD_EXPIRED, "STATUS_PASSWORD_EXPIRED"},
+	    {NTSTATUS_ACCOUNT_DISABLED, "STATUS_ACCOUNT_DISABLED"},
+	    {NTSTATUS_ACCESS_DENIED, "STATUS_ACCESS_DENIED"},
+	    {NTSTATUS_PASSWORD_MUST_CHANGE, "STATUS_PASSWORD_MUST_CHANGE"},
+	    {NTSTATUS_ACCOUNT_LOCKED_OUT, "STATUS_ACCOUNT_LOCKED_OUT"},
+	    {NTSTATUS_ACCOUNT_EXPIRED, "STATUS_ACCOUNT_EXPIRED"},
+	    {NTSTATUS_LOGON_TYPE_NOT_GRANTED, "STATUS_LOGON_TYPE_NOT_GRANTED"},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].code == code)
+			return names[i].name;
+	return 0;
+}

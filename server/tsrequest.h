@@ -1,0 +1,36 @@
+/* tsrequest.h — the two CredSSP TSRequest facts the harness needs
+ * (MS-CSSP 2.2.1): the version a DER TSRequest carries, and a TSRequest
+ * that holds only a version and an errorCode (the NTSTATUS a server
+ * reports when authentication fails). Reads untrusted bytes: bounds-checked. */
+#ifndef RDPFAULT_TSREQUEST_H
+#define RDPFAULT_TSREQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TSREQUEST_ERROR_MAX 16
+
+/* NTSTATUS values clients map to distinct messages. */
+#define NTSTATUS_LOGON_FAILURE 0xC000006Du
+#define NTSTATUS_WRONG_PASSWORD 0xC000006Au
+#define NTSTATUS_ACCOUNT_RESTRICTION 0xC000006Eu
+#define NTSTATUS_PASSWORD_EXPIRED 0xC0000071u
+#define NTSTATUS_ACCOUNT_DISABLED 0xC0000072u
+#define NTSTATUS_ACCESS_DENIED 0xC0000022u
+#define NTSTATUS_PASSWORD_MUST_CHANGE 0xC0000224u
+#define NTSTATUS_ACCOUNT_LOCKED_OUT 0xC0000234u
+#define NTSTATUS_ACCOUNT_EXPIRED 0xC0000193u
+#define NTSTATUS_LOGON_TYPE_NOT_GRANTED 0xC000015Bu
+
+/* The version of the TSRequest at buf[0..len), or -1 when it is not one. */
+int tsrequest_version(const uint8_t *buf, size_t len);
+
+/* Writes TSRequest { version, errorCode = code } into out (at least
+ * TSREQUEST_ERROR_MAX bytes); returns its length, or 0 when the version
+ * carries no errorCode (below 3, or 5). */
+size_t tsrequest_error(uint32_t version, uint32_t code, uint8_t *out);
+
+/* "STATUS_LOGON_FAILURE" for a known code, else NULL. */
+const char *ntstatus_name(uint32_t code);
+
+#endif
