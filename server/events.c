@@ -124,16 +124,24 @@ void events_close(void)
 	pthread_cond_signal(&ev.wake);
 	pthread_mutex_unlock(&ev.lock);
 	pthread_join(ev.writer, NULL);
+	/* Threads may still emit (peer threads inside FreeRDP at exit): stop
+	 * queueing under the lock, write what was queued after the writer's
+	 * last look, and clear the ring under the lock too. */
+	pthread_mutex_lock(&ev.lock);
 	ev.running = 0;
+	struct line *rest = ev.head;
+	ev.head = ev.tail = NULL;
+	for (size_t i = 0; i < RING_SIZE; i++) {
+		free(ev.ring[i]);
+		ev.ring[i] = NULL;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	write_batch(rest);
 	if (ev.out && !ev.out_is_stdout)
 		fclose(ev.out);
 	else if (ev.out)
 		fflush(ev.out);
 	ev.out = NULL;
-	for (size_t i = 0; i < RING_SIZE; i++) {
-		free(ev.ring[i]);
-		ev.ring[i] = NULL;
-	}
 }
 
 void events_emit(uint64_t conn, const char *event, json_t *fields)

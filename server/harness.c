@@ -183,8 +183,9 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 	}
 	h->default_served = harness_find(h, opt->default_scenario);
 	if (!h->default_served) {
-		snprintf(err, n, "default scenario '%s' is not in the catalog", opt->default_scenario);
-		return -1;
+		snprintf(err, n, "--default %s: no such scenario (see 'rdpfault list')",
+		         opt->default_scenario);
+		return -3;
 	}
 	if (uses_nla && !sam_md4_ok()) {
 		snprintf(err, n, "NLA scenarios need MD4 (NTLM), which OpenSSL 3 has only in its legacy "
@@ -233,7 +234,7 @@ int harness_listen(struct harness *h, char *err, size_t n)
 		if (ls->scenario && !(def = harness_find(h, ls->scenario))) {
 			snprintf(err, n, "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
 			         ls->host, ls->port, ls->scenario);
-			return -1;
+			return -3;
 		}
 		if (listener_open(h, &h->listeners[h->n_listeners], ls->host, ls->port, def, o->backlog,
 		                  err, n) != 0)

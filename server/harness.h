@@ -88,9 +88,10 @@ struct harness {
 extern struct harness *the_harness;
 
 /* Loads the catalog and prepares every scenario. 0, or -1 with err set.
- * Returns -2 when the catalog is invalid (problems already printed). */
+ * Returns -2 when the catalog is invalid (problems already printed), -3
+ * when an option names no scenario of the catalog. */
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n);
-/* Opens every listener. 0, or -1 with err set. */
+/* Opens every listener. 0, or -1 with err set (-3: an unknown scenario). */
 int harness_listen(struct harness *h, char *err, size_t n);
 /* Runs until SIGINT/SIGTERM; returns the exit status. */
 int harness_run(struct harness *h);

@@ -246,7 +246,7 @@ static int cmd_serve(struct cli *c)
 		events_emit(0, "error", json_pack("{s:s}", "error", err));
 		events_close();
 		harness_free(&h);
-		return rc == -2 ? EXIT_CATALOG : EXIT_RUNTIME;
+		return rc == -2 ? EXIT_CATALOG : rc == -3 ? EXIT_USAGE : EXIT_RUNTIME;
 	}
 	for (size_t i = 0; i < h.n_listeners; i++)
 		log_debug("listening on %s (default %s)", h.listeners[i].name,

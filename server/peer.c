@@ -174,7 +174,11 @@ static BOOL on_post_connect(freerdp_peer *client)
 	rdpSettings *s = client->settings;
 	json_t *f = json_pack("{s:s, s:i, s:i}", "client_hostname",
 	                      s->ClientHostname ? s->ClientHostname : "", "client_build",
-	                      (int)s->ClientBuild, "channels", (int)client->context->settings->ChannelCount);
+	                      (int)s->ClientBuild, "color_depth", (int)s->ColorDepth);
+	/* RDP Standard Security: the method the server chose (0 would mean
+	 * no encryption at all). */
+	if (s->UseRdpSecurityLayer)
+		json_object_set_new(f, "rdp_encryption_method", json_integer(s->EncryptionMethods));
 	if (s->Username)
 		json_object_set_new(f, "user", json_string(s->Username));
 	events_emit(ctx->conn->id, "client", f);

@@ -3,10 +3,12 @@
  * Bytes read here could not be given back to FreeRDP, so the request is
  * read with MSG_PEEK. The read event is edge-triggered: a peek leaves the
  * bytes in the socket, and a level-triggered event would fire again at
- * once for the same partial request. */
+ * once for the same partial request. For the same reason a FIN after a
+ * partial request is not a zero-length read; EV_CLOSED reports it. */
 #include "select.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +143,20 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	int st = x224_parse_request(buf, (size_t)n, &p->c->req);
 	if (st == X224_NEED_MORE) {
+		/* Peeked bytes stay unread, so a FIN after a partial request
+		 * never shows as a zero-length read: EV_CLOSED (EPOLLRDHUP)
+		 * reports it, or the socket says so now. */
+		struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+		if ((what & EV_CLOSED) ||
+		    (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+			events_emit(p->c->id, "bad-request",
+			            json_pack("{s:s, s:s, s:I}", "error", "truncated", "why",
+			                      "the client closed before its connection request was "
+			                      "complete",
+			                      "bytes_seen", (json_int_t)n));
+			pending_close(p, "client-closed-before-request");
+			return;
+		}
 		/* The persistent event's timeout restarts with every segment;
 		 * the deadline counts from accept. */
 		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)p->h->opt.handshake_timeout_ms) {
@@ -170,7 +186,8 @@ void select_begin(struct harness *h, struct conn *c)
 	}
 	p->h = h;
 	p->c = c;
-	p->ev = event_new(h->base, c->client_fd, EV_READ | EV_ET | EV_PERSIST, on_readable, p);
+	p->ev = event_new(h->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
+	                  p);
 	p->next = pending_head;
 	if (pending_head)
 		pending_head->prev = p;

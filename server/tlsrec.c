@@ -98,6 +98,7 @@ size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tls
 			/* Give back the header bytes of this chunk; the caller keeps
 			 * the unit. */
 			s->have = already;
+			s->bytes += start;
 			return start;
 		}
 		s->units++;

@@ -1,0 +1,277 @@
+"""rfharness — what the project's Python tests share: start `rdpfault serve`
+on free loopback ports, read its JSON-lines event log, run a real client
+under a private Xvfb display, and send raw X.224 requests.
+
+Standard library only. Every wait is bounded; every process started here is
+ended by its PID.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def rdpfault_binary():
+    path = os.environ.get("RDPFAULT_BIN", os.path.join(ROOT, "build", "rdpfault"))
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(f"rdpfault is not built at {path} (set RDPFAULT_BIN)")
+    return path
+
+
+def free_ports(n):
+    """n distinct free TCP ports on 127.0.0.1 (bound, then released)."""
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def free_port_block(size, tries=200):
+    """A base port such that base..base+size-1 are all free."""
+    for _ in range(tries):
+        base = free_ports(1)[0]
+        if base + size > 65000:
+            continue
+        socks = []
+        try:
+            for p in range(base, base + size):
+                s = socket.socket()
+                s.bind(("127.0.0.1", p))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free block of ports")
+
+
+def x224_request(cookie=None, protocols=0x3, neg=True):
+    """A client's X.224 Connection Request, as xfreerdp builds it."""
+    body = b""
+    if cookie is not None:
+        body += b"Cookie: mstshash=" + cookie.encode() + b"\r\n"
+    if neg:
+        body += struct.pack("<BBHI", 0x01, 0, 8, protocols)
+    x224 = bytes([6 + len(body), 0xE0, 0, 0, 0, 0, 0]) + body
+    return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+
+
+def read_confirm(sock, timeout=5.0):
+    """Reads one TPKT from sock; returns its bytes (b'' on close)."""
+    sock.settimeout(timeout)
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return head
+        head += chunk
+    length = struct.unpack(">H", head[2:4])[0]
+    data = head
+    while len(data) < length:
+        chunk = sock.recv(length - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+class Harness:
+    """A running `rdpfault serve` with its own ports, event log and runtime
+    directory. Use as a context manager."""
+
+    def __init__(self, extra_args=(), listen=None, port_base=True, timeout_ms=None):
+        self.tmp = tempfile.mkdtemp(prefix="rftest-")
+        self.events_path = os.path.join(self.tmp, "events.jsonl")
+        self.runtime = os.path.join(self.tmp, "runtime")
+        self.stderr_path = os.path.join(self.tmp, "stderr.txt")
+        self.port = free_ports(1)[0]
+        self.port_base = free_port_block(10) if port_base else None
+        args = [rdpfault_binary(), "serve", "--events", self.events_path,
+                "--runtime-dir", self.runtime]
+        args += ["--listen", listen or f"127.0.0.1:{self.port}"]
+        if self.port_base:
+            args += ["--port-base", str(self.port_base)]
+        if timeout_ms:
+            args += ["--handshake-timeout", str(timeout_ms)]
+        args += list(extra_args)
+        self.args = args
+        self.proc = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def start(self):
+        self.stderr = open(self.stderr_path, "w")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                     stderr=self.stderr, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"rdpfault exited {self.proc.returncode}: {self.stderr_text()}")
+            if any(e["event"] == "start" for e in self.events()):
+                return
+            time.sleep(0.05)
+        raise RuntimeError("rdpfault did not start within 30 s")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        """Signals the harness; returns (exit code, seconds it took)."""
+        if not self.proc or self.proc.poll() is not None:
+            return (self.proc.returncode if self.proc else None, 0.0)
+        t0 = time.monotonic()
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+        took = time.monotonic() - t0
+        self.stderr.close()
+        return rc, took
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def scenario_port(self, offset):
+        return self.port_base + offset
+
+    def events(self, conn=None):
+        out = []
+        try:
+            with open(self.events_path) as f:
+                for line in f:
+                    line = line.strip()
+                    if not line:
+                        continue
+                    e = json.loads(line)  # a malformed line fails the test
+                    if conn is None or e.get("conn") == conn:
+                        out.append(e)
+        except FileNotFoundError:
+            pass
+        return out
+
+    def wait_for(self, pred, timeout=20.0, what="event"):
+        """Waits until pred(events) returns a truthy value; returns it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            got = pred(self.events())
+            if got:
+                return got
+            time.sleep(0.05)
+        raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+    def connections(self):
+        """Connection ids in accept order."""
+        return [e["conn"] for e in self.events() if e["event"] == "accept"]
+
+    def phases(self, conn):
+        return [e["phase"] for e in self.events(conn) if e["event"] == "phase"]
+
+    def first(self, conn, event):
+        for e in self.events(conn):
+            if e["event"] == event:
+                return e
+        return None
+
+
+class Display:
+    """A private Xvfb display, or the caller's when DISPLAY is set."""
+
+    def __init__(self):
+        self.proc = None
+        self.name = os.environ.get("DISPLAY")
+
+    def __enter__(self):
+        if self.name:
+            return self
+        if not shutil.which("Xvfb"):
+            raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
+        for num in range(120, 200):
+            if os.path.exists(f"/tmp/.X11-unix/X{num}") or os.path.exists(f"/tmp/.X{num}-lock"):
+                continue
+            self.proc = subprocess.Popen(["Xvfb", f":{num}", "-screen", "0", "1280x800x24",
+                                          "-nolisten", "tcp"],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                if os.path.exists(f"/tmp/.X11-unix/X{num}"):
+                    self.name = f":{num}"
+                    return self
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+        raise RuntimeError("could not start Xvfb")
+
+    def __exit__(self, *exc):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Client:
+    """A real client process (e.g. xfreerdp) with its output captured."""
+
+    def __init__(self, argv, display=None):
+        self.out_file = tempfile.TemporaryFile(mode="w+")
+        env = dict(os.environ)
+        if display:
+            env["DISPLAY"] = display
+        self.proc = subprocess.Popen(argv, stdout=self.out_file, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env)
+
+    def wait(self, timeout):
+        """Exit code, or None if it is still running after timeout."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def output(self):
+        self.out_file.seek(0)
+        return self.out_file.read()
+
+
+def xfreerdp(port, user, password="x", extra=(), display=None):
+    return Client(["xfreerdp", f"/v:127.0.0.1:{port}", f"/u:{user}", f"/p:{password}",
+                   "/cert:ignore", "/size:1024x768", *extra], display)
