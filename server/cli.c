@@ -305,7 +305,7 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 		}
 	}
 	/* show takes NAME, before or after the options. */
-	if (c->cmd == CMD_SHOW) {
+	if (c->cmd == CMD_SHOW && !c->name) {
 		if (optind >= argc)
 			return usage_error(prefix, "show: which scenario? (%s%s)",
 			                   "'rdpfault list' names them", "");

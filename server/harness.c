@@ -302,6 +302,19 @@ int harness_run(struct harness *h)
 	return left ? 1 : 0;
 }
 
+void harness_remove_runtime(struct harness *h)
+{
+	if (!h->runtime_created || !h->runtime_dir[0])
+		return;
+	char sub[PATH_MAX + 8];
+	snprintf(sub, sizeof(sub), "%s/certs", h->runtime_dir);
+	runtime_dir_remove(sub);
+	snprintf(sub, sizeof(sub), "%s/sam", h->runtime_dir);
+	runtime_dir_remove(sub);
+	runtime_dir_remove(h->runtime_dir);
+	h->runtime_created = 0;
+}
+
 void harness_free(struct harness *h)
 {
 	for (size_t i = 0; i < h->n_listeners; i++)
@@ -323,13 +336,6 @@ void harness_free(struct harness *h)
 		OPENSSL_cleanse(h->rdp_key.private_exponent, h->rdp_key.private_exponent_len);
 	free(h->rdp_key.private_exponent);
 	EVP_PKEY_free(h->shared_key);
-	if (h->runtime_created && h->runtime_dir[0]) {
-		char sub[PATH_MAX + 8];
-		snprintf(sub, sizeof(sub), "%s/certs", h->runtime_dir);
-		runtime_dir_remove(sub);
-		snprintf(sub, sizeof(sub), "%s/sam", h->runtime_dir);
-		runtime_dir_remove(sub);
-		runtime_dir_remove(h->runtime_dir);
-	}
+	harness_remove_runtime(h);
 	catalog_free(&h->catalog);
 }

@@ -96,6 +96,9 @@ int harness_listen(struct harness *h, char *err, size_t n);
 /* Runs until SIGINT/SIGTERM; returns the exit status. */
 int harness_run(struct harness *h);
 void harness_free(struct harness *h);
+/* Removes the generated keys and certificates when the runtime directory
+ * is ours (also on the fast exit path, where nothing else is freed). */
+void harness_remove_runtime(struct harness *h);
 
 const struct served *harness_find(const struct harness *h, const char *name);
 

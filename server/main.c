@@ -260,6 +260,7 @@ static int cmd_serve(struct cli *c)
 		/* A peer thread is still inside FreeRDP: freeing what it uses
 		 * would race it. Everything logged is written; leave now. */
 		log_warn("peer threads still running at exit");
+		harness_remove_runtime(&h);
 		fflush(stderr);
 		_exit(EXIT_OK);
 	}

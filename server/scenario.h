@@ -90,7 +90,7 @@ struct scenario {
 
 	unsigned protocols;  /* SC_PROTO_* mask the server accepts; non-zero */
 	enum sc_encryption_level encryption_level; /* default CLIENT_COMPATIBLE */
-	uint16_t tls_min;    /* 0x0301..0x0304; default 0x0301 */
+	uint16_t tls_min;    /* 0x0301..0x0304; default 0x0303 (1.0/1.1 also need tls_sec_level 0) */
 	uint16_t tls_max;    /* default 0x0304; >= tls_min */
 	int tls_sec_level;   /* OpenSSL security level 0..5; default 1 */
 	char *tls_ciphers;   /* OpenSSL cipher list for TLS <= 1.2, or NULL */

@@ -145,7 +145,7 @@ static void test_defaults(void **state)
 
 	assert_int_equal(s->protocols, SC_PROTO_TLS);
 	assert_int_equal(s->encryption_level, SC_ENC_CLIENT_COMPATIBLE);
-	assert_int_equal(s->tls_min, 0x0301);
+	assert_int_equal(s->tls_min, 0x0303);
 	assert_int_equal(s->tls_max, 0x0304);
 	assert_int_equal(s->tls_sec_level, 1);
 	assert_null(s->tls_ciphers);

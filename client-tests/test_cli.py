@@ -1,0 +1,121 @@
+"""Command-line test: every subcommand's help, the documented exit codes,
+and a clear one-line error naming the bad flag, value or file for each kind
+of bad input.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+BAD_DIR = os.path.join(rf.ROOT, "tests", "data", "scenarios-bad")
+
+
+def run(*args, timeout=30):
+    p = subprocess.run([rf.rdpfault_binary(), *args], capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Cli(unittest.TestCase):
+    def test_version(self):
+        rc, out, _ = run("--version")
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"^rdpfault \d+\.\d+\.\d+\n$")
+
+    def test_help_for_each_command(self):
+        rc, out, _ = run("--help")
+        self.assertEqual(rc, 0)
+        for word in ["serve", "list", "show", "Exit codes"]:
+            self.assertIn(word, out)
+        for cmd, word in [("serve", "--listen"), ("list", "--json"), ("show", "NAME")]:
+            rc, out, _ = run(cmd, "--help")
+            self.assertEqual(rc, 0, cmd)
+            self.assertIn(word, out)
+
+    def test_usage_errors_exit_2_and_name_the_problem(self):
+        cases = [
+            ((), "Usage"),
+            (("frobnicate",), "unknown command 'frobnicate'"),
+            (("serve", "--listen", "nonsense"), "--listen 'nonsense'"),
+            (("serve", "--listen", "127.0.0.1:99999"), "--listen '127.0.0.1:99999'"),
+            (("serve", "--port-base", "0"), "--port-base '0'"),
+            (("serve", "--handshake-timeout", "10ms"), "--handshake-timeout '10ms'"),
+            (("serve", "--no-such-flag"), "unrecognized option"),
+            (("serve", "extra"), "unexpected argument 'extra'"),
+            (("show",), "which scenario"),
+            (("list", "surplus"), "unexpected argument 'surplus'"),
+        ]
+        for args, needle in cases:
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 2, f"{args}: {err}")
+            self.assertIn(needle, err, f"{args}")
+
+    def test_unknown_scenario_in_listen_is_a_usage_error(self):
+        port = rf.free_ports(1)[0]
+        rc, _, err = run("serve", "--listen", f"127.0.0.1:{port}=no-such", "--events",
+                         os.devnull)
+        self.assertEqual(rc, 2)
+        self.assertIn("no-such: no such scenario", err)
+
+    def test_invalid_catalog_exits_3_with_file_and_line(self):
+        port = rf.free_ports(1)[0]
+        for args in (("serve", "--scenarios", BAD_DIR, "--listen", f"127.0.0.1:{port}"),
+                     ("list", "--scenarios", BAD_DIR)):
+            rc, _, err = run(*args)
+            self.assertEqual(rc, 3, args)
+            self.assertRegex(err, r"scenarios-bad/unknown-key\.yaml:\d+: ")
+            self.assertIn("problems in the scenario catalog", err)
+
+    def test_missing_catalog_dir(self):
+        rc, _, err = run("list", "--scenarios", "/nonexistent/dir")
+        self.assertEqual(rc, 3)
+        self.assertIn("/nonexistent/dir", err)
+
+    def test_port_in_use_exits_1(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        port = s.getsockname()[1]
+        try:
+            rc, _, err = run("serve", "--listen", f"127.0.0.1:{port}", "--events", os.devnull)
+        finally:
+            s.close()
+        self.assertEqual(rc, 1)
+        self.assertIn(f"cannot listen on 127.0.0.1:{port}", err)
+
+    def test_list(self):
+        rc, out, _ = run("list")
+        self.assertEqual(rc, 0)
+        for name in ["healthy-tls", "healthy-nla", "healthy-rdp"]:
+            self.assertIn(name, out)
+        rc, out, _ = run("list", "--json", "--port-base", "40000")
+        self.assertEqual(rc, 0)
+        items = {i["name"]: i for i in json.loads(out)}
+        self.assertEqual(items["healthy-tls"]["port"], 40000 + items["healthy-tls"]["port_offset"])
+
+    def test_show(self):
+        rc, out, _ = run("show", "healthy-nla")
+        self.assertEqual(rc, 0)
+        for needle in ["Reproduces:", "Field report:", "Expected outcome per client:",
+                       "xfreerdp", "mstsc", "nla", "healthy-nla / rdpfault-nla"]:
+            self.assertIn(needle, out)
+        rc, out, _ = run("show", "healthy-rdp", "--json")
+        self.assertEqual(rc, 0)
+        s = json.loads(out)
+        self.assertEqual(s["security"]["protocols"], "rdp")
+        self.assertTrue(any(e["client"] == "xfreerdp" for e in s["expect"]))
+
+    def test_show_unknown_exits_4(self):
+        rc, _, err = run("show", "no-such")
+        self.assertEqual(rc, 4)
+        self.assertIn("no scenario named 'no-such'", err)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
