@@ -120,5 +120,32 @@ class HealthyScenarios(unittest.TestCase):
         self.assertNotIn("active", self.h.phases(conn))
 
 
+class StopWithActiveSessions(unittest.TestCase):
+    def test_sigterm_with_active_sessions(self):
+        with rf.Display() as display, rf.Harness() as h:
+            clients = [rf.xfreerdp(h.scenario_port(0), f"user{i}", "x", display=display.name)
+                       for i in range(3)]
+            try:
+                h.wait_for(lambda ev: len([e for e in ev if e.get("phase") == "active"]) >= 3,
+                           what="3 active sessions")
+                rc, took = h.stop()
+                self.assertEqual(rc, 0, h.stderr_text())
+                self.assertLess(took, 1.0)
+                ev = h.events()
+                self.assertEqual(ev[-1]["event"], "stop")
+                self.assertEqual(ev[-1]["peers_still_running"], 0)
+                closes = [e for e in ev if e["event"] == "close"]
+                self.assertEqual(len(closes), 3)
+                self.assertTrue(all(e["reason"] == "shutdown" and e["last_phase"] == "active"
+                                    for e in closes))
+                # Each client sees its server go away.
+                for c in clients:
+                    self.assertIsNotNone(c.wait(15), "xfreerdp kept running after the harness "
+                                                     "stopped")
+            finally:
+                for c in clients:
+                    c.stop()
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -77,7 +77,7 @@ static void report_bad_request(struct conn *c, int status, const uint8_t *buf, s
 	events_emit(c->id, "bad-request",
 	            json_pack("{s:s, s:s, s:I, s:s}", "error", x224_status_name(status), "why",
 	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
-	log_info("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
+	log_debug("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
 	         c->client_addr, x224_status_text(status));
 }
 
