@@ -198,6 +198,35 @@ class Harness:
         return None
 
 
+def end_process(proc, grace=5):
+    """Ends a process we started: SIGTERM, then SIGKILL after `grace` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def check_clean_stop(test, h, closes, last_phase=None):
+    """SIGTERM: exit 0 in under a second, the log complete (ends with
+    "stop", no peer left), every connection closed for "shutdown"."""
+    rc, took = h.stop()
+    test.assertEqual(rc, 0, h.stderr_text())
+    test.assertLess(took, 1.0)
+    ev = h.events()
+    test.assertEqual(ev[-1]["event"], "stop")
+    test.assertEqual(ev[-1]["peers_still_running"], 0)
+    got = [e for e in ev if e["event"] == "close"]
+    test.assertEqual(len(got), closes)
+    for e in got:
+        test.assertEqual(e["reason"], "shutdown")
+        if last_phase:
+            test.assertEqual(e["last_phase"], last_phase)
+
+
 class Display:
     """A private Xvfb display, or the caller's when DISPLAY is set."""
 
@@ -224,19 +253,12 @@ class Display:
                 if self.proc.poll() is not None:
                     break
                 time.sleep(0.05)
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+            end_process(self.proc, grace=0)
         raise RuntimeError("could not start Xvfb")
 
     def __exit__(self, *exc):
         if self.proc:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            end_process(self.proc)
 
 
 class Client:
@@ -258,14 +280,7 @@ class Client:
             return None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return end_process(self.proc)
 
     def output(self):
         self.out_file.seek(0)

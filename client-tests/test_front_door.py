@@ -171,15 +171,7 @@ class Stop(unittest.TestCase):
                 held.append(socket.create_connection(("127.0.0.1", h.port), timeout=5))
             h.wait_for(lambda ev: len([e for e in ev if e["event"] == "accept"]) >= 40)
             time.sleep(0.2)
-            rc, took = h.stop()
-            self.assertEqual(rc, 0, h.stderr_text())
-            self.assertLess(took, 1.0)
-            ev = h.events()
-            self.assertEqual(ev[-1]["event"], "stop")
-            self.assertEqual(ev[-1]["peers_still_running"], 0)
-            closes = [e for e in ev if e["event"] == "close"]
-            self.assertEqual(len(closes), 40)
-            self.assertTrue(all(e["reason"] == "shutdown" for e in closes))
+            rf.check_clean_stop(self, h, closes=40)
             for s in held:
                 s.close()
 

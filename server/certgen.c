@@ -8,6 +8,8 @@
 
 #include "certgen.h"
 
+#include "errbuf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -28,17 +30,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Reports what failed together with the newest OpenSSL error, then empties
  * the error queue so a later failure is not blamed on this one. */

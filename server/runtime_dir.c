@@ -8,6 +8,8 @@
 
 #include "runtime_dir.h"
 
+#include "errbuf.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,17 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int check_existing(const char *path, char *err, size_t errlen)
 {

@@ -106,15 +106,7 @@ static void choose(struct pending *p)
 	                      c->selected_by));
 
 	/* The relay takes the connection over. */
-	event_free(p->ev);
-	p->ev = NULL;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		pending_head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	free(p);
+	pending_free(p);
 	relay_start(h, c);
 }
 

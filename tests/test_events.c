@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -38,6 +39,9 @@
 #define THREADS 4
 #define PER_THREAD 5000
 #define RING 8192 /* RING_SIZE in events.c */
+#ifndef CLOSE_ROUNDS
+#define CLOSE_ROUNDS 20
+#endif
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -123,6 +127,35 @@ static void sleep_ms(long ms)
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+/* Open file descriptors of this process. */
+static int open_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) != -1)
+			n++;
+	return n;
+}
+
+/* Lines in a file once it holds `want` of them (waits up to 5 s for the
+ * writer thread), or what it holds then. */
+static size_t wait_lines(const char *path, size_t want)
+{
+	struct lines l;
+	for (int i = 0; i < 500; i++) {
+		read_lines(path, &l);
+		size_t n = l.n;
+		free_lines(&l);
+		if (n >= want)
+			return n;
+		sleep_ms(10);
+	}
+	read_lines(path, &l);
+	size_t n = l.n;
+	free_lines(&l);
+	return n;
 }
 
 static int group_setup(void **state)
@@ -455,9 +488,15 @@ static void test_reopen_after_close(void **state)
 	events_close();
 	events_close(); /* twice is harmless */
 
+	int fds = open_fds();
 	assert_int_equal(events_open(b, err, sizeof(err)), 0);
+	assert_int_equal(open_fds(), fds + 1);
 	events_emit(32, "second", NULL);
+	/* Written by the writer thread while the log is open, not only at
+	 * close. */
+	assert_int_equal(wait_lines(b, 1), 1);
 	events_close();
+	assert_int_equal(open_fds(), fds);
 
 	assert_int_equal(events_open(a, err, sizeof(err)), 0); /* appended to */
 	events_emit(33, "third", NULL);
@@ -491,7 +530,7 @@ static void test_reopen_after_close(void **state)
 static void test_close_while_emitting(void **state)
 {
 	(void)state;
-	for (int round = 0; round < 20; round++) {
+	for (int round = 0; round < CLOSE_ROUNDS; round++) {
 		char a[64], b[64], err[256] = "";
 		temp_path(a, sizeof(a));
 		temp_path(b, sizeof(b));
@@ -509,6 +548,13 @@ static void test_close_while_emitting(void **state)
 		atomic_store(&stop, 1);
 		for (int t = 0; t < THREADS; t++)
 			assert_int_equal(pthread_join(th[t], NULL), 0);
+		/* What was emitted after the close is in the ring only. */
+		json_t *after[THREADS];
+		size_t in_ring = 0;
+		for (int t = 0; t < THREADS; t++) {
+			after[t] = events_recent(em[t].conn, RING);
+			in_ring += json_array_size(after[t]);
+		}
 
 		assert_int_equal(events_open(b, err, sizeof(err)), 0);
 		events_emit(300, "marker", NULL);
@@ -532,8 +578,18 @@ static void test_close_while_emitting(void **state)
 			next[t]++;
 			json_decref(o);
 		}
-		for (int t = 0; t < THREADS; t++)
-			assert_true(next[t] <= em[t].emitted);
+		/* Each thread's events: the first ones in the file, the rest in
+		 * the ring (unless it wrapped), none lost in between. */
+		for (int t = 0; t < THREADS; t++) {
+			size_t k = json_array_size(after[t]);
+			assert_true(next[t] + (int)k <= em[t].emitted);
+			for (size_t i = 0; i < k; i++)
+				assert_int_equal(int_field(json_array_get(after[t], i), "seq"),
+				                 em[t].emitted - (int)k + (int)i);
+			if (in_ring < RING)
+				assert_int_equal(next[t] + (int)k, em[t].emitted);
+			json_decref(after[t]);
+		}
 		free_lines(&l);
 		unlink(a);
 		unlink(b);
