@@ -166,6 +166,14 @@ static int add_extensions(X509 *x, const struct certgen_spec *spec, char *err, s
 
 	/* Self-signed: the certificate is its own issuer for the key ids. */
 	X509V3_set_ctx(&ctx, spec->issuer_cert ? spec->issuer_cert : x, x, NULL, NULL, 0);
+	if (spec->is_ca)
+		return add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", err,
+		               errlen) < 0 ||
+		               add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err,
+		                       errlen) < 0 ||
+		               add_ext(x, &ctx, NID_subject_key_identifier, "hash", err, errlen) < 0
+		           ? -1
+		           : 0;
 	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE", err, errlen) < 0 ||
 	    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment", err,
 		    errlen) < 0 ||
@@ -195,20 +203,28 @@ static char *mem_bio_string(BIO *b)
 	return s;
 }
 
-static int make_pems(struct certgen_pair *out, char *err, size_t errlen)
+char *certgen_private_pem(EVP_PKEY *key)
 {
 	/* A secure-memory BIO is wiped when freed: it holds the private key. */
 	BIO *kb = BIO_new(BIO_s_secmem());
+	char *pem = NULL;
+	/* PEM_write_bio_PrivateKey writes PKCS#8 ("PRIVATE KEY") in OpenSSL 3. */
+	if (kb && PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL))
+		pem = mem_bio_string(kb);
+	BIO_free(kb);
+	return pem;
+}
+
+static int make_pems(struct certgen_pair *out, char *err, size_t errlen)
+{
 	BIO *cb = BIO_new(BIO_s_mem());
 	int rc = -1;
 
-	if (!kb || !cb) {
-		set_ossl_err(err, errlen, "allocating memory BIOs");
+	if (!cb) {
+		set_ossl_err(err, errlen, "allocating a memory BIO");
 		goto out;
 	}
-	/* PEM_write_bio_PrivateKey writes PKCS#8 ("PRIVATE KEY") in OpenSSL 3. */
-	if (!PEM_write_bio_PrivateKey(kb, out->key, NULL, NULL, 0, NULL, NULL) ||
-	    !(out->key_pem = mem_bio_string(kb))) {
+	if (!(out->key_pem = certgen_private_pem(out->key))) {
 		set_ossl_err(err, errlen, "writing the private key as PEM");
 		goto out;
 	}
@@ -218,7 +234,6 @@ static int make_pems(struct certgen_pair *out, char *err, size_t errlen)
 	}
 	rc = 0;
 out:
-	BIO_free(kb);
 	BIO_free(cb);
 	return rc;
 }

@@ -23,6 +23,7 @@ struct certgen_spec {
 	EVP_PKEY *key;               /* use this key instead of generating one (borrowed), or NULL */
 	X509 *issuer_cert;           /* sign with this CA instead of self-signing (borrowed), or NULL */
 	EVP_PKEY *issuer_key;        /* the CA's key, with issuer_cert */
+	int is_ca;                   /* a self-signed CA certificate (no SAN, no serverAuth) */
 };
 
 struct certgen_pair {
@@ -42,6 +43,9 @@ int certgen_make(const struct certgen_spec *spec, struct certgen_pair *out, char
  * (temporary file + rename). Returns 0, or -1 with `err` set. */
 int certgen_write_file(const char *dir, const char *name, const char *pem, int mode, char *err,
                        size_t errlen);
+
+/* PKCS#8 PEM of a private key (malloc'd), or NULL. */
+char *certgen_private_pem(EVP_PKEY *key);
 
 /* Traditional PKCS#1 "RSA PRIVATE KEY" PEM of an RSA key (malloc'd), or NULL. */
 char *certgen_rsa_pkcs1_pem(EVP_PKEY *key);

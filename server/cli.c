@@ -27,6 +27,7 @@ static const char usage_main[] =
     "  serve        serve the scenario catalog (default: on 127.0.0.1)\n"
     "  list         list the scenarios\n"
     "  show NAME    describe one scenario and what each client is expected to show\n"
+    "  cert export  write every scenario's certificate (and the test CA) to a directory\n"
     "\n"
     "  -h, --help     this text; 'rdpfault COMMAND --help' for a command's options\n"
     "  -V, --version  print the version\n"
@@ -55,6 +56,10 @@ static const char usage_serve[] =
     "  -r, --runtime-dir DIR    keep generated keys, certificates and NLA account files in\n"
     "                           DIR (mode 0700; default: a private temporary directory,\n"
     "                           removed at exit)\n"
+    "  -C, --ca-dir DIR         test-CA mode: sign every certificate with the CA in DIR\n"
+    "                           (rdpfault-ca.crt/.key, made on first use); trust\n"
+    "                           DIR/rdpfault-ca.crt in a client to tell expired from\n"
+    "                           self-signed\n"
     "  -t, --handshake-timeout MS  close connections not active after MS ms (default 30000)\n"
     "      --backlog N          listen backlog (default 4096)\n"
     "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
@@ -68,6 +73,18 @@ static const char usage_list[] =
     "  -s, --scenarios DIR   the scenario directory\n"
     "  -p, --port-base PORT  show each scenario's port as 'serve --port-base PORT' gives it\n"
     "  -j, --json            JSON output\n"
+    "  -h, --help            this text\n";
+
+static const char usage_cert[] =
+    "Usage: rdpfault cert export --out DIR [OPTIONS]\n"
+    "Write the certificate (NAME.crt) and key (NAME.key) every scenario serves, made as\n"
+    "'serve' makes them, into DIR/certs (DIR is created mode 0700), and with --ca-dir the\n"
+    "test CA's certificate. Keys and serial numbers differ from a running harness's; for\n"
+    "those, run 'serve --runtime-dir DIR'.\n"
+    "\n"
+    "  -o, --out DIR         where to write (required)\n"
+    "  -C, --ca-dir DIR      sign with the test CA in DIR (made on first use)\n"
+    "  -s, --scenarios DIR   the scenario directory\n"
     "  -h, --help            this text\n";
 
 static const char usage_show[] =
@@ -178,6 +195,7 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	    {"scenarios", required_argument, NULL, 's'},
 	    {"events", required_argument, NULL, 'e'},
 	    {"runtime-dir", required_argument, NULL, 'r'},
+	    {"ca-dir", required_argument, NULL, 'C'},
 	    {"handshake-timeout", required_argument, NULL, 't'},
 	    {"backlog", required_argument, NULL, 'b'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -189,7 +207,7 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	int ch, port_base_given = 0;
 	long v;
 
-	while ((ch = getopt_long(argc, argv, "+l:p:d:s:e:r:t:vqh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+l:p:d:s:e:r:C:t:vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': {
 			struct listen_spec *n = realloc(o->listens, (o->n_listens + 1) * sizeof(*n));
@@ -225,6 +243,9 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			break;
 		case 'r':
 			o->runtime_dir = optarg;
+			break;
+		case 'C':
+			o->ca_dir = optarg;
 			break;
 		case 't':
 			if (parse_int(optarg, 100, 86400000, &v) != 0)
@@ -318,6 +339,52 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 	return -1;
 }
 
+static int parse_cert(int argc, char **argv, struct cli *c)
+{
+	static const struct option opts[] = {
+	    {"out", required_argument, NULL, 'o'},
+	    {"ca-dir", required_argument, NULL, 'C'},
+	    {"scenarios", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(usage_cert, argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	if (strcmp(argv[1], "export") != 0)
+		return usage_error("cert ", "cert: unknown subcommand '%s'%s (known: export)", argv[1],
+		                   "");
+	optind = 1;
+	argc--;
+	argv++;
+	while ((ch = getopt_long(argc, argv, "+o:C:s:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			c->serve.runtime_dir = optarg;
+			break;
+		case 'C':
+			c->serve.ca_dir = optarg;
+			break;
+		case 's':
+			c->serve.scenarios_dir = optarg;
+			break;
+		case 'h':
+			fputs(usage_cert, stdout);
+			return EXIT_OK;
+		default:
+			return usage_error("cert ", "cert export: bad option (see above)%s%s", "", "");
+		}
+	}
+	if (optind < argc)
+		return usage_error("cert ", "cert export: unexpected argument '%s'%s", argv[optind],
+		                   "");
+	if (!c->serve.runtime_dir)
+		return usage_error("cert ", "cert export: --out DIR is required%s%s", "", "");
+	return -1;
+}
+
 int cli_parse(int argc, char **argv, struct cli *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -356,7 +423,12 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		c->cmd = CMD_SHOW;
 		return parse_catalog_cmd(argc, argv, c, "show", usage_show);
 	}
-	return usage_error("", "unknown command '%s'%s (commands: serve, list, show)", cmd, "");
+	if (strcmp(cmd, "cert") == 0) {
+		c->cmd = CMD_CERT_EXPORT;
+		return parse_cert(argc, argv, c);
+	}
+	return usage_error("", "unknown command '%s'%s (commands: serve, list, show, cert)", cmd,
+	                   "");
 }
 
 void cli_free(struct cli *c)

@@ -14,7 +14,7 @@ enum {
 	EXIT_NO_SCENARIO = 4  /* show NAME: no such scenario */
 };
 
-enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_HELP, CMD_VERSION };
+enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_CERT_EXPORT };
 
 struct cli {
 	enum command cmd;

@@ -14,6 +14,7 @@
 #include <event2/thread.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/pem.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,8 @@ static int prepare_one(struct harness *h, struct served *s, const char *certs, c
 		    .not_before_offset = c->not_before_offset,
 		    .not_after_offset = c->not_after_offset,
 		    .key = c->key_bits == 2048 ? h->shared_key : NULL,
+		    .issuer_cert = h->ca_cert,
+		    .issuer_key = h->ca_key,
 		};
 		if (certgen_make(&spec, &pair, e, sizeof(e)) != 0) {
 			snprintf(err, n, "%s: cannot make its certificate: %s", sc->name, e);
@@ -122,13 +125,28 @@ static int prepare_one(struct harness *h, struct served *s, const char *certs, c
 		}
 		s->cert_pem = strdup(pair.cert_pem);
 		s->key_pem = strdup(pair.key_pem);
+		if (c->key_mismatch) {
+			/* Serve a key that is not the certificate's: the server
+			 * then cannot complete TLS (the "corrupt MachineKeys"
+			 * report). */
+			EVP_PKEY *other = certgen_rsa_key(c->key_bits, e, sizeof(e));
+			char *other_pem = other ? certgen_private_pem(other) : NULL;
+			EVP_PKEY_free(other);
+			free(s->key_pem);
+			s->key_pem = other_pem;
+			if (!other_pem) {
+				certgen_pair_free(&pair);
+				snprintf(err, n, "%s: cannot make the mismatched key: %s", sc->name, e);
+				return -1;
+			}
+		}
 		snprintf(name, sizeof(name), "%s.crt", sc->name);
 		int rc = certgen_write_file(certs, name, pair.cert_pem, 0644, e, sizeof(e));
 		if (join(s->cert_path, sizeof(s->cert_path), certs, name) != 0)
 			rc = -1;
 		snprintf(name, sizeof(name), "%s.key", sc->name);
-		if (rc == 0)
-			rc = certgen_write_file(certs, name, pair.key_pem, 0600, e, sizeof(e));
+		if (rc == 0 && s->key_pem)
+			rc = certgen_write_file(certs, name, s->key_pem, 0600, e, sizeof(e));
 		if (join(s->key_path, sizeof(s->key_path), certs, name) != 0)
 			rc = -1;
 		certgen_pair_free(&pair);
@@ -158,6 +176,64 @@ static int prepare_one(struct harness *h, struct served *s, const char *certs, c
 	return 0;
 }
 
+/* Test-CA mode: the CA in dir (rdpfault-ca.crt, rdpfault-ca.key) is
+ * made on first use and reused after, so a client told to trust it once
+ * keeps trusting it across restarts. */
+static int load_or_make_ca(struct harness *h, const char *dir, char *err, size_t n)
+{
+	char key_path[PATH_MAX], e[256];
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, n, "--ca-dir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (join(h->ca_cert_path, sizeof(h->ca_cert_path), dir, "rdpfault-ca.crt") ||
+	    join(key_path, sizeof(key_path), dir, "rdpfault-ca.key")) {
+		snprintf(err, n, "--ca-dir %s: path too long", dir);
+		return -1;
+	}
+	FILE *fc = fopen(h->ca_cert_path, "r"), *fk = fopen(key_path, "r");
+	if (fc && fk) {
+		h->ca_cert = PEM_read_X509(fc, NULL, NULL, NULL);
+		h->ca_key = PEM_read_PrivateKey(fk, NULL, NULL, NULL);
+	}
+	if (fc)
+		fclose(fc);
+	if (fk)
+		fclose(fk);
+	if (fc || fk) {
+		if (!h->ca_cert || !h->ca_key || X509_check_private_key(h->ca_cert, h->ca_key) != 1) {
+			snprintf(err, n,
+			         "--ca-dir %s: rdpfault-ca.crt and rdpfault-ca.key must both be there, "
+			         "readable PEM, and belong together (remove both to make a new CA)",
+			         dir);
+			return -1;
+		}
+		return 0;
+	}
+	struct certgen_pair ca = {0};
+	struct certgen_spec spec = {
+	    .subject_cn = "rdpfault test CA",
+	    .key_bits = 2048,
+	    .digest = "sha256",
+	    .not_before_offset = -86400,
+	    .not_after_offset = 10L * 365 * 86400,
+	    .is_ca = 1,
+	};
+	if (certgen_make(&spec, &ca, e, sizeof(e)) != 0 ||
+	    certgen_write_file(dir, "rdpfault-ca.key", ca.key_pem, 0600, e, sizeof(e)) != 0 ||
+	    certgen_write_file(dir, "rdpfault-ca.crt", ca.cert_pem, 0644, e, sizeof(e)) != 0) {
+		snprintf(err, n, "--ca-dir %s: cannot make the test CA: %s", dir, e);
+		certgen_pair_free(&ca);
+		return -1;
+	}
+	h->ca_cert = ca.cert;
+	h->ca_key = ca.key;
+	ca.cert = NULL;
+	ca.key = NULL;
+	certgen_pair_free(&ca);
+	return 0;
+}
+
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n)
 {
 	char certs[PATH_MAX], sams[PATH_MAX], e[256];
@@ -177,9 +253,16 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		snprintf(err, n, "out of memory");
 		return -1;
 	}
+	problems = 0;
 	for (size_t i = 0; i < h->catalog.n; i++) {
 		h->served[i].sc = h->catalog.items[i];
 		uses_nla |= (h->catalog.items[i]->protocols & SC_PROTO_NLA) != 0;
+		problems += fault_plan_compile(h->served[i].sc, &h->served[i].plan, stderr);
+	}
+	if (problems) {
+		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
+		         problems == 1 ? "" : "s", opt->scenarios_dir);
+		return -2;
 	}
 	h->default_served = harness_find(h, opt->default_scenario);
 	if (!h->default_served) {
@@ -197,8 +280,13 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		snprintf(err, n, "runtime directory: %s", e);
 		return -1;
 	}
+	/* A directory the user named is theirs to keep, created or not. */
+	if (opt->runtime_dir)
+		h->runtime_created = 0;
 	if (subdir(h->runtime_dir, "certs", certs, sizeof(certs), err, n) ||
 	    subdir(h->runtime_dir, "sam", sams, sizeof(sams), err, n))
+		return -1;
+	if (opt->ca_dir && load_or_make_ca(h, opt->ca_dir, err, n) != 0)
 		return -1;
 	h->shared_key = certgen_rsa_key(2048, e, sizeof(e));
 	if (!h->shared_key) {
@@ -329,6 +417,7 @@ void harness_free(struct harness *h)
 	for (size_t i = 0; h->served && i < h->catalog.n; i++) {
 		free(h->served[i].cert_pem);
 		free(h->served[i].key_pem);
+		fault_plan_free(&h->served[i].plan);
 	}
 	free(h->served);
 	free(h->rdp_key.modulus);
@@ -336,6 +425,8 @@ void harness_free(struct harness *h)
 		OPENSSL_cleanse(h->rdp_key.private_exponent, h->rdp_key.private_exponent_len);
 	free(h->rdp_key.private_exponent);
 	EVP_PKEY_free(h->shared_key);
+	X509_free(h->ca_cert);
+	EVP_PKEY_free(h->ca_key);
 	harness_remove_runtime(h);
 	catalog_free(&h->catalog);
 }

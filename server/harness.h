@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "faultplan.h"
 #include "scenario.h"
 
 struct event_base;
@@ -29,6 +30,7 @@ struct served {
 	char key_path[PATH_MAX];
 	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
 	int port;                /* its own listener's port, 0 when none */
+	struct fault_plan plan;  /* its faults, compiled */
 };
 
 const char *served_name(const struct served *s);
@@ -48,6 +50,7 @@ struct harness_options {
 	const char *default_scenario;
 	const char *events_path;  /* NULL: none */
 	const char *runtime_dir;  /* NULL: a private temporary one */
+	const char *ca_dir;       /* test-CA mode: sign certificates with the CA kept here */
 	int handshake_timeout_ms; /* pre-active deadline per connection */
 	int backlog;
 };
@@ -80,6 +83,9 @@ struct harness {
 	char runtime_dir[PATH_MAX];
 	int runtime_created;
 	EVP_PKEY *shared_key; /* RSA-2048, shared by certificates that ask for no other size */
+	X509 *ca_cert;        /* test-CA mode */
+	EVP_PKEY *ca_key;
+	char ca_cert_path[PATH_MAX];
 	struct rdp_key_blob rdp_key;
 	int stopping;
 };

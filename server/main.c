@@ -9,6 +9,7 @@
 #include <winpr/ssl.h>
 
 #include "cli.h"
+#include "faultplan.h"
 #include "events.h"
 #include "harness.h"
 #include "log.h"
@@ -153,6 +154,11 @@ static void show_text(const struct scenario *s)
 static int load_catalog(const char *dir, struct catalog *cat)
 {
 	int problems = catalog_load_dir(dir, cat, stderr);
+	if (!problems) {
+		problems = catalog_check_faults(cat, stderr);
+		if (problems)
+			catalog_free(cat);
+	}
 	if (problems) {
 		fprintf(stderr, "rdpfault: %d problem%s in the scenario catalog %s\n", problems,
 		        problems == 1 ? "" : "s", dir);
@@ -216,6 +222,32 @@ static int cmd_show(const struct cli *c)
 	return EXIT_OK;
 }
 
+/* OpenSSL as FreeRDP needs it: with the legacy provider (MD4 for NTLM). */
+static void init_crypto(void)
+{
+	winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
+}
+
+static int cmd_cert_export(struct cli *c)
+{
+	struct harness h;
+	char err[512];
+	init_crypto();
+	int rc = harness_prepare(&h, &c->serve, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "rdpfault: cert export: %s\n", err);
+		harness_free(&h);
+		return rc == -2 ? EXIT_CATALOG : rc == -3 ? EXIT_USAGE : EXIT_RUNTIME;
+	}
+	if (h.ca_cert_path[0])
+		printf("%s\n", h.ca_cert_path);
+	for (size_t i = 0; i < h.catalog.n; i++)
+		if (h.served[i].cert_path[0])
+			printf("%s\n", h.served[i].cert_path);
+	harness_free(&h);
+	return EXIT_OK;
+}
+
 static int cmd_serve(struct cli *c)
 {
 	struct harness h;
@@ -224,7 +256,7 @@ static int cmd_serve(struct cli *c)
 
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(c->quiet ? LOG_ERROR : c->verbose ? LOG_DEBUG : LOG_INFO);
-	winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
+	init_crypto();
 	if (!tlshook_ready()) {
 		log_error("cannot find libssl's SSL_do_handshake");
 		return EXIT_RUNTIME;
@@ -251,9 +283,17 @@ static int cmd_serve(struct cli *c)
 	for (size_t i = 0; i < h.n_listeners; i++)
 		log_debug("listening on %s (default %s)", h.listeners[i].name,
 		          served_name(h.listeners[i].def));
-	log_info("serving %zu scenarios on %zu listener%s (first %s, default %s); keys in %s",
-	         h.catalog.n, h.n_listeners, h.n_listeners == 1 ? "" : "s", h.listeners[0].name,
-	         served_name(h.default_served), h.runtime_dir);
+	char summary[1024];
+	size_t used = 0;
+	for (size_t i = 0; i < c->serve.n_listens && used < sizeof(summary); i++)
+		used += (size_t)snprintf(summary + used, sizeof(summary) - used, "%s%s (default %s)",
+		                         i ? ", " : "", h.listeners[i].name,
+		                         served_name(h.listeners[i].def));
+	if (c->serve.port_base >= 0 && used < sizeof(summary))
+		snprintf(summary + used, sizeof(summary) - used,
+		         "%sone port per scenario from %s:%d", used ? "; " : "",
+		         c->serve.port_base_host, c->serve.port_base);
+	log_info("serving %zu scenarios: %s; keys in %s", h.catalog.n, summary, h.runtime_dir);
 	rc = harness_run(&h);
 	events_close();
 	if (rc != 0) {
@@ -287,6 +327,9 @@ int main(int argc, char **argv)
 		break;
 	case CMD_SHOW:
 		rc = cmd_show(&c);
+		break;
+	case CMD_CERT_EXPORT:
+		rc = cmd_cert_export(&c);
 		break;
 	default:
 		rc = EXIT_USAGE;

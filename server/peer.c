@@ -37,7 +37,8 @@ struct rf_context {
 	int licensing_seen;
 	int tls_done;
 	int credssp_done;
-	int credssp_version;
+	int credssp_version;        /* the server's TSRequest version */
+	struct tsrequest_stream client_ts; /* the client's TSRequests */
 	SSL *ssl;
 	int suppress_output;
 };
@@ -92,6 +93,7 @@ void peer_on_tls_handshake_done(SSL *ssl)
 	if (!current || current->tls_done)
 		return;
 	current->tls_done = 1;
+	tsrequest_stream_init(&current->client_ts);
 	current->ssl = ssl;
 	conn_phase(current->conn, PH_TLS_FINISHED,
 	           json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
@@ -100,14 +102,39 @@ void peer_on_tls_handshake_done(SSL *ssl)
 		conn_phase(current->conn, PH_CREDSSP, NULL);
 }
 
-void peer_on_server_write(const void *buf, size_t len)
+static void report_credssp_failure(struct rf_context *ctx, uint32_t code);
+
+/* The NTSTATUS this connection's CredSSP failure reports. */
+static uint32_t credssp_failure_code(const struct rf_context *ctx)
 {
+	const struct fault_step *st = fault_plan_find(&ctx->served->plan, FA_CREDSSP_ERROR);
+	return st ? st->code : NTSTATUS_LOGON_FAILURE;
+}
+
+void peer_on_client_read(const void *buf, size_t len)
+{
+	if (!current || !current->tls_done || current->credssp_done)
+		return;
+	tsrequest_stream_feed(&current->client_ts, buf, len);
+}
+
+int peer_on_server_write(const void *buf, size_t len)
+{
+	if (!current || !current->tls_done || current->credssp_done)
+		return 0;
 	/* The CredSSP version FreeRDP settled on is in its own TSRequests. */
-	if (current && current->tls_done && !current->credssp_done) {
-		int v = tsrequest_version(buf, len);
-		if (v > 0)
-			current->credssp_version = v;
+	int v = tsrequest_version(buf, len);
+	if (v <= 0)
+		return 0;
+	current->credssp_version = v;
+	/* credssp-error: NTLM succeeded and the server is about to prove its
+	 * key (pubKeyAuth); it reports the scenario's NTSTATUS instead. */
+	if ((tsrequest_fields(buf, len) & TSREQUEST_PUB_KEY_AUTH) &&
+	    fault_plan_find(&current->served->plan, FA_CREDSSP_ERROR)) {
+		report_credssp_failure(current, credssp_failure_code(current));
+		return 1;
 	}
+	return 0;
 }
 
 /* A CredSSP exchange that failed ends with FreeRDP 2.11 closing without a
@@ -118,12 +145,22 @@ static void report_credssp_failure(struct rf_context *ctx, uint32_t code)
 {
 	uint8_t msg[TSREQUEST_ERROR_MAX];
 	char hex[16];
-	size_t n = tsrequest_error((uint32_t)ctx->credssp_version, code, msg);
+	/* errorCode exists only when both sides speak a version that has it
+	 * (the effective version is the lower one); otherwise the server just
+	 * closes, as Windows does. */
+	int version = ctx->credssp_version < ctx->client_ts.version ? ctx->credssp_version
+	                                                             : ctx->client_ts.version;
+	size_t n = tsrequest_error((uint32_t)version, code, msg);
 	const char *name = ntstatus_name(code);
 
+	ctx->credssp_done = 1;
+	const struct fault_step *st = fault_plan_find(&ctx->served->plan, FA_CREDSSP_ERROR);
+	if (st)
+		events_emit(ctx->conn->id, "fault", fault_step_json(st));
 	snprintf(hex, sizeof(hex), "0x%08X", code);
-	json_t *f = json_pack("{s:s, s:s, s:i}", "error_code", hex, "status", name ? name : "",
-	                      "credssp_version", ctx->credssp_version);
+	json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "error_code", hex, "status",
+	                      name ? name : "", "server_version", ctx->credssp_version,
+	                      "client_version", ctx->client_ts.version);
 	if (n && ctx->ssl && tlshook_write(ctx->ssl, msg, (int)n) == 0)
 		json_object_set_new(f, "sent", json_true());
 	else
@@ -345,9 +382,12 @@ static void *peer_main(void *arg)
 			break;
 		}
 		if (!client->CheckFileDescriptor(client)) {
-			if (ctx->tls_done && !ctx->credssp_done &&
+			/* A failure after the client's NTLM AUTHENTICATE (its second
+			 * TSRequest) is an authentication failure; before it, the
+			 * client just left. */
+			if (ctx->tls_done && !ctx->credssp_done && ctx->client_ts.count >= 2 &&
 			    (atomic_load(&c->selected_protocol) & X224_PROTOCOL_HYBRID))
-				report_credssp_failure(ctx, NTSTATUS_LOGON_FAILURE);
+				report_credssp_failure(ctx, credssp_failure_code(ctx));
 			int state = freerdp_get_state(client->context);
 			snprintf(endbuf, sizeof(endbuf), "connection ended in %s",
 			         freerdp_state_string(state));

@@ -20,6 +20,7 @@
 
 #include "conn.h"
 #include "events.h"
+#include "faultplan.h"
 #include "harness.h"
 #include "log.h"
 #include "peer.h"
@@ -39,6 +40,9 @@ struct relay {
 	int client_wr_shut, inner_wr_shut;
 	int saw_cc, saw_client_hello, saw_server_hello;
 	struct event *deadline, *linger;
+	const struct fault_step *stall; /* the scenario's stall, until it is over */
+	int stalled;                     /* holding the server's bytes now */
+	struct event *stall_timer;
 };
 
 static struct relay *relays;
@@ -59,6 +63,8 @@ static void finish(struct relay *r)
 		event_free(r->deadline);
 	if (r->linger)
 		event_free(r->linger);
+	if (r->stall_timer)
+		event_free(r->stall_timer);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -79,9 +85,10 @@ static void abort_relay(struct relay *r, const char *reason)
 }
 
 /* Decodes the server's X.224 Connection Confirm: the RDP_NEG_RSP's
- * selected protocol or the RDP_NEG_FAILURE code. */
-static void log_confirm(struct relay *r, const uint8_t *b, size_t n)
+ * selected protocol or the RDP_NEG_FAILURE code. Returns 1 for a failure. */
+static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
 {
+	int failed = 0;
 	static const char *failures[] = {
 	    "", "SSL_REQUIRED_BY_SERVER", "SSL_NOT_ALLOWED_BY_SERVER", "SSL_CERT_NOT_ON_SERVER",
 	    "INCONSISTENT_FLAGS", "HYBRID_REQUIRED_BY_SERVER", "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"};
@@ -95,13 +102,20 @@ static void log_confirm(struct relay *r, const uint8_t *b, size_t n)
 			json_object_set_new(f, "selected",
 			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
 		} else if (b[11] == 0x03) {
+			failed = 1;
 			json_object_set_new(f, "failure_code", json_integer(v));
 			json_object_set_new(f, "failure", json_string(v < 7 ? failures[v] : "unknown"));
 		}
 	} else if (n >= 11) {
 		json_object_set_new(f, "selected", json_string("rdp"));
 	}
+	/* RDP Standard Security, or a failure: no TLS will follow. */
+	if (r->c->selected_protocol == 0) {
+		tlsrec_set_plain(&r->up);
+		tlsrec_set_plain(&r->down);
+	}
 	conn_phase(r->c, PH_X224_CONFIRM, f);
+	return failed;
 }
 
 static int on_unit_up(const struct tlsrec_unit *u, void *arg)
@@ -141,6 +155,61 @@ static void scan(struct relay *r, struct evbuffer *in, struct tlsrec_scanner *sc
 		free(vec);
 }
 
+static void pass_on_server_eof(struct relay *r);
+static void on_read(struct bufferevent *bev, void *arg);
+
+static void end_stall(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	r->stalled = 0;
+	r->stall = NULL;
+	events_emit(r->c->id, "fault-end", json_pack("{s:s}", "action", "stall"));
+	bufferevent_enable(r->inner, EV_READ);
+	on_read(r->inner, r);
+	if (r->inner_eof)
+		pass_on_server_eof(r);
+}
+
+/* stall: from the moment the connection reaches the stall's phase, the
+ * server's bytes are held (reading stops, so FreeRDP blocks on its own
+ * socket; no thread spins). */
+static int stall_now(struct relay *r)
+{
+	if (r->stalled)
+		return 1;
+	if (!r->stall || atomic_load(&r->c->last_phase) < (int)r->stall->at)
+		return 0;
+	r->stalled = 1;
+	bufferevent_disable(r->inner, EV_READ);
+	events_emit(r->c->id, "fault", fault_step_json(r->stall));
+	if (r->stall->duration_ms >= 0) {
+		struct timeval tv = {r->stall->duration_ms / 1000,
+		                     (r->stall->duration_ms % 1000) * 1000};
+		r->stall_timer = evtimer_new(r->h->base, end_stall, r);
+		evtimer_add(r->stall_timer, &tv);
+	}
+	return 1;
+}
+
+/* After an RDP_NEG_FAILURE a server sends nothing but the close
+ * (MS-RDPBCGR 3.3.5.3.1). FreeRDP 2.11 goes on after its own failure
+ * (it reads the failure code as a selected protocol), so the relay ends
+ * the server side itself: the Connection Confirm reaches the client, then
+ * a FIN; FreeRDP sees end-of-file. */
+static void end_after_failure(struct relay *r, struct evbuffer *in, size_t cc_len)
+{
+	size_t len = evbuffer_get_length(in);
+	size_t keep = cc_len < len ? cc_len : len;
+	evbuffer_remove_buffer(in, bufferevent_get_output(r->client), keep);
+	r->c->bytes_to_client += keep;
+	bufferevent_free(r->inner);
+	r->inner = NULL;
+	r->inner_eof = 1;
+	pass_on_server_eof(r);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct relay *r = arg;
@@ -153,12 +222,17 @@ static void on_read(struct bufferevent *bev, void *arg)
 		r->c->bytes_from_client += len;
 		to = r->inner;
 	} else {
+		if (stall_now(r))
+			return; /* the bytes wait in the input buffer */
 		if (!r->saw_cc && len >= 11) {
 			uint8_t head[19];
 			size_t got = len < sizeof(head) ? len : sizeof(head);
 			evbuffer_copyout(in, head, got);
 			r->saw_cc = 1;
-			log_confirm(r, head, got);
+			if (log_confirm(r, head, got)) {
+				end_after_failure(r, in, (size_t)head[2] << 8 | head[3]);
+				return;
+			}
 		}
 		scan(r, in, &r->down, on_unit_down);
 		r->c->bytes_to_client += len;
@@ -191,7 +265,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 {
 	struct relay *r = arg;
 	/* Output drained: resume reading the other side. */
-	if (bev == r->inner) {
+	if (bev && bev == r->inner) {
 		if (r->client && !r->client_eof)
 			bufferevent_enable(r->client, EV_READ);
 		if (r->client_eof && !r->inner_wr_shut) {
@@ -234,16 +308,23 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		r->client_eof = 1;
 		conn_set_close_reason(r->c, "client-closed");
 		bufferevent_disable(r->client, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(r->inner)) == 0)
+		if (r->inner && evbuffer_get_length(bufferevent_get_output(r->inner)) == 0)
 			on_write(r->inner, r);
 	} else {
 		r->inner_eof = 1;
-		conn_set_close_reason(r->c, "server-closed");
 		bufferevent_disable(r->inner, EV_READ);
-		if (evbuffer_get_length(bufferevent_get_output(r->client)) == 0)
-			on_write(r->client, r);
+		if (!r->stalled)
+			pass_on_server_eof(r);
 	}
 	maybe_done(r);
+}
+
+/* The server side ended: the client gets a FIN once it has every byte. */
+static void pass_on_server_eof(struct relay *r)
+{
+	conn_set_close_reason(r->c, "server-closed");
+	if (evbuffer_get_length(bufferevent_get_output(r->client)) == 0)
+		on_write(r->client, r);
 }
 
 static void on_deadline(evutil_socket_t fd, short what, void *arg)
@@ -277,6 +358,7 @@ void relay_start(struct harness *h, struct conn *c)
 	r->c = c;
 	c->relay = r;
 	r->inner_fd = sv[0];
+	r->stall = fault_plan_find(&c->served->plan, FA_STALL);
 	tlsrec_init(&r->up);
 	tlsrec_init(&r->down);
 	evutil_make_socket_nonblocking(sv[0]);

@@ -736,6 +736,7 @@ static void parse_params(struct ctx *c, const struct field *f, const yaml_node_t
 		if (v) {
 			arr[k].key = xstrdup(key);
 			arr[k].value = xstrdup(v);
+			arr[k].line = line_of(kn);
 			k++;
 		}
 		free(p);
@@ -1074,6 +1075,12 @@ static const struct name_val digest_names[] = {
     {"sha1", 0}, {"sha256", 0}, {"sha384", 0}, {"sha512", 0}, {NULL, 0},
 };
 
+static const struct name_val key_names[] = {
+    {"matching", 0},
+    {"mismatched", 1},
+    {NULL, 0},
+};
+
 static const struct name_val result_names[] = {
     {"connected", 0},
     {"failed", 0},
@@ -1204,6 +1211,13 @@ static const struct field cert_fields[] = {
      .kind = K_DURATION,
      .off = CERT(not_after_offset),
      .def_num = 365L * 86400},
+    {.key = "key",
+     .kind = K_ENUM,
+     .off = CERT(key_mismatch),
+     .what = "key",
+     .names = key_names,
+     .width = W_INT,
+     .def_num = 0},
 };
 static const struct schema cert_schema = {cert_fields, sizeof cert_fields / sizeof *cert_fields,
 					  finish_cert};
@@ -1259,6 +1273,7 @@ static const struct field expect_fields[] = {
     {.key = "extended", .kind = K_STR, .off = EXP(extended), .check = check_hex},
     {.key = "message", .kind = K_STR, .off = EXP(message), .flags = F_TEXT},
     {.key = "note", .kind = K_STR, .off = EXP(note), .flags = F_TEXT},
+    {.key = "args", .kind = K_STR, .off = EXP(args), .flags = F_NONEMPTY | F_ONELINE},
 };
 static const struct schema expect_schema = {expect_fields,
 					    sizeof expect_fields / sizeof *expect_fields, NULL};
@@ -1683,6 +1698,7 @@ void scenario_free(struct scenario *s)
 		free(e->extended);
 		free(e->message);
 		free(e->note);
+		free(e->args);
 	}
 	free(s->expect);
 	free(s);

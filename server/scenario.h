@@ -43,6 +43,8 @@ struct sc_cert {
 	char *digest;           /* "sha256" (default), "sha1", "sha384", "sha512" */
 	long not_before_offset; /* default -86400 (one day ago) */
 	long not_after_offset;  /* default 365 days ahead */
+	int key_mismatch;       /* key: mismatched — serve a private key that is not the
+	                           certificate's (the server cannot complete TLS) */
 };
 
 /* The account NLA (NTLM) accepts. */
@@ -63,6 +65,7 @@ struct sc_expect {
 	char *extended;     /* mstsc: extended code, e.g. "0x7" */
 	char *message;      /* mstsc: the dialog text */
 	char *note;         /* free text */
+	char *args;         /* extra command-line arguments the client is run with */
 };
 
 /* One fault to apply: a primitive, the phase it strikes, its parameters.
@@ -70,6 +73,7 @@ struct sc_expect {
 struct sc_param {
 	char *key;
 	char *value;
+	int line;
 };
 struct sc_fault {
 	char *action;           /* e.g. "reset", "close", "stall", "deny" */

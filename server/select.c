@@ -19,8 +19,10 @@
 
 #include "conn.h"
 #include "events.h"
+#include "faultplan.h"
 #include "harness.h"
 #include "log.h"
+#include "nego.h"
 #include "relay.h"
 
 struct pending {
@@ -81,6 +83,25 @@ static void report_bad_request(struct conn *c, int status, const uint8_t *buf, s
 	         c->client_addr, x224_status_text(status));
 }
 
+/* neg-failure: the harness writes the Connection Confirm itself; after a
+ * negotiation failure a server sends nothing but the close. */
+static void answer_neg_failure(struct pending *p, const struct fault_step *st)
+{
+	struct conn *c = p->c;
+	uint8_t pdu[NEG_FAILURE_PDU_LEN];
+	size_t n = nego_failure_pdu(st->code, pdu);
+	const char *name = nego_failure_name(st->code);
+
+	events_emit(c->id, "fault", fault_step_json(st));
+	c->bytes_from_client += c->req.length;
+	if (send(c->client_fd, pdu, n, MSG_NOSIGNAL) == (ssize_t)n)
+		c->bytes_to_client += n;
+	conn_phase(c, PH_X224_CONFIRM,
+	           json_pack("{s:s, s:i}", "failure", name ? name : "unnamed", "failure_code",
+	                     (int)st->code));
+	pending_close(p, "server-closed");
+}
+
 static void choose(struct pending *p)
 {
 	struct conn *c = p->c;
@@ -104,6 +125,12 @@ static void choose(struct pending *p)
 	events_emit(c->id, "scenario",
 	            json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
 	                      c->selected_by));
+
+	const struct fault_step *nf = fault_plan_find(&c->served->plan, FA_NEG_FAILURE);
+	if (nf) {
+		answer_neg_failure(p, nf);
+		return;
+	}
 
 	/* The relay takes the connection over. */
 	pending_free(p);

@@ -8,21 +8,24 @@
 
 typedef int (*handshake_fn)(SSL *);
 typedef int (*write_fn)(SSL *, const void *, int);
+typedef int (*read_fn)(SSL *, void *, int);
 
 static handshake_fn real_handshake;
 static write_fn real_write;
+static read_fn real_read;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void resolve(void)
 {
 	real_handshake = (handshake_fn)dlsym(RTLD_NEXT, "SSL_do_handshake");
 	real_write = (write_fn)dlsym(RTLD_NEXT, "SSL_write");
+	real_read = (read_fn)dlsym(RTLD_NEXT, "SSL_read");
 }
 
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
-	return real_handshake && real_write;
+	return real_handshake && real_write && real_read;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -41,9 +44,20 @@ int SSL_write(SSL *s, const void *buf, int num)
 	pthread_once(&once, resolve);
 	if (!real_write)
 		return -1;
-	if (num > 0 && SSL_is_server(s))
-		peer_on_server_write(buf, (size_t)num);
+	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num) != 0)
+		return -1; /* the peer replaced this PDU: FreeRDP sees a failed write */
 	return real_write(s, buf, num);
+}
+
+int SSL_read(SSL *s, void *buf, int num)
+{
+	pthread_once(&once, resolve);
+	if (!real_read)
+		return -1;
+	int rc = real_read(s, buf, num);
+	if (rc > 0 && SSL_is_server(s))
+		peer_on_client_read(buf, (size_t)rc);
+	return rc;
 }
 
 int tlshook_write(SSL *ssl, const void *buf, int num)

@@ -6,7 +6,11 @@
  *
  * - SSL_do_handshake: tells the peer when the server's TLS handshake
  *   completes, and hands it the connection's SSL handle.
- * - SSL_write: shows the peer every plaintext PDU the server writes.
+ * - SSL_write: shows the peer every plaintext PDU the server writes; the
+ *   peer may replace one (it writes its own with tlshook_write and the
+ *   hook fails FreeRDP's write, which ends the connection).
+ * - SSL_read: shows the peer every plaintext PDU the client sent (as
+ *   FreeRDP reads it: a PDU may come in more than one read).
  * tlshook_write() writes on that handle from the peer's own thread without
  * passing through the hook: the way the harness adds a PDU FreeRDP 2 has
  * no sender for. */

@@ -1,6 +1,6 @@
 /* tlsrec.c — stream framing scanner (see tlsrec.h).
  *
- * Header sizes: TPKT 4 bytes (+3 to see the X.224 TPDU code), TLS 5 bytes
+ * Header sizes: TPKT 4 bytes (+2 to see the X.224 TPDU code), TLS 5 bytes
  * (+1 to see the handshake type), fast-path 2 or 3 bytes (the length is
  * one byte, or two when its top bit is set). */
 #include "tlsrec.h"
@@ -17,7 +17,7 @@ void tlsrec_init(struct tlsrec_scanner *s)
 static size_t header_need(const struct tlsrec_scanner *s)
 {
 	uint8_t b = s->hdr[0];
-	if (b >= TLS_CT_CHANGE_CIPHER_SPEC && b <= TLS_CT_APPLICATION_DATA)
+	if (!s->plain && b >= TLS_CT_CHANGE_CIPHER_SPEC && b <= TLS_CT_APPLICATION_DATA)
 		return b == TLS_CT_HANDSHAKE ? 6 : 5;
 	if (s->tls)
 		return 0;
@@ -36,7 +36,7 @@ static int describe(struct tlsrec_scanner *s, struct tlsrec_unit *u)
 	memset(u, 0, sizeof(*u));
 	u->hs_type = -1;
 	u->index = s->units;
-	if (b >= TLS_CT_CHANGE_CIPHER_SPEC && b <= TLS_CT_APPLICATION_DATA) {
+	if (!s->plain && b >= TLS_CT_CHANGE_CIPHER_SPEC && b <= TLS_CT_APPLICATION_DATA) {
 		if (s->hdr[1] != 0x03)
 			return -1;
 		u->kind = TLSREC_TLS;
@@ -59,6 +59,11 @@ static int describe(struct tlsrec_scanner *s, struct tlsrec_unit *u)
 	else
 		u->length = s->hdr[1];
 	return u->length >= 2 ? 0 : -1;
+}
+
+void tlsrec_set_plain(struct tlsrec_scanner *s)
+{
+	s->plain = 1;
 }
 
 size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb, void *arg)

@@ -4,7 +4,8 @@
  * chunks, and tells the caller where each unit starts, so the relay can
  * log phases and (for faults) cut the stream at an exact unit boundary.
  *
- * Once a TLS record is seen the stream stays TLS. A first byte that fits
+ * Once a TLS record is seen the stream stays TLS; once the caller says the
+ * stream is plain (tlsrec_set_plain), nothing is read as TLS. A first byte that fits
  * no framing stops the scanner for the rest of the stream (the relay keeps
  * relaying; it just stops interpreting). */
 #ifndef RDPFAULT_TLSREC_H
@@ -38,6 +39,8 @@ struct tlsrec_scanner {
 	size_t have;          /* header bytes collected for the unit being started */
 	uint32_t remaining;   /* bytes of the current unit body still to pass */
 	int tls;              /* the stream has switched to TLS */
+	int plain;            /* the stream will never be TLS (RDP Standard Security): a
+	                         first byte 0x14..0x17 is a fast-path PDU */
 	int stopped;          /* unframed data seen: no more interpretation */
 	uint32_t units, tls_records;
 	uint64_t bytes;
@@ -49,6 +52,8 @@ struct tlsrec_scanner {
 typedef int (*tlsrec_cb)(const struct tlsrec_unit *u, void *arg);
 
 void tlsrec_init(struct tlsrec_scanner *s);
+/* Says the stream carries no TLS from here on. */
+void tlsrec_set_plain(struct tlsrec_scanner *s);
 /* Feeds a chunk; returns how many bytes of it were consumed (== len unless
  * the callback stopped the scan). */
 size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb, void *arg);

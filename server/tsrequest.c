@@ -39,6 +39,82 @@ int tsrequest_version(const uint8_t *buf, size_t len)
 	return v;
 }
 
+int tsrequest_peek_version(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	if (len < 7 || buf[pos++] != 0x30 || der_len(buf, len, &pos) < 5 || pos >= len ||
+	    buf[pos++] != 0xA0 || der_len(buf, len, &pos) < 3 || pos >= len || buf[pos++] != 0x02)
+		return -1;
+	long ilen = der_len(buf, len, &pos);
+	if (ilen < 1 || ilen > 2 || pos + (size_t)ilen > len)
+		return -1;
+	int v = 0;
+	for (long i = 0; i < ilen; i++)
+		v = (v << 8) | buf[pos + (size_t)i];
+	return v;
+}
+
+void tsrequest_stream_init(struct tsrequest_stream *s)
+{
+	*s = (struct tsrequest_stream){.version = -1};
+}
+
+void tsrequest_stream_feed(struct tsrequest_stream *s, const uint8_t *buf, size_t len)
+{
+	while (len && !s->broken) {
+		if (s->remaining) {
+			size_t take = len < s->remaining ? len : s->remaining;
+			s->remaining -= take;
+			buf += take;
+			len -= take;
+			continue;
+		}
+		s->head[s->have++] = *buf++;
+		len--;
+		/* The outer SEQUENCE header says where this TSRequest ends. */
+		size_t pos = 0;
+		if (s->head[0] != 0x30) {
+			s->broken = 1;
+			break;
+		}
+		pos = 1;
+		long body = der_len(s->head, s->have, &pos);
+		if (body < 0) {
+			if (s->have > 4)
+				s->broken = 1; /* a length of more than 3 bytes: not ours */
+			continue;
+		}
+		size_t total = pos + (size_t)body;
+		int v = tsrequest_peek_version(s->head, s->have);
+		if (v < 0 && s->have < sizeof(s->head) && s->have < total)
+			continue; /* the version has not arrived yet */
+		s->count++;
+		s->version = v;
+		s->remaining = total > s->have ? total - s->have : 0;
+		s->have = 0;
+	}
+}
+
+unsigned tsrequest_fields(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	unsigned mask = 0;
+	if (len < 2 || buf[pos++] != 0x30)
+		return 0;
+	long seq = der_len(buf, len, &pos);
+	if (seq < 0 || pos + (size_t)seq != len)
+		return 0;
+	while (pos < len) {
+		uint8_t tag = buf[pos++];
+		long flen = der_len(buf, len, &pos);
+		if ((tag & 0xE0) != 0xA0 || (tag & 0x1F) > 7 || flen < 0 || pos + (size_t)flen > len)
+			return 0;
+		mask |= 1u << (tag & 0x1F);
+		pos += (size_t)flen;
+	}
+	return mask;
+}
+
 size_t tsrequest_error(uint32_t version, uint32_t code, uint8_t *out)
 {
 	/* errorCode exists from version 3 on, except in version 5. */

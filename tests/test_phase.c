@@ -16,11 +16,10 @@
 
 /* The phases in connection order, as documented. */
 static const char *const expected_names[] = {
-    "tcp-accept",	 "x224-request", "x224-confirm",   "tls-client-hello",
-    "tls-server-hello",	 "tls-finished", "credssp",	   "mcs-connect",
-    "erect-domain",	 "attach-user",	 "channel-join",   "security-exchange",
-    "client-info",	 "licensing",	 "capabilities",   "confirm-active",
-    "finalization",	 "active",
+    "tcp-accept",     "x224-request",	   "x224-confirm", "tls-client-hello", "tls-server-hello",
+    "tls-finished",   "credssp",	   "mcs-connect",  "erect-domain",     "attach-user",
+    "channel-join",   "security-exchange", "client-info",  "licensing",	       "capabilities",
+    "confirm-active", "finalization",	   "active",
 };
 
 #define N_EXPECTED (sizeof(expected_names) / sizeof(expected_names[0]))
@@ -119,9 +118,21 @@ static void test_from_name_unknown(void **state)
 {
 	(void)state;
 	static const char *const unknown[] = {
-	    "",		    "none",	   "NONE",	    "X224-REQUEST", "x224_request",
-	    "x224-request ", " x224-request", "x224",	    "x224-request-", "tls",
-	    "credssp\n",    "activ",	   "actives",	    "Active",	     "phase",
+	    "",
+	    "none",
+	    "NONE",
+	    "X224-REQUEST",
+	    "x224_request",
+	    "x224-request ",
+	    " x224-request",
+	    "x224",
+	    "x224-request-",
+	    "tls",
+	    "credssp\n",
+	    "activ",
+	    "actives",
+	    "Active",
+	    "phase",
 	};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		assert_int_equal(phase_from_name(unknown[i]), PH_NONE);

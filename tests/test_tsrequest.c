@@ -68,12 +68,12 @@ static size_t der_hdr_len(size_t len)
  * FreeRDP writes it. Returns its length. */
 static size_t build_tsrequest(uint8_t *out, uint8_t version, size_t token)
 {
-	size_t octets = der_hdr_len(token) + token;   /* 04 */
-	size_t ctx0 = der_hdr_len(octets) + octets;   /* a0 [0] negoToken */
-	size_t nego = der_hdr_len(ctx0) + ctx0;       /* 30 NegoData */
-	size_t tokens = der_hdr_len(nego) + nego;     /* 30 NegoData SEQUENCE OF */
-	size_t ctx1 = der_hdr_len(tokens) + tokens;   /* a1 [1] negoTokens */
-	size_t body = 5 + ctx1;                       /* a0 03 02 01 v, then a1 */
+	size_t octets = der_hdr_len(token) + token; /* 04 */
+	size_t ctx0 = der_hdr_len(octets) + octets; /* a0 [0] negoToken */
+	size_t nego = der_hdr_len(ctx0) + ctx0;	    /* 30 NegoData */
+	size_t tokens = der_hdr_len(nego) + nego;   /* 30 NegoData SEQUENCE OF */
+	size_t ctx1 = der_hdr_len(tokens) + tokens; /* a1 [1] negoTokens */
+	size_t body = 5 + ctx1;			    /* a0 03 02 01 v, then a1 */
 	size_t n = 0;
 
 	n += der_hdr(out + n, 0x30, body);
@@ -104,8 +104,8 @@ static void test_builder_matches_freerdp_prefix(void **state)
 {
 	(void)state;
 	static const uint8_t prefix[] = {0x30, 0x81, 0x9f, 0xa0, 0x03, 0x02, 0x01, 0x06,
-	                                 0xa1, 0x81, 0x97, 0x30, 0x81, 0x94, 0x30, 0x81,
-	                                 0x91, 0xa0, 0x81, 0x8e, 0x04, 0x81, 0x8b, 'N'};
+					 0xa1, 0x81, 0x97, 0x30, 0x81, 0x94, 0x30, 0x81,
+					 0x91, 0xa0, 0x81, 0x8e, 0x04, 0x81, 0x8b, 'N'};
 	uint8_t m[512];
 	size_t n = real_tsrequest(m);
 	assert_int_equal(n, 3 + 0x9f);
@@ -144,11 +144,13 @@ static void test_version_minimal_and_forms(void **state)
 	assert_int_equal(version_of(two, sizeof(two)), 6);
 	static const uint8_t big[] = {0x30, 0x06, 0xa0, 0x04, 0x02, 0x02, 0x01, 0x02};
 	assert_int_equal(version_of(big, sizeof(big)), 0x102);
-	/* Long-form lengths with 1 and 2 length bytes. */
+	/* Long-form lengths with 1, 2 and 3 length bytes. */
 	static const uint8_t l81[] = {0x30, 0x81, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x04};
 	assert_int_equal(version_of(l81, sizeof(l81)), 4);
 	static const uint8_t l82[] = {0x30, 0x82, 0x00, 0x06, 0xa0, 0x81, 0x03, 0x02, 0x01, 0x02};
 	assert_int_equal(version_of(l82, sizeof(l82)), 2);
+	static const uint8_t l83[] = {0x30, 0x83, 0x00, 0x00, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x03};
+	assert_int_equal(version_of(l83, sizeof(l83)), 3);
 }
 
 static void test_every_prefix_refused(void **state)
@@ -219,7 +221,7 @@ static void test_length_mismatch_refused(void **state)
 	m[2] = 0x9e;
 	assert_int_equal(version_of(m, n - 1), 6);
 
-	static const uint8_t bad[][9] = {
+	static const uint8_t bad[][11] = {
 	    /* [0] shorter than an INTEGER */
 	    {0x30, 0x05, 0xa0, 0x02, 0x02, 0x01, 0x06},
 	    /* [0] longer than the buffer */
@@ -232,12 +234,12 @@ static void test_length_mismatch_refused(void **state)
 	    {0x30, 0x05, 0xa0, 0x03, 0x02, 0x02, 0x06},
 	    /* indefinite outer length */
 	    {0x30, 0x80, 0xa0, 0x03, 0x02, 0x01, 0x06, 0x00, 0x00},
-	    /* 4 length bytes */
-	    {0x30, 0x84, 0x00, 0x00, 0x00, 0x04, 0xa0, 0x02, 0x02},
+	    /* 4 length bytes, otherwise consistent */
+	    {0x30, 0x84, 0x00, 0x00, 0x00, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x06},
 	    /* outer SEQUENCE too short to hold a version */
 	    {0x30, 0x04, 0xa0, 0x02, 0x02, 0x01, 0x06},
 	};
-	static const size_t lens[] = {7, 7, 7, 9, 7, 9, 9, 7};
+	static const size_t lens[] = {7, 7, 7, 9, 7, 9, 11, 7};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(version_of(bad[i], lens[i]), -1);
 }
@@ -326,7 +328,7 @@ static void test_error_exact_bytes(void **state)
 {
 	(void)state;
 	static const uint8_t v6[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x06, 0xa4,
-	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d};
+				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d};
 	uint8_t out[TSREQUEST_ERROR_MAX + 4];
 	assert_true(TSREQUEST_ERROR_MAX >= sizeof(v6));
 
@@ -337,18 +339,18 @@ static void test_error_exact_bytes(void **state)
 		assert_int_equal(out[j], 0xAA);
 
 	static const uint8_t v3[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x03, 0xa4,
-	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6a};
+				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6a};
 	assert_int_equal(tsrequest_error(3, NTSTATUS_WRONG_PASSWORD, out), sizeof(v3));
 	assert_memory_equal(out, v3, sizeof(v3));
 
 	static const uint8_t v4[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x04, 0xa4,
-	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x02, 0x34};
+				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x02, 0x34};
 	assert_int_equal(tsrequest_error(4, NTSTATUS_ACCOUNT_LOCKED_OUT, out), sizeof(v4));
 	assert_memory_equal(out, v4, sizeof(v4));
 
 	/* Small codes keep their 4 bytes. */
 	static const uint8_t small[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x7f, 0xa4,
-	                                0x06, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01};
+					0x06, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01};
 	assert_int_equal(tsrequest_error(0x7F, 1, out), sizeof(small));
 	assert_memory_equal(out, small, sizeof(small));
 }
@@ -358,7 +360,7 @@ static void test_error_parses_back(void **state)
 	(void)state;
 	static const uint32_t versions[] = {3, 4, 6, 7, 0x7F};
 	static const uint32_t codes[] = {NTSTATUS_LOGON_FAILURE, NTSTATUS_PASSWORD_EXPIRED,
-	                                 NTSTATUS_ACCESS_DENIED, 0, 0xFFFFFFFFu};
+					 NTSTATUS_ACCESS_DENIED, 0, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		for (size_t j = 0; j < sizeof(codes) / sizeof(codes[0]); j++) {
 			uint8_t out[TSREQUEST_ERROR_MAX];
@@ -366,7 +368,7 @@ static void test_error_parses_back(void **state)
 			assert_int_equal(n, 15);
 			assert_int_equal(version_of(out, n), (int)versions[i]);
 			uint32_t code = (uint32_t)out[11] << 24 | (uint32_t)out[12] << 16 |
-			                (uint32_t)out[13] << 8 | out[14];
+					(uint32_t)out[13] << 8 | out[14];
 			assert_int_equal(code, codes[j]);
 		}
 	}
@@ -396,8 +398,8 @@ static void test_ntstatus_names(void **state)
 		assert_string_equal(name, known[i].name);
 	}
 	assert_string_equal(ntstatus_name(NTSTATUS_LOGON_FAILURE), "STATUS_LOGON_FAILURE");
-	static const uint32_t unknown[] = {0, 1, 0xC0000001, 0xC000006C, 0x0000006D, 0x6D0000C0,
-	                                   0xFFFFFFFFu};
+	static const uint32_t unknown[] = {0,	       1,	   0xC0000001, 0xC000006C,
+					   0x0000006D, 0x6D0000C0, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		assert_null(ntstatus_name(unknown[i]));
 }

@@ -1,0 +1,20 @@
+/* tcp.c — RST and FIN (see tcp.h). */
+#include "tcp.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+int tcp_reset(int fd)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+int tcp_fin(int fd)
+{
+	return shutdown(fd, SHUT_WR);
+}

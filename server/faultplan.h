@@ -1,0 +1,49 @@
+/* faultplan.h — a scenario's `faults:` list, checked and compiled once at
+ * start into steps the harness applies: which action, at which phase, with
+ * which parameters already parsed. A fault that names an unknown action,
+ * a phase the action cannot strike, or a bad parameter is an error naming
+ * file, line and field, like any other catalog error. */
+#ifndef RDPFAULT_FAULTPLAN_H
+#define RDPFAULT_FAULTPLAN_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "phase.h"
+#include "scenario.h"
+
+enum fault_action {
+	FA_NONE = 0,
+	FA_NEG_FAILURE,   /* answer the Connection Request with RDP_NEG_FAILURE, then FIN */
+	FA_CREDSSP_ERROR, /* end CredSSP with a TSRequest errorCode, then close */
+	FA_STALL,         /* stop answering: hold the server's bytes */
+};
+
+struct fault_step {
+	enum fault_action action;
+	enum phase at;
+	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS */
+	int duration_ms;    /* stall: how long, -1 for as long as the connection lasts */
+	const struct sc_fault *src;
+};
+
+struct fault_plan {
+	struct fault_step *steps;
+	size_t n;
+};
+
+/* Compiles s->faults. Returns the number of problems (each written to err
+ * as "FILE:LINE: faults[i].FIELD: ..."); 0 on success. */
+int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *err);
+void fault_plan_free(struct fault_plan *p);
+/* Checks every scenario's faults; the number of problems. */
+int catalog_check_faults(const struct catalog *c, FILE *err);
+
+/* The step of this action, or NULL. */
+const struct fault_step *fault_plan_find(const struct fault_plan *p, enum fault_action a);
+const char *fault_action_name(enum fault_action a);
+/* {"action": ..., "at": ..., params...} for the "fault" event. */
+json_t *fault_step_json(const struct fault_step *st);
+
+#endif

@@ -1,0 +1,198 @@
+/* test_faults.c — the fault primitives (faults/nego, faults/credssp,
+ * faults/tcp) and the plan compiler (server/faultplan): exact bytes of the
+ * negotiation-failure PDU, NTSTATUS names, RST versus FIN seen from the
+ * other end of a real loopback TCP connection, and every compile error
+ * naming file, line and field. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "credssp.h"
+#include "faultplan.h"
+#include "nego.h"
+#include "tcp.h"
+#include "tsrequest.h"
+
+static void test_nego_pdu_bytes(void **state)
+{
+	(void)state;
+	uint8_t pdu[NEG_FAILURE_PDU_LEN];
+	const uint8_t want[] = {0x03, 0x00, 0x00, 0x13, 0x0E, 0xD0, 0x00, 0x00, 0x12, 0x34,
+	                        0x00, 0x03, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00};
+	assert_int_equal(nego_failure_pdu(3, pdu), 19);
+	assert_memory_equal(pdu, want, sizeof(want));
+}
+
+static void test_nego_codes(void **state)
+{
+	(void)state;
+	uint32_t c = 0;
+	assert_int_equal(nego_failure_code("SSL_CERT_NOT_ON_SERVER", &c), 0);
+	assert_int_equal(c, 3);
+	assert_int_equal(nego_failure_code("inconsistent_flags", &c), 0);
+	assert_int_equal(c, 4);
+	assert_int_equal(nego_failure_code("6", &c), 0);
+	assert_int_equal(c, 6);
+	assert_int_equal(nego_failure_code("0x5", &c), 0);
+	assert_int_equal(c, 5);
+	assert_int_equal(nego_failure_code("-1", &c), -1);
+	assert_int_equal(nego_failure_code("NO_SUCH", &c), -1);
+	assert_int_equal(nego_failure_code("", &c), -1);
+	assert_string_equal(nego_failure_name(1), "SSL_REQUIRED_BY_SERVER");
+	assert_string_equal(nego_failure_name(6), "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER");
+	assert_null(nego_failure_name(0));
+	assert_null(nego_failure_name(7));
+}
+
+static void test_credssp_codes(void **state)
+{
+	(void)state;
+	uint32_t c = 0;
+	assert_int_equal(credssp_status_code("STATUS_LOGON_FAILURE", &c), 0);
+	assert_int_equal(c, 0xC000006D);
+	assert_int_equal(credssp_status_code("account-disabled", &c), 0);
+	assert_int_equal(c, 0xC0000072);
+	assert_int_equal(credssp_status_code("password_must_change", &c), 0);
+	assert_int_equal(c, 0xC0000224);
+	assert_int_equal(credssp_status_code("0xC0000022", &c), 0);
+	assert_int_equal(c, 0xC0000022);
+	assert_int_equal(credssp_status_code("0x0", &c), -1);
+	assert_int_equal(credssp_status_code("12", &c), -1); /* decimal is ambiguous: refused */
+	assert_int_equal(credssp_status_code("STATUS_", &c), -1);
+	assert_int_equal(credssp_status_code("logon", &c), -1);
+}
+
+/* A connected loopback TCP pair: [0] client, [1] accepted server side. */
+static void tcp_pair(int fds[2])
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	assert_int_equal(getsockname(l, (struct sockaddr *)&a, &al), 0);
+	fds[0] = socket(AF_INET, SOCK_STREAM, 0);
+	assert_int_equal(connect(fds[0], (struct sockaddr *)&a, sizeof(a)), 0);
+	fds[1] = accept(l, NULL, NULL);
+	assert_true(fds[1] >= 0);
+	close(l);
+}
+
+static void test_tcp_reset_is_rst(void **state)
+{
+	(void)state;
+	int fds[2];
+	char b;
+	tcp_pair(fds);
+	assert_int_equal(tcp_reset(fds[1]), 0);
+	errno = 0;
+	assert_int_equal(recv(fds[0], &b, 1, 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(fds[0]);
+}
+
+static void test_tcp_fin_keeps_reading(void **state)
+{
+	(void)state;
+	int fds[2];
+	char b;
+	tcp_pair(fds);
+	assert_int_equal(tcp_fin(fds[1]), 0);
+	assert_int_equal(recv(fds[0], &b, 1, 0), 0); /* FIN: end of file, not an error */
+	assert_int_equal(send(fds[0], "x", 1, 0), 1);
+	assert_int_equal(recv(fds[1], &b, 1, 0), 1); /* the server side still reads */
+	assert_int_equal(b, 'x');
+	close(fds[0]);
+	close(fds[1]);
+}
+
+/* Compiles a scenario file; returns the problem count and the text. */
+static int compile_file(const char *name, char *text, size_t n, struct fault_plan *plan)
+{
+	char path[512];
+	struct scenario *s = NULL;
+	snprintf(path, sizeof(path), "%s/%s", TEST_DATA_DIR, name);
+	FILE *err = fmemopen(text, n, "w");
+	assert_non_null(err);
+	assert_int_equal(scenario_load_file(path, &s, err), 0);
+	int problems = fault_plan_compile(s, plan, err);
+	fclose(err);
+	if (!problems) {
+		/* steps point into the scenario: check what we need now */
+		assert_true(plan->n == s->n_faults);
+	}
+	scenario_free(s);
+	return problems;
+}
+
+static void test_plan_ok(void **state)
+{
+	(void)state;
+	char text[2048] = "";
+	struct fault_plan p;
+	assert_int_equal(compile_file("faults-ok/faults-ok.yaml", text, sizeof(text), &p), 0);
+	assert_int_equal(p.n, 3);
+	assert_int_equal(p.steps[0].action, FA_NEG_FAILURE);
+	assert_int_equal(p.steps[0].at, PH_X224_CONFIRM);
+	assert_int_equal(p.steps[0].code, 3);
+	assert_int_equal(p.steps[1].action, FA_CREDSSP_ERROR);
+	assert_int_equal(p.steps[1].at, PH_CREDSSP);
+	assert_int_equal(p.steps[1].code, NTSTATUS_ACCOUNT_DISABLED);
+	assert_int_equal(p.steps[2].action, FA_STALL);
+	assert_int_equal(p.steps[2].duration_ms, 2500);
+	assert_ptr_equal(fault_plan_find(&p, FA_STALL), &p.steps[2]);
+	json_t *j = fault_step_json(&p.steps[1]);
+	assert_string_equal(json_string_value(json_object_get(j, "code")), "0xC0000072");
+	assert_string_equal(json_string_value(json_object_get(j, "status")),
+	                    "STATUS_ACCOUNT_DISABLED");
+	assert_string_equal(json_string_value(json_object_get(j, "at")), "credssp");
+	json_decref(j);
+	fault_plan_free(&p);
+}
+
+static void test_plan_problems(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file, *needle;
+	} cases[] = {
+	    {"faults-bad/unknown-action.yaml", "unknown-action.yaml:9: faults[0].action: unknown action \"explode\""},
+	    {"faults-bad/unknown-phase.yaml", "unknown-phase.yaml:9: faults[0].at: unknown phase \"tls-middle\""},
+	    {"faults-bad/wrong-phase.yaml", "wrong-phase.yaml:9: faults[0].at: neg-failure cannot strike at active"},
+	    {"faults-bad/bad-code.yaml", "bad-code.yaml:9: faults[0].params.code: \"SSL_SOMETHING\" is not an RDP_NEG_FAILURE code"},
+	    {"faults-bad/missing-code.yaml", "missing-code.yaml:9: faults[0].params.code: neg-failure needs a code"},
+	    {"faults-bad/bad-status.yaml", "bad-status.yaml:11: faults[0].params.code: \"STATUS_SLEEPY\" is not an NTSTATUS"},
+	    {"faults-bad/extra-param.yaml", "extra-param.yaml:9: faults[0].params.when: stall takes no parameter \"when\""},
+	    {"faults-bad/bad-duration.yaml", "bad-duration.yaml:9: faults[0].params.duration_ms: \"soon\" is not 0-86400000 milliseconds"},
+	    {"faults-bad/credssp-without-nla.yaml", "credssp-without-nla.yaml:9: faults[0].action: credssp-error needs NLA"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[2048] = "";
+		struct fault_plan p;
+		int n = compile_file(cases[i].file, text, sizeof(text), &p);
+		if (n != 1 || !strstr(text, cases[i].needle))
+			fail_msg("%s: %d problems:\n%s\nexpected: %s", cases[i].file, n, text,
+			         cases[i].needle);
+		assert_null(p.steps);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_nego_pdu_bytes),    cmocka_unit_test(test_nego_codes),
+	    cmocka_unit_test(test_credssp_codes),     cmocka_unit_test(test_tcp_reset_is_rst),
+	    cmocka_unit_test(test_tcp_fin_keeps_reading), cmocka_unit_test(test_plan_ok),
+	    cmocka_unit_test(test_plan_problems),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
