@@ -158,6 +158,12 @@ int desktop_draw(freerdp_peer *client, const char *title, const char *subtitle)
 	}
 	render(&cv, title, subtitle);
 
+	/* Flags written as given: FreeRDP's automatic flags put
+	 * NO_BITMAP_COMPRESSION_HDR (0x0400) on uncompressed bitmaps too when
+	 * the client advertised it, and rdesktop then decodes raw pixels as
+	 * RLE ("failed to decompress bitmap"): it treats any non-zero flags as
+	 * compressed. */
+	update->autoCalculateBitmapData = FALSE;
 	update->BeginPaint(ctx);
 	for (int y = 0; y < cv.h && rc == 0; y += TILE) {
 		for (int x = 0; x < cv.w && rc == 0; x += TILE) {
@@ -179,6 +185,7 @@ int desktop_draw(freerdp_peer *client, const char *title, const char *subtitle)
 			bd.bitmapLength = (UINT32)tile_bytes(&cv, x, y, tw, th, bpp, buf);
 			bd.bitmapDataStream = buf;
 			bd.compressed = FALSE;
+			bd.flags = 0;
 			BITMAP_UPDATE bu = {0};
 			bu.count = bu.number = 1;
 			bu.rectangles = &bd;

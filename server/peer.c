@@ -26,6 +26,7 @@
 #include "events.h"
 #include "harness.h"
 #include "log.h"
+#include "mcsfix.h"
 #include "tlshook.h"
 #include "tsrequest.h"
 
@@ -41,6 +42,7 @@ struct rf_context {
 	struct tsrequest_stream client_ts; /* the client's TSRequests */
 	SSL *ssl;
 	int suppress_output;
+	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
 };
 
 static _Thread_local struct rf_context *current;
@@ -111,10 +113,21 @@ static uint32_t credssp_failure_code(const struct rf_context *ctx)
 	return st ? st->code : NTSTATUS_LOGON_FAILURE;
 }
 
-void peer_on_client_read(const void *buf, size_t len)
+void peer_on_client_read(void *buf, size_t len)
 {
-	if (!current || !current->tls_done || current->credssp_done)
+	if (!current || !current->tls_done)
 		return;
+	if (current->credssp_done) {
+		/* After Logon (FreeRDP calls it once TLS and any CredSSP are
+		 * done) the stream is at the MCS Connect Initial: FreeRDP reads
+		 * whole PDUs, never past one. RDP Standard Security is the
+		 * relay's (no TLS). */
+		if (!current->fix.done && mcsfix_feed(&current->fix, buf, len))
+			events_emit(current->conn->id, "client-quirk",
+			            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers",
+			                      "seen_by", "tls"));
+		return;
+	}
 	tsrequest_stream_feed(&current->client_ts, buf, len);
 }
 

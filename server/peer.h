@@ -23,7 +23,9 @@ long peer_wait_all(int timeout_ms);
 /* Hooks, called on a peer thread (see wloghook.c and tlshook.c). */
 void peer_on_freerdp_state(const char *state_name);
 void peer_on_tls_handshake_done(SSL *ssl);
-void peer_on_client_read(const void *buf, size_t len);
+/* The client's plaintext as FreeRDP reads it from TLS; may be rewritten
+ * in place, never resized (see mcsfix.h). */
+void peer_on_client_read(void *buf, size_t len);
 /* Returns non-zero when the peer replaced the PDU (the write must fail). */
 int peer_on_server_write(const void *buf, size_t len);
 

@@ -23,6 +23,7 @@
 #include "faultplan.h"
 #include "harness.h"
 #include "log.h"
+#include "mcsfix.h"
 #include "peer.h"
 #include "tlsrec.h"
 
@@ -36,6 +37,7 @@ struct relay {
 	struct bufferevent *client, *inner;
 	int inner_fd;
 	struct tlsrec_scanner up, down; /* client->server, server->client */
+	struct mcsfix fix;              /* client->server, RDP Standard Security only */
 	int client_eof, inner_eof;
 	int client_wr_shut, inner_wr_shut;
 	int saw_cc, saw_client_hello, saw_server_hello;
@@ -210,6 +212,30 @@ static void end_after_failure(struct relay *r, struct evbuffer *in, size_t cc_le
 	pass_on_server_eof(r);
 }
 
+/* rdesktop's Erect Domain Request, made acceptable to FreeRDP in place
+ * (see mcsfix.h). Only the plaintext of RDP Standard Security is visible
+ * here: mcsfix stops at the first TLS record, and the SSL_read hook does
+ * the same for TLS. The chains are the bufferevent's own read buffers. */
+static void fix_up(struct relay *r, struct evbuffer *in)
+{
+	int n = evbuffer_peek(in, -1, NULL, NULL, 0);
+	if (n <= 0)
+		return;
+	struct evbuffer_iovec small[8], *vec = small;
+	if (n > 8 && !(vec = malloc(sizeof(*vec) * (size_t)n))) {
+		r->fix.done = 1;
+		return;
+	}
+	n = evbuffer_peek(in, -1, NULL, vec, n);
+	for (int i = 0; i < n && !r->fix.done; i++)
+		if (mcsfix_feed(&r->fix, vec[i].iov_base, vec[i].iov_len))
+			events_emit(r->c->id, "client-quirk",
+			            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers",
+			                      "seen_by", "relay"));
+	if (vec != small)
+		free(vec);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct relay *r = arg;
@@ -219,6 +245,8 @@ static void on_read(struct bufferevent *bev, void *arg)
 
 	if (bev == r->client) {
 		scan(r, in, &r->up, on_unit_up);
+		if (!r->fix.done)
+			fix_up(r, in);
 		r->c->bytes_from_client += len;
 		to = r->inner;
 	} else {

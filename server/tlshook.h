@@ -10,7 +10,9 @@
  *   peer may replace one (it writes its own with tlshook_write and the
  *   hook fails FreeRDP's write, which ends the connection).
  * - SSL_read: shows the peer every plaintext PDU the client sent (as
- *   FreeRDP reads it: a PDU may come in more than one read).
+ *   FreeRDP reads it: a PDU may come in more than one read), before
+ *   FreeRDP parses it; the peer may rewrite bytes in place (never their
+ *   count, so SSL_pending and FreeRDP's framing are unaffected).
  * tlshook_write() writes on that handle from the peer's own thread without
  * passing through the hook: the way the harness adds a PDU FreeRDP 2 has
  * no sender for. */
