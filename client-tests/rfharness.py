@@ -8,6 +8,7 @@ ended by its PID.
 
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -27,31 +28,40 @@ def rdpfault_binary():
     return path
 
 
+def _probe_socket():
+    # SO_REUSEADDR as the harness's listeners have it: a port whose old
+    # connections linger in TIME_WAIT is free for them too.
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    return s
+
+
+def catalog_span():
+    """How many ports --port-base needs: the catalog's largest offset + 1."""
+    out = subprocess.run([rdpfault_binary(), "list", "--json"], capture_output=True, text=True,
+                         check=True).stdout
+    return max(s["port_offset"] for s in json.loads(out)) + 1
+
+
 def free_ports(n):
-    """n distinct free TCP ports on 127.0.0.1 (bound, then released)."""
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
+    """n distinct free TCP ports on 127.0.0.1, below the ephemeral range."""
+    base = free_port_block(n)
+    return list(range(base, base + n))
 
 
 def free_port_block(size, tries=200):
-    """A base port such that base..base+size-1 are all free."""
+    """A base port such that base..base+size-1 are all free. Blocks are
+    taken below the kernel's ephemeral range (32768 and up), where clients'
+    own ports, some lingering in TIME_WAIT, never are."""
+    rng = random.Random()
     for _ in range(tries):
-        base = free_ports(1)[0]
-        if base + size > 65000:
-            continue
+        base = rng.randrange(20000, 32768 - size)
         socks = []
         try:
             for p in range(base, base + size):
-                s = socket.socket()
-                s.bind(("127.0.0.1", p))
+                s = _probe_socket()
                 socks.append(s)
+                s.bind(("127.0.0.1", p))
             return base
         except OSError:
             continue
@@ -101,7 +111,7 @@ class Harness:
         self.runtime = os.path.join(self.tmp, "runtime")
         self.stderr_path = os.path.join(self.tmp, "stderr.txt")
         self.port = free_ports(1)[0]
-        self.port_base = free_port_block(10) if port_base else None
+        self.port_base = free_port_block(catalog_span()) if port_base else None
         args = [rdpfault_binary(), "serve", "--events", self.events_path,
                 "--runtime-dir", self.runtime]
         args += ["--listen", listen or f"127.0.0.1:{self.port}"]
@@ -112,6 +122,8 @@ class Harness:
         args += list(extra_args)
         self.args = args
         self.proc = None
+        self._events = []   # parsed so far
+        self._offset = 0    # bytes of the log parsed so far
 
     def __enter__(self):
         self.start()
@@ -160,19 +172,22 @@ class Harness:
         return self.port_base + offset
 
     def events(self, conn=None):
-        out = []
+        """Every event so far (the log is read incrementally: only new
+        whole lines are parsed)."""
         try:
-            with open(self.events_path) as f:
-                for line in f:
-                    line = line.strip()
-                    if not line:
-                        continue
-                    e = json.loads(line)  # a malformed line fails the test
-                    if conn is None or e.get("conn") == conn:
-                        out.append(e)
+            with open(self.events_path, "rb") as f:
+                f.seek(self._offset)
+                data = f.read()
         except FileNotFoundError:
-            pass
-        return out
+            data = b""
+        end = data.rfind(b"\n") + 1
+        for line in data[:end].splitlines():
+            if line.strip():
+                self._events.append(json.loads(line))  # a malformed line fails the test
+        self._offset += end
+        if conn is None:
+            return list(self._events)
+        return [e for e in self._events if e.get("conn") == conn]
 
     def wait_for(self, pred, timeout=20.0, what="event"):
         """Waits until pred(events) returns a truthy value; returns it."""

@@ -77,6 +77,9 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail)
 		json_decref(detail);
 	}
 	events_emit(c->id, "phase", f);
+	/* The scenario's configured conditions that strike here. */
+	if (c->served && c->served->conditions[p])
+		events_emit(c->id, "fault", json_loads(c->served->conditions[p], 0, NULL));
 }
 
 long conn_live_count(void)

@@ -98,6 +98,64 @@ out:
 	return rc;
 }
 
+static int has_name(char **names, const char *name)
+{
+	for (; names && *names; names++)
+		if (strcmp(*names, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* The conditions a scenario's configuration sets up, each a "fault" event
+ * for the phase where it strikes. Defaults (a valid self-signed RSA-2048
+ * certificate for localhost, TLS 1.2-1.3 at security level 1, client-
+ * compatible encryption) are no condition. */
+static void describe_conditions(struct served *s)
+{
+	const struct scenario *sc = s->sc;
+	const struct sc_cert *c = &sc->cert;
+
+	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
+		json_t *cert = json_array();
+		if (c->not_after_offset < 0)
+			json_array_append_new(cert, json_string("expired"));
+		if (c->not_before_offset > 0)
+			json_array_append_new(cert, json_string("not-yet-valid"));
+		if (strcmp(c->subject_cn, "localhost") != 0 && !has_name(c->san_dns, "localhost"))
+			json_array_append_new(cert, json_string("wrong-name"));
+		if (c->key_bits < 2048 || strcmp(c->digest, "sha1") == 0)
+			json_array_append_new(cert, json_string("weak"));
+		if (c->key_mismatch)
+			json_array_append_new(cert, json_string("key-mismatch"));
+		json_t *f = json_pack("{s:s, s:s, s:o}", "action",
+		                      json_array_size(cert) ? "certificate" : "tls-policy", "at",
+		                      phase_name(PH_TLS_CLIENT_HELLO), "condition", cert);
+		if (sc->tls_min != 0x0303 || sc->tls_max != 0x0304 || sc->tls_sec_level != 1 ||
+		    sc->tls_ciphers) {
+			json_object_set_new(f, "tls_versions",
+			                    json_sprintf("1.%d-1.%d", (sc->tls_min & 0xFF) - 1,
+			                                 (sc->tls_max & 0xFF) - 1));
+			json_object_set_new(f, "tls_security_level", json_integer(sc->tls_sec_level));
+			if (sc->tls_ciphers)
+				json_object_set_new(f, "tls_ciphers", json_string(sc->tls_ciphers));
+		} else if (json_array_size(cert) == 0) {
+			json_decref(f);
+			f = NULL;
+		}
+		if (f) {
+			s->conditions[PH_TLS_CLIENT_HELLO] = json_dumps(f, JSON_COMPACT);
+			json_decref(f);
+		}
+	}
+	if ((sc->protocols & SC_PROTO_RDP) && sc->encryption_level != SC_ENC_CLIENT_COMPATIBLE) {
+		json_t *f = json_pack("{s:s, s:s, s:s}", "action", "encryption-level", "at",
+		                      phase_name(PH_MCS_CONNECT), "level",
+		                      sc_encryption_level_str(sc->encryption_level));
+		s->conditions[PH_MCS_CONNECT] = json_dumps(f, JSON_COMPACT);
+		json_decref(f);
+	}
+}
+
 static int prepare_one(struct harness *h, struct served *s, const char *certs, const char *sams,
                        char *err, size_t n)
 {
@@ -106,6 +164,7 @@ static int prepare_one(struct harness *h, struct served *s, const char *certs, c
 	struct certgen_pair pair = {0};
 	char name[PATH_MAX], e[256];
 
+	describe_conditions(s);
 	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
 		struct certgen_spec spec = {
 		    .subject_cn = c->subject_cn,
@@ -418,6 +477,8 @@ void harness_free(struct harness *h)
 		free(h->served[i].cert_pem);
 		free(h->served[i].key_pem);
 		fault_plan_free(&h->served[i].plan);
+		for (int p = 0; p < PH_COUNT; p++)
+			free(h->served[i].conditions[p]);
 	}
 	free(h->served);
 	free(h->rdp_key.modulus);

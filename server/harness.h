@@ -31,6 +31,10 @@ struct served {
 	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
 	int port;                /* its own listener's port, 0 when none */
 	struct fault_plan plan;  /* its faults, compiled */
+	/* What the scenario's configuration does wrong, as "fault" events (JSON
+	 * text), per phase where it strikes: an expired certificate at
+	 * tls-client-hello, a TLS policy, FIPS-only encryption... */
+	char *conditions[PH_COUNT];
 };
 
 const char *served_name(const struct served *s);

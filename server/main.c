@@ -24,9 +24,9 @@ static json_t *expect_json(const struct sc_expect *e)
 		json_object_set_new(o, "result", json_string(e->result));
 	if (e->exit_code >= 0)
 		json_object_set_new(o, "exit", json_integer(e->exit_code));
-	const char *keys[] = {"log", "code", "extended", "message", "note"};
-	const char *vals[] = {e->log, e->code, e->extended, e->message, e->note};
-	for (size_t i = 0; i < 5; i++)
+	const char *keys[] = {"log", "code", "extended", "message", "note", "args"};
+	const char *vals[] = {e->log, e->code, e->extended, e->message, e->note, e->args};
+	for (size_t i = 0; i < 6; i++)
 		if (vals[i])
 			json_object_set_new(o, keys[i], json_string(vals[i]));
 	return o;
@@ -53,7 +53,7 @@ static json_t *scenario_json(const struct scenario *s)
 		json_array_append_new(tags, json_string(*t));
 	return json_pack(
 	    "{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:i, s:i, s:i, s:s?}, "
-	    "s:{s:s, s:i, s:s, s:I, s:I}, s:s?, s:o, s:o}",
+	    "s:{s:s, s:i, s:s, s:I, s:I}, s:s?, s:s?, s:o, s:o}",
 	    "name", s->name, "file", s->file, "port_offset", s->port_offset, "summary", s->summary,
 	    "reproduces", s->reproduces, "field_report", s->field_report, "tags", tags, "security",
 	    "protocols", sc_protocols_str(s->protocols, protos, sizeof(protos)), "encryption_level",
@@ -61,7 +61,8 @@ static json_t *scenario_json(const struct scenario *s)
 	    "tls_security_level", s->tls_sec_level, "tls_ciphers", s->tls_ciphers, "certificate",
 	    "subject_cn", s->cert.subject_cn, "key_bits", s->cert.key_bits, "digest", s->cert.digest,
 	    "not_before_offset_s", (json_int_t)s->cert.not_before_offset, "not_after_offset_s",
-	    (json_int_t)s->cert.not_after_offset, "account_user", s->account.user, "faults", faults,
+	    (json_int_t)s->cert.not_after_offset, "account_user", s->account.user,
+	    "account_password", s->account.password, "faults", faults,
 	    "expect", expect);
 }
 
@@ -143,6 +144,8 @@ static void show_text(const struct scenario *s)
 			printf("  %-10s message: %s\n", "", e->message);
 		if (e->log)
 			printf("  %-10s prints: %s\n", "", e->log);
+		if (e->args)
+			printf("  %-10s run with: %s\n", "", e->args);
 		if (e->note)
 			printf("  %-10s %s\n", "", e->note);
 	}

@@ -105,6 +105,20 @@ static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
 			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
 		} else if (b[11] == 0x03) {
 			failed = 1;
+			/* FreeRDP's own refusal: the scenario's security layers do not
+			 * meet the client's offer. */
+			if (!fault_plan_find(&r->c->served->plan, FA_NEG_FAILURE)) {
+				char theirs[64], ours[32];
+				events_emit(r->c->id, "fault",
+				            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer",
+				                      "at", phase_name(PH_X224_CONFIRM), "server_accepts",
+				                      sc_protocols_str(r->c->served->sc->protocols, ours,
+				                                       sizeof(ours)),
+				                      "client_offers",
+				                      x224_protocols_str(r->c->req.requested_protocols,
+				                                         theirs, sizeof(theirs)),
+				                      "failure", v < 7 ? failures[v] : "unknown"));
+			}
 			json_object_set_new(f, "failure_code", json_integer(v));
 			json_object_set_new(f, "failure", json_string(v < 7 ? failures[v] : "unknown"));
 		}

@@ -1084,6 +1084,7 @@ static const struct name_val key_names[] = {
 static const struct name_val result_names[] = {
     {"connected", 0},
     {"failed", 0},
+    {"retries-forever", 0},
     {NULL, 0},
 };
 

@@ -58,7 +58,8 @@ struct sc_account {
  * field but `client` is optional; unset ints are -1, unset strings NULL. */
 struct sc_expect {
 	char *client;       /* "mstsc", "xfreerdp", "rdesktop", "nmap", "impacket", or a user's name */
-	char *result;       /* "connected" or "failed" */
+	char *result;       /* "connected", "failed" or "retries-forever" (reconnects
+	                       without bound: a runner must stop it) */
 	int exit_code;      /* process exit code, -1 when unset */
 	char *log;          /* a line (substring) the client prints */
 	char *code;         /* mstsc: disconnect code, e.g. "0x904" */
