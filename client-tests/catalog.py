@@ -236,7 +236,7 @@ def main():
     ap.add_argument("--all", action="store_true",
                     help="with --record: also clients a scenario has no expectation for")
     a = ap.parse_args()
-    failed = 0
+    failed = passed = 0
     for (sc, e), r in run(a.clients.split(","), a.scenarios, a.jobs, a.record and a.all):
         if a.record:
             print(json.dumps({k: v for k, v in r.items() if k != "output"}))
@@ -246,9 +246,12 @@ def main():
             continue
         problems = check(r, e)
         failed += bool(problems)
+        passed += not problems
         print(f"{'FAIL' if problems else 'ok  '} {sc['name']} x {e['client']} "
               f"({r['seconds']} s){': ' + '; '.join(problems) if problems else ''}")
-    return 1 if failed else 0
+    if not a.record:
+        print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
 
 
 if __name__ == "__main__":

@@ -279,9 +279,10 @@ class Display:
 class Client:
     """A real client process (e.g. xfreerdp) with its output captured."""
 
-    def __init__(self, argv, display=None):
+    def __init__(self, argv, display=None, env_extra=None):
         self.out_file = tempfile.TemporaryFile(mode="w+")
         env = dict(os.environ)
+        env.update(env_extra or {})
         if display:
             env["DISPLAY"] = display
         self.proc = subprocess.Popen(argv, stdout=self.out_file, stderr=subprocess.STDOUT,
