@@ -52,6 +52,8 @@ static const char usage_serve[] =
     "      --port-host ADDR     address of the --port-base listeners (default 127.0.0.1)\n"
     "  -d, --default NAME       the default scenario (default healthy-tls)\n"
     "  -s, --scenarios DIR      the scenario directory (default: the installed catalog)\n"
+    "      --set NAME.PATH=VALUE  change one field of a scenario before it is checked,\n"
+    "                           e.g. tls-version-mismatch.security.tls_max=1.3 (repeatable)\n"
     "  -e, --events FILE        append the JSON-lines event log to FILE ('-': stdout)\n"
     "  -r, --runtime-dir DIR    keep generated keys, certificates and NLA account files in\n"
     "                           DIR (mode 0700; default: a private temporary directory,\n"
@@ -71,6 +73,7 @@ static const char usage_list[] =
     "List the scenarios: name, port offset (or port with --port-base) and summary.\n"
     "\n"
     "  -s, --scenarios DIR   the scenario directory\n"
+    "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
     "  -p, --port-base PORT  show each scenario's port as 'serve --port-base PORT' gives it\n"
     "  -j, --json            JSON output\n"
     "  -h, --help            this text\n";
@@ -93,6 +96,7 @@ static const char usage_show[] =
     "server does, and what each client is expected to show.\n"
     "\n"
     "  -s, --scenarios DIR   the scenario directory\n"
+    "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
     "  -j, --json            JSON output\n"
     "  -h, --help            this text\n";
 
@@ -185,6 +189,22 @@ bad:
 	return -1;
 }
 
+/* --set NAME.PATH=VALUE, for every command that loads the catalog. */
+static int add_set(struct cli *c, const char *cmd, const char *arg)
+{
+	struct harness_options *o = &c->serve;
+	struct sc_override *n = realloc(o->sets, (o->n_sets + 1) * sizeof(*n));
+	if (!n)
+		return EXIT_RUNTIME;
+	o->sets = n;
+	if (sc_override_parse(arg, &o->sets[o->n_sets]) != 0)
+		return usage_error(cmd, "--set '%s': expected NAME.PATH=VALUE, e.g. "
+		                        "tls-version-mismatch.security.tls_max=1.3%s",
+		                   arg, "");
+	o->n_sets++;
+	return -1;
+}
+
 static int parse_serve(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
@@ -196,6 +216,7 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	    {"events", required_argument, NULL, 'e'},
 	    {"runtime-dir", required_argument, NULL, 'r'},
 	    {"ca-dir", required_argument, NULL, 'C'},
+	    {"set", required_argument, NULL, 'S'},
 	    {"handshake-timeout", required_argument, NULL, 't'},
 	    {"backlog", required_argument, NULL, 'b'},
 	    {"verbose", no_argument, NULL, 'v'},
@@ -247,6 +268,10 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 		case 'C':
 			o->ca_dir = optarg;
 			break;
+		case 'S':
+			if ((ch = add_set(c, "serve ", optarg)) >= 0)
+				return ch;
+			break;
 		case 't':
 			if (parse_int(optarg, 100, 86400000, &v) != 0)
 				return usage_error("serve ",
@@ -293,6 +318,7 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 {
 	static const struct option opts[] = {
 	    {"scenarios", required_argument, NULL, 's'},
+	    {"set", required_argument, NULL, 'S'},
 	    {"port-base", required_argument, NULL, 'p'},
 	    {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'},
@@ -306,6 +332,10 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 		switch (ch) {
 		case 's':
 			c->serve.scenarios_dir = optarg;
+			break;
+		case 'S':
+			if ((ch = add_set(c, prefix, optarg)) >= 0)
+				return ch;
 			break;
 		case 'p':
 			if (c->cmd != CMD_LIST)
@@ -345,6 +375,7 @@ static int parse_cert(int argc, char **argv, struct cli *c)
 	    {"out", required_argument, NULL, 'o'},
 	    {"ca-dir", required_argument, NULL, 'C'},
 	    {"scenarios", required_argument, NULL, 's'},
+	    {"set", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -369,6 +400,10 @@ static int parse_cert(int argc, char **argv, struct cli *c)
 			break;
 		case 's':
 			c->serve.scenarios_dir = optarg;
+			break;
+		case 'S':
+			if ((ch = add_set(c, "cert ", optarg)) >= 0)
+				return ch;
 			break;
 		case 'h':
 			fputs(usage_cert, stdout);
@@ -438,4 +473,7 @@ void cli_free(struct cli *c)
 		free(c->serve.listens[i].scenario);
 	}
 	free(c->serve.listens);
+	for (size_t i = 0; i < c->serve.n_sets; i++)
+		free((char *)c->serve.sets[i].scenario);
+	free(c->serve.sets);
 }

@@ -301,7 +301,8 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 	memset(h, 0, sizeof(*h));
 	h->opt = *opt;
 	the_harness = h;
-	int problems = catalog_load_dir(opt->scenarios_dir, &h->catalog, stderr);
+	int problems =
+	    catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets, &h->catalog, stderr);
 	if (problems) {
 		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
 		         problems == 1 ? "" : "s", opt->scenarios_dir);

@@ -55,6 +55,8 @@ struct harness_options {
 	const char *events_path;  /* NULL: none */
 	const char *runtime_dir;  /* NULL: a private temporary one */
 	const char *ca_dir;       /* test-CA mode: sign certificates with the CA kept here */
+	struct sc_override *sets; /* --set NAME.PATH=VALUE */
+	size_t n_sets;
 	int handshake_timeout_ms; /* pre-active deadline per connection */
 	int backlog;
 };

@@ -82,15 +82,17 @@ static const char *tls_text(uint16_t v)
 	}
 }
 
-static void print_duration(const char *label, long s)
+/* "now-1d", "now+365d", "now+90m": an offset from the harness's start. */
+static void print_offset(long s)
 {
 	long a = s < 0 ? -s : s;
+	char sign = s < 0 ? '-' : '+';
 	if (a % 86400 == 0)
-		printf("%s%ldd", label, s / 86400);
+		printf("now%c%ldd", sign, a / 86400);
 	else if (a % 3600 == 0)
-		printf("%s%ldh", label, s / 3600);
+		printf("now%c%ldh", sign, a / 3600);
 	else
-		printf("%s%lds", label, s);
+		printf("now%c%lds", sign, a);
 }
 
 static void show_text(const struct scenario *s)
@@ -110,8 +112,10 @@ static void show_text(const struct scenario *s)
 			printf("  TLS ciphers       %s\n", s->tls_ciphers);
 		printf("  certificate       CN=%s, RSA-%d, %s, ", s->cert.subject_cn, s->cert.key_bits,
 		       s->cert.digest);
-		print_duration("valid from now", s->cert.not_before_offset);
-		print_duration(" to now+", s->cert.not_after_offset);
+		printf("valid from ");
+		print_offset(s->cert.not_before_offset);
+		printf(" to ");
+		print_offset(s->cert.not_after_offset);
 		printf("\n");
 	}
 	if (s->account.user)
@@ -154,9 +158,10 @@ static void show_text(const struct scenario *s)
 	       s->name, s->port_offset, s->file);
 }
 
-static int load_catalog(const char *dir, struct catalog *cat)
+static int load_catalog(const struct cli *c, struct catalog *cat)
 {
-	int problems = catalog_load_dir(dir, cat, stderr);
+	const char *dir = c->serve.scenarios_dir;
+	int problems = catalog_load_dir_with(dir, c->serve.sets, c->serve.n_sets, cat, stderr);
 	if (!problems) {
 		problems = catalog_check_faults(cat, stderr);
 		if (problems)
@@ -173,7 +178,7 @@ static int load_catalog(const char *dir, struct catalog *cat)
 static int cmd_list(const struct cli *c)
 {
 	struct catalog cat;
-	int rc = load_catalog(c->serve.scenarios_dir, &cat);
+	int rc = load_catalog(c, &cat);
 	if (rc)
 		return rc;
 	if (c->json) {
@@ -203,7 +208,7 @@ static int cmd_list(const struct cli *c)
 static int cmd_show(const struct cli *c)
 {
 	struct catalog cat;
-	int rc = load_catalog(c->serve.scenarios_dir, &cat);
+	int rc = load_catalog(c, &cat);
 	if (rc)
 		return rc;
 	const struct scenario *s = catalog_find(&cat, c->name);

@@ -101,6 +101,20 @@ static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
 		if (b[11] == 0x02) {
 			char protos[64];
 			r->c->selected_protocol = v;
+			/* A protocol the client did not offer (FreeRDP answers an
+			 * NLA-only offer with TLS when it has no NLA). */
+			uint32_t offered = r->c->req.requested_protocols;
+			if (r->c->req.has_neg_req && v && !(v & offered)) {
+				char theirs[64], ours[32];
+				events_emit(r->c->id, "fault",
+				            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer",
+				                      "at", phase_name(PH_X224_CONFIRM), "server_accepts",
+				                      sc_protocols_str(r->c->served->sc->protocols, ours,
+				                                       sizeof(ours)),
+				                      "client_offers",
+				                      x224_protocols_str(offered, theirs, sizeof(theirs)),
+				                      "selected", x224_protocols_str(v, protos, sizeof(protos))));
+			}
 			json_object_set_new(f, "selected",
 			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
 		} else if (b[11] == 0x03) {

@@ -1413,9 +1413,129 @@ static char *file_stem(const char *path)
 	return stem;
 }
 
+int sc_override_parse(const char *text, struct sc_override *o)
+{
+	char *copy = strdup(text);
+	if (!copy)
+		oom();
+	char *eq = strchr(copy, '=');
+	char *dot = strchr(copy, '.');
+	if (!eq || !dot || dot > eq || dot == copy || dot + 1 == eq) {
+		free(copy);
+		return -1;
+	}
+	*eq = '\0';
+	*dot = '\0';
+	o->scenario = copy;
+	o->path = dot + 1;
+	o->value = eq + 1;
+	o->used = 0;
+	return 0;
+}
+
+/* One step of an override's path: a key, or a key then "[index]". */
+static int path_step(const char **p, char *key, size_t keyn, long *index)
+{
+	size_t n = strcspn(*p, ".[");
+	if (n == 0 || n >= keyn)
+		return -1;
+	memcpy(key, *p, n);
+	key[n] = '\0';
+	*p += n;
+	*index = -1;
+	if (**p == '[') {
+		char *end;
+		*index = strtol(*p + 1, &end, 10);
+		if (end == *p + 1 || *end != ']' || *index < 0)
+			return -1;
+		*p = end + 1;
+	}
+	if (**p == '.')
+		(*p)++;
+	else if (**p)
+		return -1;
+	return 0;
+}
+
+static int add_scalar(yaml_document_t *doc, const char *v, yaml_mark_t mark)
+{
+	int id = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)v, (int)strlen(v),
+					  YAML_PLAIN_SCALAR_STYLE);
+	if (!id)
+		oom();
+	/* Errors about it point at what it replaced (or its mapping). */
+	yaml_document_get_node(doc, id)->start_mark = mark;
+	return id;
+}
+
+/* Applies one override to the document: walks (and where needed adds)
+ * mappings along the path, then sets the last key's value. */
+static void apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_override *o)
+{
+	int cur = 1; /* the root node */
+	const char *p = o->path;
+	char key[128];
+	long index;
+	while (*p) {
+		if (path_step(&p, key, sizeof(key), &index) != 0) {
+			problem(c, 0, o->path, "--set %s.%s: not a field path (e.g. security.tls_min, "
+				   "faults[0].params.code)", o->scenario, o->path);
+			return;
+		}
+		yaml_node_t *map = yaml_document_get_node(doc, cur);
+		if (map->type != YAML_MAPPING_NODE) {
+			problem(c, line_of(map), o->path, "--set: %s is not inside a mapping", key);
+			return;
+		}
+		yaml_node_pair_t *pair = NULL;
+		for (yaml_node_pair_t *q = map->data.mapping.pairs.start;
+		     q < map->data.mapping.pairs.top; q++) {
+			yaml_node_t *kn = yaml_document_get_node(doc, q->key);
+			if (kn->type == YAML_SCALAR_NODE && !strcmp((char *)kn->data.scalar.value, key))
+				pair = q;
+		}
+		int last = *p == '\0' && index < 0;
+		if (!pair) {
+			if (index >= 0) {
+				problem(c, line_of(map), o->path, "--set: %s has no list to index", key);
+				return;
+			}
+			int k = add_scalar(doc, key, map->start_mark);
+			int v = last ? add_scalar(doc, o->value, map->start_mark)
+				     : yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+			if (!v || !yaml_document_append_mapping_pair(doc, cur, k, v))
+				oom();
+			if (!last)
+				yaml_document_get_node(doc, v)->start_mark = map->start_mark;
+			cur = v;
+			continue;
+		}
+		if (last) {
+			pair->value = add_scalar(doc, o->value,
+						 yaml_document_get_node(doc, pair->value)->start_mark);
+			return;
+		}
+		cur = pair->value;
+		if (index >= 0) {
+			yaml_node_t *seq = yaml_document_get_node(doc, cur);
+			if (seq->type != YAML_SEQUENCE_NODE ||
+			    index >= seq->data.sequence.items.top - seq->data.sequence.items.start) {
+				problem(c, line_of(seq), o->path, "--set: %s has no item %ld", key, index);
+				return;
+			}
+			cur = seq->data.sequence.items.start[index];
+			if (*p == '\0') {
+				problem(c, line_of(seq), o->path, "--set: a whole list item cannot be set");
+				return;
+			}
+		}
+	}
+}
+
 /* scenario_load_file, also saying where port_offset was written (for the
- * catalog's cross-file message). */
-static int load_file(const char *path, struct scenario **out, FILE *err, int *port_line)
+ * catalog's cross-file message), with the overrides for it applied. */
+static int load_file_with(const char *path, struct scenario **out, FILE *err, int *port_line,
+			  struct sc_override *ov, size_t n_ov)
 {
 	struct ctx c = {.err = err, .file = path};
 	*out = NULL;
@@ -1457,6 +1577,14 @@ static int load_file(const char *path, struct scenario **out, FILE *err, int *po
 		goto done_doc;
 	}
 
+	for (size_t i = 0; i < n_ov; i++)
+		if (!strcmp(ov[i].scenario, c.stem)) {
+			ov[i].used = 1;
+			apply_override(&c, &doc, &ov[i]);
+		}
+	/* Adding nodes may have moved the node table: look the root up again. */
+	root = yaml_document_get_root_node(&doc);
+
 	s = xcalloc(1, sizeof *s);
 	s->file = xstrdup(path);
 	walk_map(&c, root, "", &root_schema, s);
@@ -1476,6 +1604,11 @@ done_parser:
 	}
 	*out = s;
 	return 0;
+}
+
+static int load_file(const char *path, struct scenario **out, FILE *err, int *port_line)
+{
+	return load_file_with(path, out, err, port_line, NULL, 0);
 }
 
 int scenario_load_file(const char *path, struct scenario **out, FILE *err)
@@ -1563,6 +1696,12 @@ static int loaded_port_cmp(const void *a, const void *b)
 
 int catalog_load_dir(const char *dir, struct catalog *out, FILE *err)
 {
+	return catalog_load_dir_with(dir, NULL, 0, out, err);
+}
+
+int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
+			  struct catalog *out, FILE *err)
+{
 	out->items = NULL;
 	out->n = 0;
 	int problems = 0;
@@ -1578,7 +1717,7 @@ int catalog_load_dir(const char *dir, struct catalog *out, FILE *err)
 		char *path = xasprintf("%s%s%s", dir, sep, names[i]);
 		struct scenario *s;
 		int port_line = 0;
-		problems += load_file(path, &s, err, &port_line);
+		problems += load_file_with(path, &s, err, &port_line, ov, n_ov);
 		if (s) {
 			ld[nld].s = s;
 			ld[nld].port_line = port_line;
@@ -1588,6 +1727,14 @@ int catalog_load_dir(const char *dir, struct catalog *out, FILE *err)
 		free(names[i]);
 	}
 	free(names);
+
+	for (size_t i = 0; i < n_ov; i++)
+		if (!ov[i].used) {
+			problems++;
+			if (err)
+				fprintf(err, "--set %s.%s: no scenario named %s in %s\n", ov[i].scenario,
+					ov[i].path, ov[i].scenario, dir);
+		}
 
 	/* Names are unique already: each equals its file's name in one directory.
 	 * Port offsets: sort by offset, report each repeat against the first. */

@@ -115,6 +115,26 @@ struct catalog {
 	size_t n;
 };
 
+/* A change to one scenario before it is checked: `--set NAME.PATH=VALUE`.
+ * PATH is the field's path as errors print it (security.tls_min,
+ * faults[0].params.code); missing mappings and keys are added; VALUE is
+ * read as a plain YAML scalar. The result is checked like any file. */
+struct sc_override {
+	const char *scenario;
+	const char *path;
+	const char *value;
+	int used; /* set when the scenario was found */
+};
+
+/* Parses "NAME.PATH=VALUE" (pointers into a copy the caller frees with
+ * free(o->scenario)). 0, or -1 when malformed. */
+int sc_override_parse(const char *text, struct sc_override *o);
+
+/* catalog_load_dir with overrides applied; an override naming no scenario
+ * of the catalog is a problem too. */
+int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
+                          struct catalog *out, FILE *err);
+
 /* Loads every *.yaml file of `dir`. On success returns 0. On any error
  * writes one line per problem to `err` ("FILE:LINE: FIELD: what is wrong")
  * and returns the number of problems (> 0); `out` is then left empty. */

@@ -64,6 +64,81 @@ static int has_tag(const struct scenario *s, const char *tag)
 	return 0;
 }
 
+/* ---- overrides (--set) --------------------------------------------------- */
+
+static int load_with(const char *const *sets, size_t n, struct catalog *cat, struct capture *cap)
+{
+	struct sc_override ov[8];
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(sc_override_parse(sets[i], &ov[i]), 0);
+	int r = catalog_load_dir_with(RDPFAULT_SOURCE_SCENARIOS, ov, n, cat, cap_open(cap));
+	for (size_t i = 0; i < n; i++)
+		free((char *)ov[i].scenario);
+	return r;
+}
+
+static void test_override_replace_add_index(void **state)
+{
+	(void)state;
+	struct capture cap;
+	struct catalog cat;
+	const char *sets[] = {
+	    "tls-version-mismatch.security.tls_min=1.3",     /* replaced */
+	    "tls-version-mismatch.security.tls_max=1.3",
+	    "healthy-tls.certificate.not_after=-1d",         /* added, with its mapping */
+	    "healthy-tls.certificate.not_before=-2d",
+	    "credssp-logon-failure.faults[0].params.code=account-disabled", /* in a list */
+	};
+	int r = load_with(sets, 5, &cat, &cap);
+	if (r)
+		print_error("%s", cap_text(&cap));
+	assert_int_equal(r, 0);
+	const struct scenario *v = catalog_find(&cat, "tls-version-mismatch");
+	assert_int_equal(v->tls_min, 0x0304);
+	assert_int_equal(v->tls_max, 0x0304);
+	const struct scenario *t = catalog_find(&cat, "healthy-tls");
+	assert_int_equal(t->cert.not_after_offset, -86400);
+	assert_int_equal(t->cert.not_before_offset, -2 * 86400);
+	assert_string_equal(t->cert.subject_cn, "localhost"); /* the rest keeps its defaults */
+	const struct scenario *c = catalog_find(&cat, "credssp-logon-failure");
+	assert_string_equal(sc_fault_param(&c->faults[0], "code"), "account-disabled");
+	catalog_free(&cat);
+}
+
+static void test_override_problems(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *set, *needle;
+	} cases[] = {
+	    {"nope.security.tls_min=1.3", "--set nope.security.tls_min: no scenario named nope"},
+	    {"healthy-tls.security.tls_max=1.4", "healthy-tls.yaml:"},
+	    {"healthy-tls.security.tls_max=1.4", ": security.tls_max: unknown TLS version \"1.4\""},
+	    {"healthy-tls.colour=blue", ": colour: unknown key"},
+	    {"healthy-tls.faults[3].at=active", "--set: faults has no list to index"},
+	    {"credssp-stall.faults[5].at=active", "--set: faults has no item 5"},
+	    {"healthy-tls.name.x=1", "--set: x is not inside a mapping"},
+	    {"healthy-tls.security..x=1", "not a field path"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct capture cap;
+		struct catalog cat;
+		int r = load_with(&cases[i].set, 1, &cat, &cap);
+		if (r < 1 || !strstr(cap_text(&cap), cases[i].needle))
+			fail_msg("--set %s: %d problems:\n%s\nexpected: %s", cases[i].set, r,
+			         cap_text(&cap), cases[i].needle);
+		assert_int_equal(cat.n, 0);
+	}
+	struct sc_override o;
+	assert_int_equal(sc_override_parse("no-equals.security.tls_max", &o), -1);
+	assert_int_equal(sc_override_parse("nodot=1", &o), -1);
+	assert_int_equal(sc_override_parse(".x=1", &o), -1);
+	assert_int_equal(sc_override_parse("a.=1", &o), -1);
+	assert_int_equal(sc_override_parse("a.b=", &o), 0); /* an empty value: the loader judges */
+	free((char *)o.scenario);
+}
+
 /* ---- the repository's catalog ------------------------------------------ */
 
 static void test_repo_catalog(void **state)
@@ -560,6 +635,8 @@ int main(void)
 	    cmocka_unit_test(test_protocols_str),
 	    cmocka_unit_test(test_encryption_level_str),
 	    cmocka_unit_test(test_free_null),
+	    cmocka_unit_test(test_override_replace_add_index),
+	    cmocka_unit_test(test_override_problems),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

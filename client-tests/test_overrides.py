@@ -1,0 +1,62 @@
+"""`--set` reaches the wire: a scenario field changed on the command line
+is what the server really does. tls-version-mismatch set to TLS 1.3 only
+refuses a TLS 1.2 client and accepts a TLS 1.3 one; credssp-logon-failure
+set to STATUS_ACCOUNT_DISABLED makes xfreerdp report exactly that.
+"""
+
+import os
+import socket
+import ssl
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+TLS13 = ["--set", "tls-version-mismatch.security.tls_min=1.3",
+         "--set", "tls-version-mismatch.security.tls_max=1.3"]
+
+
+def tls_handshake(port, max_version):
+    """X.224 with cookie tls-version-mismatch, then TLS; the version or an
+    exception."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        s.sendall(rf.x224_request("tls-version-mismatch", protocols=0x1))
+        rf.read_confirm(s)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.maximum_version = max_version
+        with ctx.wrap_socket(s) as t:
+            return t.version()
+    finally:
+        s.close()
+
+
+class Overrides(unittest.TestCase):
+    def test_tls_13_only(self):
+        with rf.Harness(extra_args=TLS13) as h:
+            self.assertEqual(tls_handshake(h.port, ssl.TLSVersion.TLSv1_3), "TLSv1.3")
+            with self.assertRaises(ssl.SSLError):
+                tls_handshake(h.port, ssl.TLSVersion.TLSv1_2)
+            faults = [e for e in h.events() if e["event"] == "fault"]
+            self.assertTrue(faults and faults[0]["tls_versions"] == "1.3-1.3", faults)
+
+    def test_credssp_code(self):
+        extra = ["--set", "credssp-logon-failure.faults[0].params.code=STATUS_ACCOUNT_DISABLED"]
+        with rf.Display() as display, rf.Harness(extra_args=extra) as h:
+            c = rf.xfreerdp(h.port, "credssp-logon-failure", "rdpfault-nla", ["/cert:ignore"],
+                            display.name)
+            rc = c.wait(30)
+            out = c.output()
+            c.stop()
+            self.assertIn("STATUS_ACCOUNT_DISABLED", out)
+            self.assertIn("ERRCONNECT_ACCOUNT_DISABLED", out)
+            self.assertNotEqual(rc, 134, "a logon failure, not the code that was set")
+            failed = [e for e in h.events() if e["event"] == "credssp-failed"]
+            self.assertEqual(failed[0]["error_code"], "0xC0000072")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
