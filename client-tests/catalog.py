@@ -58,6 +58,15 @@ CLIENTS = {
         # prints this line.
         "success": {"exit": 0, "log": "[*] Access Granted"},
     },
+    "nmap": {
+        # rdp-enum-encryption probes each security layer in turn (nine
+        # connections); its port rule wants 3389. -d prints the failures.
+        "argv": ["nmap", "-n", "-Pn", "-p", "3389", "--script", "rdp-enum-encryption", "-d",
+                 "{host}"],
+        "port_3389": True,
+        "stdin": b"",
+        "success": {"exit": 0, "log": ": SUCCESS"},
+    },
 }
 
 
