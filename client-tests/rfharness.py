@@ -9,6 +9,7 @@ ended by its PID.
 import json
 import os
 import random
+import select
 import shutil
 import signal
 import socket
@@ -254,22 +255,31 @@ class Display:
             return self
         if not shutil.which("Xvfb"):
             raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
-        for num in range(120, 200):
-            if os.path.exists(f"/tmp/.X11-unix/X{num}") or os.path.exists(f"/tmp/.X{num}-lock"):
-                continue
-            self.proc = subprocess.Popen(["Xvfb", f":{num}", "-screen", "0", "1280x800x24",
-                                          "-nolisten", "tcp"],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if os.path.exists(f"/tmp/.X11-unix/X{num}"):
-                    self.name = f":{num}"
-                    return self
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
+        # -displayfd: Xvfb picks a free display itself and writes its number
+        # to the pipe once it is ready (no race between parallel tests).
+        rfd, wfd = os.pipe()
+        self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0",
+                                      "1280x800x24", "-nolisten", "tcp"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     pass_fds=(wfd,))
+        os.close(wfd)
+        number = b""
+        deadline = time.monotonic() + 15
+        try:
+            while time.monotonic() < deadline and not number.endswith(b"\n"):
+                ready, _, _ = select.select([rfd], [], [], 0.2)
+                if ready:
+                    chunk = os.read(rfd, 16)
+                    if not chunk:
+                        break
+                    number += chunk
+        finally:
+            os.close(rfd)
+        if not number.strip().isdigit():
             end_process(self.proc, grace=0)
-        raise RuntimeError("could not start Xvfb")
+            raise RuntimeError("could not start Xvfb")
+        self.name = ":" + number.strip().decode()
+        return self
 
     def __exit__(self, *exc):
         if self.proc:
