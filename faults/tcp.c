@@ -4,10 +4,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int tcp_reset(int fd)
+int tcp_arm_reset(int fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
-	if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0) {
+	return setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+int tcp_reset(int fd)
+{
+	if (tcp_arm_reset(fd) < 0) {
 		close(fd);
 		return -1;
 	}

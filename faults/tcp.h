@@ -6,6 +6,9 @@
 
 /* Sends RST and closes fd. 0, or -1 (errno set). */
 int tcp_reset(int fd);
+/* Makes the socket's close send RST (SO_LINGER {1, 0}), for an owner that
+ * closes it later. 0, or -1 (errno set). */
+int tcp_arm_reset(int fd);
 /* Sends FIN; fd stays open for reading. 0, or -1 (errno set). */
 int tcp_fin(int fd);
 

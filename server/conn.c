@@ -1,12 +1,16 @@
 /* conn.c — connection lifetime and its events (see conn.h). */
 #include "conn.h"
 
+#include <event2/event.h>
+#include <time.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events.h"
+#include "faultplan.h"
 #include "harness.h"
 
 static atomic_uint_fast64_t next_id = 1;
@@ -28,6 +32,8 @@ struct conn *conn_new(const struct listener *l, const char *listener_name, int f
 	snprintf(c->client_addr, sizeof(c->client_addr), "%s", client_addr);
 	c->client_fd = fd;
 	c->peer_fd = -1;
+	pthread_mutex_init(&c->req_lock, NULL);
+	pthread_cond_init(&c->req_cond, NULL);
 	atomic_fetch_add(&live, 1);
 	return c;
 }
@@ -53,6 +59,8 @@ void conn_release(struct conn *c)
 		json_object_set_new(f, "peer_end", json_string(c->peer_end[0] ? c->peer_end : "unknown"));
 	events_emit(c->id, "close", f);
 	atomic_fetch_sub(&live, 1);
+	pthread_mutex_destroy(&c->req_lock);
+	pthread_cond_destroy(&c->req_cond);
 	free(c);
 }
 
@@ -80,6 +88,40 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail)
 	/* The scenario's configured conditions that strike here. */
 	if (c->served && c->served->conditions[p])
 		events_emit(c->id, "fault", json_loads(c->served->conditions[p], 0, NULL));
+	/* From tls-finished on, phases are a peer thread's: a relay fault
+	 * there is applied by the relay while this thread waits, so it lands
+	 * exactly here. (Earlier phases are the relay's own.) */
+	if (c->served && p >= PH_TLS_FINISHED) {
+		const struct fault_step *st = fault_plan_relay_step(&c->served->plan, p);
+		if (st)
+			conn_request(c, st, 2000);
+	}
+}
+
+int conn_request(struct conn *c, const struct fault_step *st, int timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	int rc = -1;
+	pthread_mutex_lock(&c->req_lock);
+	if (c->req_wake) {
+		c->req_step = st;
+		c->req_done = 0;
+		event_active(c->req_wake, EV_READ, 0);
+		while (!c->req_done && c->req_wake)
+			if (pthread_cond_timedwait(&c->req_cond, &c->req_lock, &until) != 0)
+				break;
+		rc = c->req_done ? 0 : -1;
+		c->req_step = NULL;
+	}
+	pthread_mutex_unlock(&c->req_lock);
+	return rc;
 }
 
 long conn_live_count(void)

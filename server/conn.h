@@ -8,6 +8,7 @@
 #ifndef RDPFAULT_CONN_H
 #define RDPFAULT_CONN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@
 struct served;
 struct listener;
 struct relay;
+struct event;
 
 struct conn {
 	uint64_t id;
@@ -46,7 +48,21 @@ struct conn {
 	/* Either thread. */
 	atomic_int last_phase;       /* highest enum phase reached */
 	atomic_int active;
+
+	/* A fault the peer thread asks the relay to apply (conn_request). */
+	pthread_mutex_t req_lock;
+	pthread_cond_t req_cond;
+	struct event *req_wake;      /* the relay's, NULL once the relay is gone */
+	const struct fault_step *req_step;
+	int req_done;
 };
+
+struct fault_step;
+
+/* From a peer thread: asks the relay to apply `st` now and waits (at most
+ * timeout_ms) until it has, so the fault lands exactly where the peer is.
+ * Returns 0 when applied, -1 when the relay is gone or did not answer. */
+int conn_request(struct conn *c, const struct fault_step *st, int timeout_ms);
 
 /* A new connection with one reference. */
 struct conn *conn_new(const struct listener *l, const char *listener_name, int fd,

@@ -13,21 +13,24 @@
 #include "nego.h"
 #include "tsrequest.h"
 
+#define ANY_PHASE (((1ul << PH_COUNT) - 1) & ~1ul)
+#define BIT(p) (1ul << (p))
+
 struct action_spec {
 	const char *name;
 	enum fault_action action;
-	enum phase phases[4]; /* where it can strike; phases[0] is the default */
+	enum phase def;      /* where it strikes when `at` is absent; PH_NONE: `at` required */
+	unsigned long where; /* phases it can strike at, as bits */
 	const char *params[3];
-	const char *what;
 };
 
 static const struct action_spec actions[] = {
-    {"neg-failure", FA_NEG_FAILURE, {PH_X224_CONFIRM}, {"code"},
-     "answer the Connection Request with RDP_NEG_FAILURE (params: code)"},
-    {"credssp-error", FA_CREDSSP_ERROR, {PH_CREDSSP}, {"code"},
-     "end CredSSP with a TSRequest errorCode (params: code, default STATUS_LOGON_FAILURE)"},
-    {"stall", FA_STALL, {PH_CREDSSP}, {"duration_ms"},
-     "stop answering (params: duration_ms, default: as long as the connection lasts)"},
+    {"neg-failure", FA_NEG_FAILURE, PH_X224_CONFIRM, BIT(PH_X224_CONFIRM), {"code"}},
+    {"credssp-error", FA_CREDSSP_ERROR, PH_CREDSSP, BIT(PH_CREDSSP), {"code"}},
+    {"stall", FA_STALL, PH_CREDSSP, ANY_PHASE, {"duration_ms"}},
+    {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"}},
+    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms"}},
+    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms"}},
 };
 
 static const struct action_spec *find_action(const char *name)
@@ -83,26 +86,25 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		struct fault_step *st = &out->steps[i];
 		if (!a) {
 			PROBLEM("action: unknown action \"%s\" (known: neg-failure, credssp-error, "
-			        "stall)",
+			        "stall, delay, reset, close)",
 			        f->action);
 			continue;
 		}
 		st->action = a->action;
 		st->src = f;
-		st->at = a->phases[0];
+		st->at = a->def;
 		st->duration_ms = -1;
 		if (f->at) {
 			enum phase p = phase_from_name(f->at);
-			int ok = 0;
-			for (size_t k = 0; k < 4 && a->phases[k]; k++)
-				ok |= a->phases[k] == p;
 			if (p == PH_NONE)
 				PROBLEM("at: unknown phase \"%s\" (see docs/events.md)", f->at);
-			else if (!ok)
+			else if (!(a->where & BIT(p)))
 				PROBLEM("at: %s cannot strike at %s (it strikes at %s)", a->name, f->at,
-				        phase_name(a->phases[0]));
+				        phase_name(a->def));
 			else
 				st->at = p;
+		} else if (a->def == PH_NONE) {
+			PROBLEM("at: %s needs a phase (at: PHASE, see docs/events.md)", a->name);
 		}
 		for (size_t k = 0; k < f->n_params; k++) {
 			const char *key = f->params[k].key, *val = f->params[k].value;
@@ -122,9 +124,15 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 				PROBLEM_AT(line, "params.code: \"%s\" is not an NTSTATUS (a name such as "
 				        "STATUS_LOGON_FAILURE or a hex value such as 0xC000006D)",
 				        val);
-			else if (a->action == FA_STALL && parse_duration_ms(val, &st->duration_ms) != 0)
+			else if ((a->action == FA_STALL || a->action == FA_DELAY) &&
+			         parse_duration_ms(val, &st->duration_ms) != 0)
 				PROBLEM_AT(line, "params.duration_ms: \"%s\" is not 0-86400000 milliseconds", val);
+			else if ((a->action == FA_RESET || a->action == FA_CLOSE) &&
+			         parse_duration_ms(val, &st->after_ms) != 0)
+				PROBLEM_AT(line, "params.after_ms: \"%s\" is not 0-86400000 milliseconds", val);
 		}
+		if (a->action == FA_DELAY && !sc_fault_param(f, "duration_ms"))
+			PROBLEM("params.duration_ms: delay needs a duration_ms%s", "");
 		if (a->action == FA_NEG_FAILURE && !sc_fault_param(f, "code"))
 			PROBLEM("params.code: %s needs a code", a->name);
 		if (a->action == FA_CREDSSP_ERROR && !sc_fault_param(f, "code"))
@@ -156,6 +164,17 @@ int catalog_check_faults(const struct catalog *c, FILE *err)
 	return problems;
 }
 
+const struct fault_step *fault_plan_relay_step(const struct fault_plan *p, enum phase at)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		enum fault_action a = p->steps[i].action;
+		if (p->steps[i].at == at &&
+		    (a == FA_STALL || a == FA_DELAY || a == FA_RESET || a == FA_CLOSE))
+			return &p->steps[i];
+	}
+	return NULL;
+}
+
 const struct fault_step *fault_plan_find(const struct fault_plan *p, enum fault_action a)
 {
 	for (size_t i = 0; i < p->n; i++)
@@ -183,7 +202,13 @@ json_t *fault_step_json(const struct fault_step *st)
 			json_object_set_new(f, "status", json_string(ntstatus_name(st->code)));
 		break;
 	case FA_STALL:
+	case FA_DELAY:
 		json_object_set_new(f, "duration_ms", json_integer(st->duration_ms));
+		break;
+	case FA_RESET:
+	case FA_CLOSE:
+		if (st->after_ms)
+			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
 		break;
 	default:
 		break;

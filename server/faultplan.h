@@ -18,13 +18,17 @@ enum fault_action {
 	FA_NEG_FAILURE,   /* answer the Connection Request with RDP_NEG_FAILURE, then FIN */
 	FA_CREDSSP_ERROR, /* end CredSSP with a TSRequest errorCode, then close */
 	FA_STALL,         /* stop answering: hold the server's bytes */
+	FA_DELAY,         /* hold the server's bytes for duration_ms, then go on */
+	FA_RESET,         /* RST the client's connection */
+	FA_CLOSE,         /* FIN the client's connection, then drain it */
 };
 
 struct fault_step {
 	enum fault_action action;
 	enum phase at;
 	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS */
-	int duration_ms;    /* stall: how long, -1 for as long as the connection lasts */
+	int duration_ms;    /* stall, delay: how long, -1 for as long as the connection lasts */
+	int after_ms;       /* reset, close: wait this long after the phase first (0) */
 	const struct sc_fault *src;
 };
 
@@ -42,6 +46,9 @@ int catalog_check_faults(const struct catalog *c, FILE *err);
 
 /* The step of this action, or NULL. */
 const struct fault_step *fault_plan_find(const struct fault_plan *p, enum fault_action a);
+/* The step that strikes at this phase with one of the actions the relay
+ * applies (stall, delay, reset, close), or NULL. */
+const struct fault_step *fault_plan_relay_step(const struct fault_plan *p, enum phase at);
 const char *fault_action_name(enum fault_action a);
 /* {"action": ..., "at": ..., params...} for the "fault" event. */
 json_t *fault_step_json(const struct fault_step *st);

@@ -366,6 +366,8 @@ int harness_listen(struct harness *h, char *err, size_t n)
 	const struct harness_options *o = &h->opt;
 	size_t total = o->n_listens + (o->port_base >= 0 ? h->catalog.n : 0);
 
+	/* Peer threads wake the relay with event_active(). */
+	evthread_use_pthreads();
 	h->base = event_base_new();
 	if (!h->base) {
 		snprintf(err, n, "cannot create the event loop");

@@ -9,6 +9,8 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
@@ -25,6 +27,7 @@
 #include "log.h"
 #include "mcsfix.h"
 #include "peer.h"
+#include "tcp.h"
 #include "tlsrec.h"
 
 #define HIGH_WATER (1u << 20) /* stop reading a side while the other has 1 MiB queued */
@@ -42,9 +45,19 @@ struct relay {
 	int client_wr_shut, inner_wr_shut;
 	int saw_cc, saw_client_hello, saw_server_hello;
 	struct event *deadline, *linger;
-	const struct fault_step *stall; /* the scenario's stall, until it is over */
+	/* Faults (server/faultplan.h) the relay applies. A step found while
+	 * scanning waits until `cut` more bytes of that direction are passed
+	 * on; a step a peer thread asks for (conn_request) comes through
+	 * `wake`. */
+	const struct fault_step *pending;
+	size_t cut;
 	int stalled;                     /* holding the server's bytes now */
+	const struct fault_step *stall_step;
 	struct event *stall_timer;
+	struct event *wake;
+	struct event *after_timer;       /* reset/close with after_ms */
+	const struct fault_step *after_step;
+	size_t scan_base;                /* where the chunk being scanned starts in the buffer */
 };
 
 static struct relay *relays;
@@ -67,6 +80,15 @@ static void finish(struct relay *r)
 		event_free(r->linger);
 	if (r->stall_timer)
 		event_free(r->stall_timer);
+	if (r->after_timer)
+		event_free(r->after_timer);
+	/* A peer thread waiting in conn_request must not wait for us. */
+	pthread_mutex_lock(&r->c->req_lock);
+	r->c->req_wake = NULL;
+	pthread_cond_broadcast(&r->c->req_cond);
+	pthread_mutex_unlock(&r->c->req_lock);
+	if (r->wake)
+		event_free(r->wake);
 	if (r->prev)
 		r->prev->next = r->next;
 	else
@@ -148,12 +170,33 @@ static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
 	return failed;
 }
 
+/* Where a unit starts and ends in the buffer being scanned. */
+static size_t unit_start(const struct relay *r, const struct tlsrec_unit *u)
+{
+	size_t at = r->scan_base + u->offset;
+	return at > u->start_back ? at - u->start_back : 0;
+}
+
+/* A step at a phase the relay sees itself: it lands at `cut`. */
+static void arm(struct relay *r, enum phase p, size_t cut_before, size_t cut_after)
+{
+	const struct fault_step *st = fault_plan_relay_step(&r->c->served->plan, p);
+	if (!st || r->pending)
+		return;
+	r->pending = st;
+	/* A reset or close cuts before a client's unit (the server "got" it
+	 * and hung up) and after a server's (the client got it); a stall or
+	 * delay lets the unit through and holds what the server sends next. */
+	r->cut = (st->action == FA_RESET || st->action == FA_CLOSE) ? cut_before : cut_after;
+}
+
 static int on_unit_up(const struct tlsrec_unit *u, void *arg)
 {
 	struct relay *r = arg;
 	if (u->kind == TLSREC_TLS && u->hs_type == 1 && !r->saw_client_hello) {
 		r->saw_client_hello = 1;
 		conn_phase(r->c, PH_TLS_CLIENT_HELLO, NULL);
+		arm(r, PH_TLS_CLIENT_HELLO, unit_start(r, u), SIZE_MAX);
 	}
 	return 0;
 }
@@ -164,6 +207,8 @@ static int on_unit_down(const struct tlsrec_unit *u, void *arg)
 	if (u->kind == TLSREC_TLS && u->hs_type == 2 && !r->saw_server_hello) {
 		r->saw_server_hello = 1;
 		conn_phase(r->c, PH_TLS_SERVER_HELLO, NULL);
+		size_t end = unit_start(r, u) + u->length;
+		arm(r, PH_TLS_SERVER_HELLO, end, end);
 	}
 	return 0;
 }
@@ -179,8 +224,11 @@ static void scan(struct relay *r, struct evbuffer *in, struct tlsrec_scanner *sc
 	if (n > 8 && !(vec = malloc(sizeof(*vec) * (size_t)n)))
 		return;
 	n = evbuffer_peek(in, -1, NULL, vec, n);
-	for (int i = 0; i < n; i++)
+	r->scan_base = 0;
+	for (int i = 0; i < n; i++) {
 		tlsrec_feed(sc, vec[i].iov_base, vec[i].iov_len, cb, r);
+		r->scan_base += vec[i].iov_len;
+	}
 	if (vec != small)
 		free(vec);
 }
@@ -194,33 +242,106 @@ static void end_stall(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	r->stalled = 0;
-	r->stall = NULL;
-	events_emit(r->c->id, "fault-end", json_pack("{s:s}", "action", "stall"));
+	events_emit(r->c->id, "fault-end",
+	            json_pack("{s:s}", "action", fault_action_name(r->stall_step->action)));
+	if (!r->inner)
+		return;
 	bufferevent_enable(r->inner, EV_READ);
 	on_read(r->inner, r);
 	if (r->inner_eof)
 		pass_on_server_eof(r);
 }
 
-/* stall: from the moment the connection reaches the stall's phase, the
- * server's bytes are held (reading stops, so FreeRDP blocks on its own
- * socket; no thread spins). */
-static int stall_now(struct relay *r)
+/* Everything queued for the client goes out now (loopback takes it at
+ * once), so a reset lands after the bytes before it. */
+static void flush_client(struct relay *r)
 {
-	if (r->stalled)
-		return 1;
-	if (!r->stall || atomic_load(&r->c->last_phase) < (int)r->stall->at)
-		return 0;
-	r->stalled = 1;
-	bufferevent_disable(r->inner, EV_READ);
-	events_emit(r->c->id, "fault", fault_step_json(r->stall));
-	if (r->stall->duration_ms >= 0) {
-		struct timeval tv = {r->stall->duration_ms / 1000,
-		                     (r->stall->duration_ms % 1000) * 1000};
-		r->stall_timer = evtimer_new(r->h->base, end_stall, r);
-		evtimer_add(r->stall_timer, &tv);
+	struct evbuffer *out = bufferevent_get_output(r->client);
+	for (int i = 0; i < 64 && evbuffer_get_length(out); i++)
+		if (evbuffer_write(out, r->c->client_fd) <= 0)
+			break;
+}
+
+static void act(struct relay *r, const struct fault_step *st)
+{
+	events_emit(r->c->id, "fault", fault_step_json(st));
+	switch (st->action) {
+	case FA_STALL:
+	case FA_DELAY:
+		/* Reading stops, so FreeRDP blocks on its own socket: no thread
+		 * spins while the server "does not answer". */
+		r->stalled = 1;
+		r->stall_step = st;
+		if (r->inner)
+			bufferevent_disable(r->inner, EV_READ);
+		if (st->duration_ms >= 0) {
+			struct timeval tv = {st->duration_ms / 1000, (st->duration_ms % 1000) * 1000};
+			r->stall_timer = evtimer_new(r->h->base, end_stall, r);
+			evtimer_add(r->stall_timer, &tv);
+		}
+		break;
+	case FA_RESET:
+		flush_client(r);
+		tcp_arm_reset(r->c->client_fd);
+		abort_relay(r, "server-reset"); /* frees r */
+		break;
+	case FA_CLOSE:
+		if (r->inner) {
+			bufferevent_free(r->inner);
+			r->inner = NULL;
+		}
+		r->inner_eof = 1;
+		pass_on_server_eof(r);
+		break;
+	default:
+		break;
 	}
-	return 1;
+}
+
+static void on_after(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	(void)fd;
+	(void)what;
+	act(r, r->after_step);
+}
+
+/* Applies a step now, or after its after_ms. */
+static void apply(struct relay *r, const struct fault_step *st)
+{
+	if ((st->action == FA_RESET || st->action == FA_CLOSE) && st->after_ms > 0) {
+		struct timeval tv = {st->after_ms / 1000, (st->after_ms % 1000) * 1000};
+		r->after_step = st;
+		r->after_timer = evtimer_new(r->h->base, on_after, r);
+		evtimer_add(r->after_timer, &tv);
+		return;
+	}
+	act(r, st);
+}
+
+/* A peer thread reached a phase with a relay fault (conn_request): what
+ * FreeRDP wrote before it is in the socketpair; pass it on, then apply. */
+static void on_request(evutil_socket_t fd, short what, void *arg)
+{
+	struct relay *r = arg;
+	struct conn *c = r->c;
+	(void)fd;
+	(void)what;
+	pthread_mutex_lock(&c->req_lock);
+	const struct fault_step *st = c->req_step;
+	pthread_mutex_unlock(&c->req_lock);
+	if (st && r->inner && !r->stalled) {
+		struct evbuffer *in = bufferevent_get_input(r->inner);
+		while (evbuffer_read(in, r->inner_fd, -1) > 0)
+			;
+		on_read(r->inner, r);
+	}
+	if (st)
+		apply(r, st); /* may free r; c lives on (the peer holds it) */
+	pthread_mutex_lock(&c->req_lock);
+	c->req_done = 1;
+	pthread_cond_broadcast(&c->req_cond);
+	pthread_mutex_unlock(&c->req_lock);
 }
 
 /* After an RDP_NEG_FAILURE a server sends nothing but the close
@@ -272,33 +393,53 @@ static void on_read(struct bufferevent *bev, void *arg)
 	struct bufferevent *to;
 
 	if (bev == r->client) {
+		r->c->bytes_from_client += len;
+		if (!r->inner) { /* the server side is closed: nothing more is read */
+			evbuffer_drain(in, len);
+			return;
+		}
 		scan(r, in, &r->up, on_unit_up);
 		if (!r->fix.done)
 			fix_up(r, in);
-		r->c->bytes_from_client += len;
 		to = r->inner;
 	} else {
-		if (stall_now(r))
+		if (r->stalled)
 			return; /* the bytes wait in the input buffer */
 		if (!r->saw_cc && len >= 11) {
 			uint8_t head[19];
 			size_t got = len < sizeof(head) ? len : sizeof(head);
 			evbuffer_copyout(in, head, got);
 			r->saw_cc = 1;
+			size_t cc_len = (size_t)head[2] << 8 | head[3];
 			if (log_confirm(r, head, got)) {
-				end_after_failure(r, in, (size_t)head[2] << 8 | head[3]);
+				end_after_failure(r, in, cc_len);
 				return;
 			}
+			arm(r, PH_X224_CONFIRM, cc_len, cc_len);
 		}
 		scan(r, in, &r->down, on_unit_down);
-		r->c->bytes_to_client += len;
 		to = r->client;
 	}
 	if (!to) { /* the other side is gone: drop */
 		evbuffer_drain(in, len);
 		return;
 	}
-	evbuffer_add_buffer(bufferevent_get_output(to), in);
+	const struct fault_step *st = r->pending;
+	size_t pass = st && r->cut < len ? r->cut : len;
+	if (bev == r->inner)
+		r->c->bytes_to_client += pass;
+	evbuffer_remove_buffer(in, bufferevent_get_output(to), pass);
+	if (st) {
+		if (r->cut != SIZE_MAX)
+			r->cut -= pass;
+		if (r->cut == 0 || (r->cut == SIZE_MAX && pass == len)) {
+			r->pending = NULL;
+			if ((st->action == FA_RESET || st->action == FA_CLOSE) && !st->after_ms)
+				evbuffer_drain(in, evbuffer_get_length(in));
+			apply(r, st); /* may free r */
+			return;
+		}
+	}
 	if (evbuffer_get_length(bufferevent_get_output(to)) >= HIGH_WATER)
 		bufferevent_disable(bev, EV_READ);
 }
@@ -414,7 +555,10 @@ void relay_start(struct harness *h, struct conn *c)
 	r->c = c;
 	c->relay = r;
 	r->inner_fd = sv[0];
-	r->stall = fault_plan_find(&c->served->plan, FA_STALL);
+	r->wake = event_new(h->base, -1, 0, on_request, r);
+	pthread_mutex_lock(&c->req_lock);
+	c->req_wake = r->wake;
+	pthread_mutex_unlock(&c->req_lock);
 	tlsrec_init(&r->up);
 	tlsrec_init(&r->down);
 	evutil_make_socket_nonblocking(sv[0]);

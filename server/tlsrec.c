@@ -99,6 +99,7 @@ size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tls
 			break;
 		}
 		u.offset = already ? 0 : start;
+		u.start_back = already;
 		if (cb && cb(&u, arg)) {
 			/* Give back the header bytes of this chunk; the caller keeps
 			 * the unit. */

@@ -32,6 +32,8 @@ struct tlsrec_unit {
 	uint8_t tpdu_code;    /* TPKT units: X.224 TPDU code (0xE0 CR, 0xD0 CC, 0xF0 DT), else 0 */
 	size_t offset;        /* where the unit starts in the chunk being fed; 0 when it began in an
 	                         earlier chunk */
+	size_t start_back;    /* how many of its bytes came in earlier chunks (0 or a few
+	                         header bytes) */
 };
 
 struct tlsrec_scanner {

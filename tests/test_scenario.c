@@ -104,6 +104,7 @@ static void test_override_replace_add_index(void **state)
 	const struct scenario *c = catalog_find(&cat, "credssp-logon-failure");
 	assert_string_equal(sc_fault_param(&c->faults[0], "code"), "account-disabled");
 	catalog_free(&cat);
+	cap_close(&cap);
 }
 
 static void test_override_problems(void **state)
@@ -129,6 +130,7 @@ static void test_override_problems(void **state)
 			fail_msg("--set %s: %d problems:\n%s\nexpected: %s", cases[i].set, r,
 			         cap_text(&cap), cases[i].needle);
 		assert_int_equal(cat.n, 0);
+		cap_close(&cap);
 	}
 	struct sc_override o;
 	assert_int_equal(sc_override_parse("no-equals.security.tls_max", &o), -1);
