@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "credssp.h"
+#include "errinfo.h"
 #include "nego.h"
 #include "tsrequest.h"
 
@@ -31,6 +32,11 @@ static const struct action_spec actions[] = {
     {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"}},
     {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms"}},
     {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms"}},
+    /* Set Error Info needs the client's channels joined: from client-info on. */
+    {"deny", FA_DENY, PH_NONE,
+     BIT(PH_CLIENT_INFO) | BIT(PH_LICENSING) | BIT(PH_CAPABILITIES) | BIT(PH_CONFIRM_ACTIVE) |
+         BIT(PH_FINALIZATION) | BIT(PH_ACTIVE),
+     {"code", "after_ms"}},
 };
 
 static const struct action_spec *find_action(const char *name)
@@ -86,7 +92,7 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		struct fault_step *st = &out->steps[i];
 		if (!a) {
 			PROBLEM("action: unknown action \"%s\" (known: neg-failure, credssp-error, "
-			        "stall, delay, reset, close)",
+			        "stall, delay, reset, close, deny)",
 			        f->action);
 			continue;
 		}
@@ -127,10 +133,18 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			else if ((a->action == FA_STALL || a->action == FA_DELAY) &&
 			         parse_duration_ms(val, &st->duration_ms) != 0)
 				PROBLEM_AT(line, "params.duration_ms: \"%s\" is not 0-86400000 milliseconds", val);
-			else if ((a->action == FA_RESET || a->action == FA_CLOSE) &&
+			else if (a->action == FA_DENY && !strcmp(key, "code") &&
+			         errinfo_code(val, &st->code) != 0)
+				PROBLEM_AT(line, "params.code: \"%s\" is not an ERRINFO code (a name such as "
+				                 "ERRINFO_SERVER_DENIED_CONNECTION or a number)",
+				           val);
+			else if ((a->action == FA_RESET || a->action == FA_CLOSE ||
+			          (a->action == FA_DENY && !strcmp(key, "after_ms"))) &&
 			         parse_duration_ms(val, &st->after_ms) != 0)
 				PROBLEM_AT(line, "params.after_ms: \"%s\" is not 0-86400000 milliseconds", val);
 		}
+		if (a->action == FA_DENY && !sc_fault_param(f, "code"))
+			st->code = ERRINFO_SERVER_DENIED_CONNECTION_CODE;
 		if (a->action == FA_DELAY && !sc_fault_param(f, "duration_ms"))
 			PROBLEM("params.duration_ms: delay needs a duration_ms%s", "");
 		if (a->action == FA_NEG_FAILURE && !sc_fault_param(f, "code"))
@@ -207,6 +221,14 @@ json_t *fault_step_json(const struct fault_step *st)
 		break;
 	case FA_RESET:
 	case FA_CLOSE:
+		if (st->after_ms)
+			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
+		break;
+	case FA_DENY:
+		snprintf(hex, sizeof(hex), "0x%X", st->code);
+		json_object_set_new(f, "code", json_string(hex));
+		if (errinfo_name(st->code))
+			json_object_set_new(f, "name", json_string(errinfo_name(st->code)));
 		if (st->after_ms)
 			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
 		break;

@@ -21,14 +21,16 @@ enum fault_action {
 	FA_DELAY,         /* hold the server's bytes for duration_ms, then go on */
 	FA_RESET,         /* RST the client's connection */
 	FA_CLOSE,         /* FIN the client's connection, then drain it */
+	FA_DENY,          /* Set Error Info (code, default 0x7), then FIN and drain */
 };
 
 struct fault_step {
 	enum fault_action action;
 	enum phase at;
-	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS */
+	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS;
+	                       deny: errorInfo */
 	int duration_ms;    /* stall, delay: how long, -1 for as long as the connection lasts */
-	int after_ms;       /* reset, close: wait this long after the phase first (0) */
+	int after_ms;       /* reset, close, deny: wait this long after the phase first (0) */
 	const struct sc_fault *src;
 };
 

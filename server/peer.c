@@ -24,6 +24,7 @@
 #include "conn.h"
 #include "desktop.h"
 #include "events.h"
+#include "faultplan.h"
 #include "harness.h"
 #include "log.h"
 #include "mcsfix.h"
@@ -42,6 +43,9 @@ struct rf_context {
 	struct tsrequest_stream client_ts; /* the client's TSRequests */
 	SSL *ssl;
 	int suppress_output;
+	int denied;
+	uint64_t deny_due;                   /* deny with after_ms: when, 0 when none */
+	const struct fault_step *deny_step;
 	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
 };
 
@@ -78,6 +82,46 @@ long peer_wait_all(int timeout_ms)
 	return n;
 }
 
+#define DENY_HOLD_MS 500 /* between the Set Error Info PDU and the FIN */
+
+/* deny: Set Error Info, then the relay passes it on and closes (FIN, then
+ * drain until the client closes). A FIN right behind the PDU makes
+ * xfreerdp fail on the end of the stream before it handles the PDU, so
+ * the close follows after a short hold, as a server's disconnect does. */
+static void deny_now(struct rf_context *ctx, const struct fault_step *st)
+{
+	static const struct fault_step fin = {
+	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
+	ctx->denied = 1;
+	ctx->deny_due = 0;
+	events_emit(ctx->conn->id, "fault", fault_step_json(st));
+	freerdp_set_error_info(ctx->base.rdp, st->code);
+	if (!freerdp_send_error_info(ctx->base.rdp))
+		events_emit(ctx->conn->id, "fault-failed",
+		            json_pack("{s:s, s:s}", "action", "deny", "why",
+		                      "FreeRDP could not send the Set Error Info PDU"));
+	/* FreeRDP may hold output in its transport buffer: out with it first. */
+	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+	conn_request(ctx->conn, &fin, 2000);
+}
+
+/* Called at every peer phase: a deny that strikes here. Inside WLog's
+ * callback (the phases FreeRDP reports only by logging) FreeRDP must not
+ * be called (its logging refuses to recurse): the peer loop sends it as
+ * soon as FreeRDP returns, after the PDUs of that step. */
+static void maybe_deny(struct rf_context *ctx, enum phase p, int in_wlog)
+{
+	const struct fault_step *st = fault_plan_find(&ctx->served->plan, FA_DENY);
+	if (!st || st->at != p || ctx->denied || ctx->deny_due)
+		return;
+	if (st->after_ms > 0 || in_wlog) {
+		ctx->deny_step = st;
+		ctx->deny_due = events_now_ms() + (uint64_t)st->after_ms + 1;
+		return;
+	}
+	deny_now(ctx, st);
+}
+
 void peer_on_freerdp_state(const char *state)
 {
 	if (!current)
@@ -86,8 +130,10 @@ void peer_on_freerdp_state(const char *state)
 	if (p == PH_NONE && strcmp(state, "CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE") == 0 &&
 	    current->base.settings->UseRdpSecurityLayer)
 		p = PH_SECURITY_EXCHANGE;
-	if (p != PH_NONE)
+	if (p != PH_NONE) {
 		conn_phase(current->conn, p, NULL);
+		maybe_deny(current, p, 1);
+	}
 }
 
 void peer_on_tls_handshake_done(SSL *ssl)
@@ -204,6 +250,9 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 	if (!ctx->licensing_seen) {
 		ctx->licensing_seen = 1;
 		conn_phase(ctx->conn, PH_LICENSING, NULL);
+		maybe_deny(ctx, PH_LICENSING, 0);
+		if (ctx->denied)
+			return LICENSE_CB_ABORT;
 	}
 	return ctx->license_default ? ctx->license_default(client, s) : LICENSE_CB_COMPLETED;
 }
@@ -215,7 +264,8 @@ static BOOL on_client_capabilities(freerdp_peer *client)
 	conn_phase(ctx->conn, PH_CONFIRM_ACTIVE,
 	           json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
 	                     (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth));
-	return TRUE;
+	maybe_deny(ctx, PH_CONFIRM_ACTIVE, 0);
+	return ctx->denied ? FALSE : TRUE;
 }
 
 static BOOL on_post_connect(freerdp_peer *client)
@@ -246,7 +296,9 @@ static BOOL on_activate(freerdp_peer *client)
 {
 	struct rf_context *ctx = ctx_of(client);
 	atomic_store(&ctx->conn->active, 1);
-	draw(ctx);
+	maybe_deny(ctx, PH_ACTIVE, 0);
+	if (!ctx->denied)
+		draw(ctx);
 	return TRUE;
 }
 
@@ -390,9 +442,19 @@ static void *peer_main(void *arg)
 			end = "internal-error: no event handles";
 			break;
 		}
-		if (WaitForMultipleObjects(count, handles, FALSE, INFINITE) == WAIT_FAILED) {
+		DWORD timeout = INFINITE;
+		if (ctx->deny_due) {
+			uint64_t now = events_now_ms();
+			timeout = ctx->deny_due > now ? (DWORD)(ctx->deny_due - now) : 0;
+		}
+		DWORD w = WaitForMultipleObjects(count, handles, FALSE, timeout);
+		if (w == WAIT_FAILED) {
 			end = "internal-error: wait failed";
 			break;
+		}
+		if (w == WAIT_TIMEOUT) { /* a deny's after_ms is over */
+			deny_now(ctx, ctx->deny_step);
+			continue;
 		}
 		if (!client->CheckFileDescriptor(client)) {
 			/* A failure after the client's NTLM AUTHENTICATE (its second

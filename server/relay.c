@@ -264,7 +264,8 @@ static void flush_client(struct relay *r)
 
 static void act(struct relay *r, const struct fault_step *st)
 {
-	events_emit(r->c->id, "fault", fault_step_json(st));
+	if (st->at != PH_NONE) /* PH_NONE: the second half of another fault (deny's close) */
+		events_emit(r->c->id, "fault", fault_step_json(st));
 	switch (st->action) {
 	case FA_STALL:
 	case FA_DELAY:

@@ -23,6 +23,7 @@
 #include "harness.h"
 #include "log.h"
 #include "nego.h"
+#include "tcp.h"
 #include "relay.h"
 
 struct pending {
@@ -30,6 +31,9 @@ struct pending {
 	struct harness *h;
 	struct conn *c;
 	struct event *ev;
+	struct event *timer;   /* a front-door stall or delay */
+	int draining;          /* closed by a fault: read and discard until the client closes */
+	enum phase held_at;    /* the phase a stall or delay holds (PH_NONE: none) */
 };
 
 static struct pending *pending_head;
@@ -43,6 +47,8 @@ static void pending_free(struct pending *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	event_free(p->ev);
+	if (p->timer)
+		event_free(p->timer);
 	free(p);
 }
 
@@ -81,6 +87,82 @@ static void report_bad_request(struct conn *c, int status, const uint8_t *buf, s
 	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
 	log_debug("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
 	         c->client_addr, x224_status_text(status));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg);
+static void start_relay(struct pending *p);
+
+/* A stall or delay at the front door ends: go on from where it held. */
+static void on_front_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	(void)fd;
+	(void)what;
+	const struct fault_step *st =
+	    fault_plan_relay_step(&(p->held_at == PH_TCP_ACCEPT ? p->c->listener->def
+	                                                        : p->c->served)->plan,
+	                          p->held_at);
+	if (st && st->duration_ms < 0) { /* a stall for as long as it lasts: the deadline */
+		events_emit(p->c->id, "deadline", json_pack("{s:i, s:s}", "after_ms",
+		                                            p->h->opt.handshake_timeout_ms, "phase",
+		                                            phase_name(p->held_at)));
+		pending_close(p, "deadline");
+		return;
+	}
+	events_emit(p->c->id, "fault-end",
+	            json_pack("{s:s}", "action", st ? fault_action_name(st->action) : "stall"));
+	enum phase was = p->held_at;
+	p->held_at = PH_NONE;
+	if (was == PH_X224_REQUEST) {
+		start_relay(p);
+		return;
+	}
+	struct timeval tv = {p->h->opt.handshake_timeout_ms / 1000,
+	                     (p->h->opt.handshake_timeout_ms % 1000) * 1000};
+	event_add(p->ev, &tv);
+	on_readable(p->c->client_fd, EV_READ, p); /* the request may be waiting already */
+}
+
+/* A fault at tcp-accept or x224-request, before any relay exists. Returns
+ * 1 when it took the connection over. */
+static int front_fault(struct pending *p, const struct served *s, enum phase at)
+{
+	const struct fault_step *st = fault_plan_relay_step(&s->plan, at);
+	struct conn *c = p->c;
+	if (!st)
+		return 0;
+	if (!c->served)
+		c->served = s; /* at tcp-accept: the listener's scenario */
+	events_emit(c->id, "fault", fault_step_json(st));
+	switch (st->action) {
+	case FA_RESET:
+		/* Unread request bytes would make close send RST anyway; the
+		 * linger makes it one on purpose. */
+		conn_set_close_reason(c, "server-reset");
+		tcp_arm_reset(c->client_fd);
+		close(c->client_fd);
+		c->client_fd = -1;
+		pending_free(p);
+		conn_release(c);
+		return 1;
+	case FA_CLOSE:
+		conn_set_close_reason(c, "server-closed");
+		tcp_fin(c->client_fd);
+		p->draining = 1;
+		if (at == PH_TCP_ACCEPT)
+			return 1; /* the armed read event drains */
+		on_readable(c->client_fd, EV_READ, p);
+		return 1;
+	default: { /* stall, delay: hold, with a timer for the end or the deadline */
+		int ms = st->duration_ms >= 0 ? st->duration_ms : p->h->opt.handshake_timeout_ms;
+		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+		p->held_at = at;
+		event_del(p->ev);
+		p->timer = evtimer_new(p->h->base, on_front_timer, p);
+		evtimer_add(p->timer, &tv);
+		return 1;
+	}
+	}
 }
 
 /* neg-failure: the harness writes the Connection Confirm itself; after a
@@ -131,8 +213,16 @@ static void choose(struct pending *p)
 		answer_neg_failure(p, nf);
 		return;
 	}
+	if (front_fault(p, c->served, PH_X224_REQUEST))
+		return;
+	start_relay(p);
+}
 
-	/* The relay takes the connection over. */
+/* The relay takes the connection over. */
+static void start_relay(struct pending *p)
+{
+	struct harness *h = p->h;
+	struct conn *c = p->c;
 	pending_free(p);
 	relay_start(h, c);
 }
@@ -145,6 +235,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_TIMEOUT) {
 		events_emit(p->c->id, "request-timeout", NULL);
 		pending_close(p, "request-timeout");
+		return;
+	}
+	if (p->draining) { /* after a front-door close: read until the client closes */
+		ssize_t got;
+		while ((got = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			p->c->bytes_from_client += (uint64_t)got;
+		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			pending_close(p, "server-closed");
 		return;
 	}
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
@@ -214,6 +312,9 @@ void select_begin(struct harness *h, struct conn *c)
 	struct timeval tv = {h->opt.handshake_timeout_ms / 1000,
 	                     (h->opt.handshake_timeout_ms % 1000) * 1000};
 	event_add(p->ev, &tv);
+	/* A fault at tcp-accept strikes before the request is read: the
+	 * cookie is unknown yet, so it is the listener's scenario's. */
+	front_fault(p, c->listener->def, PH_TCP_ACCEPT);
 }
 
 void select_abort_all(void)
