@@ -34,6 +34,12 @@ FAIL_TIMEOUT_S = 60
 MAX_CONNECTIONS = 20  # more from one run: the client retries without bound; it is stopped
 MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
 
+# The phase model (docs/events.md), in connection order.
+PHASES = ["tcp-accept", "x224-request", "x224-confirm", "tls-client-hello", "tls-server-hello",
+          "tls-finished", "credssp", "mcs-connect", "erect-domain", "attach-user", "channel-join",
+          "security-exchange", "client-info", "licensing", "capabilities", "confirm-active",
+          "finalization", "active"]
+
 CLIENTS = {
     "xfreerdp": {
         "argv": ["xfreerdp", "/v:{host}:{port}", "/u:{user}", "/p:{password}", "/size:1024x768"],
@@ -167,7 +173,9 @@ def run_one(h, display, client, sc, expect):
     closes = {e["conn"]: e for e in new if e["event"] == "close"}
     if home:
         subprocess.run(["rm", "-rf", home])
+    faults = [(e["action"], e["at"]) for e in new if e["event"] == "fault"]
     return {
+        "faults": faults,
         "client": client, "scenario": sc["name"], "argv": argv,
         "exit": None if (connected and "success" not in spec) or unbounded else rc,
         "unbounded_retries": unbounded,
@@ -177,9 +185,19 @@ def run_one(h, display, client, sc, expect):
     }
 
 
-def check(result, expect):
-    """Problems (strings) comparing a run with its expectation."""
+def check(result, expect, sc=None):
+    """Problems (strings) comparing a run with its expectation (and, for a
+    scenario with faults, with what the server's event log says struck)."""
     problems = []
+    for f in (sc or {}).get("faults", []):
+        # A fault named for a phase the run reached is in the server's event
+        # log at that phase.
+        at = f.get("at")
+        reached = [PHASES.index(p) for p in result["last_phases"] if p in PHASES]
+        if at in PHASES and reached and max(reached) >= PHASES.index(at) \
+                and (f["action"], at) not in result["faults"]:
+            problems.append(f"the event log shows no {f['action']} at {at} "
+                            f"(saw {result['faults']})")
     if expect["result"] == "retries-forever" or result["unbounded_retries"]:
         if expect["result"] == "retries-forever" and result["unbounded_retries"]:
             return []
@@ -253,7 +271,7 @@ def main():
                      and "com.freerdp.utils" not in ln]
             print("   " + "\n   ".join(lines[-8:]))
             continue
-        problems = check(r, e)
+        problems = check(r, e, sc)
         failed += bool(problems)
         passed += not problems
         print(f"{'FAIL' if problems else 'ok  '} {sc['name']} x {e['client']} "

@@ -26,6 +26,7 @@ struct conn *conn_new(const struct listener *l, const char *listener_name, int f
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->last_phase, PH_NONE);
 	atomic_init(&c->active, 0);
+	atomic_init(&c->cut, 0);
 	c->t_accept_ms = events_now_ms();
 	c->listener = l;
 	snprintf(c->listener_name, sizeof(c->listener_name), "%s", listener_name);
@@ -76,6 +77,10 @@ void conn_set_close_reason(struct conn *c, const char *fmt, ...)
 
 void conn_phase(struct conn *c, enum phase p, json_t *detail)
 {
+	if (atomic_load(&c->cut)) {
+		json_decref(detail);
+		return;
+	}
 	int prev = atomic_load(&c->last_phase);
 	while ((int)p > prev && !atomic_compare_exchange_weak(&c->last_phase, &prev, (int)p))
 		;

@@ -48,6 +48,8 @@ struct conn {
 	/* Either thread. */
 	atomic_int last_phase;       /* highest enum phase reached */
 	atomic_int active;
+	atomic_int cut; /* a reset or close ended the client's side: later phases are
+	                   the server's alone and are not logged */
 
 	/* A fault the peer thread asks the relay to apply (conn_request). */
 	pthread_mutex_t req_lock;

@@ -282,11 +282,14 @@ static void act(struct relay *r, const struct fault_step *st)
 		}
 		break;
 	case FA_RESET:
+		atomic_store(&r->c->cut, 1);
 		flush_client(r);
 		tcp_arm_reset(r->c->client_fd);
 		abort_relay(r, "server-reset"); /* frees r */
 		break;
 	case FA_CLOSE:
+		if (st->at != PH_NONE) /* not deny's close: its PDU was the last word */
+			atomic_store(&r->c->cut, 1);
 		if (r->inner) {
 			bufferevent_free(r->inner);
 			r->inner = NULL;

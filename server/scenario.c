@@ -1301,6 +1301,8 @@ static const struct field root_fields[] = {
      .off = SEC(field_report),
      .flags = F_REQUIRED | F_NONEMPTY | F_TEXT},
     {.key = "tags", .kind = K_STRLIST, .off = SEC(tags), .check = check_token},
+    {.key = "each_phase", .kind = K_STRLIST, .off = SEC(each_phase), .flags = F_NONEMPTY,
+     .check = check_token},
     {.key = "security", .kind = K_MAP, .off = 0, .sub = &security_schema},
     {.key = "certificate", .kind = K_MAP, .off = SEC(cert), .sub = &cert_schema},
     {.key = "account",
@@ -1535,7 +1537,7 @@ static void apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_
 /* scenario_load_file, also saying where port_offset was written (for the
  * catalog's cross-file message), with the overrides for it applied. */
 static int load_file_with(const char *path, struct scenario **out, FILE *err, int *port_line,
-			  struct sc_override *ov, size_t n_ov)
+			  struct sc_override *ov, size_t n_ov, const char *as_name)
 {
 	struct ctx c = {.err = err, .file = path};
 	*out = NULL;
@@ -1543,7 +1545,7 @@ static int load_file_with(const char *path, struct scenario **out, FILE *err, in
 	char *text = read_file(&c, &len);
 	if (!text)
 		return c.problems;
-	c.stem = file_stem(path);
+	c.stem = as_name ? xstrdup(as_name) : file_stem(path);
 
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -1608,7 +1610,7 @@ done_parser:
 
 static int load_file(const char *path, struct scenario **out, FILE *err, int *port_line)
 {
-	return load_file_with(path, out, err, port_line, NULL, 0);
+	return load_file_with(path, out, err, port_line, NULL, 0, NULL);
 }
 
 int scenario_load_file(const char *path, struct scenario **out, FILE *err)
@@ -1686,6 +1688,73 @@ struct loaded {
 	int port_line;
 };
 
+struct loaded_list {
+	struct loaded *v;
+	size_t n, cap;
+};
+
+static void push(struct loaded_list *l, struct scenario *s, int port_line)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = realloc(l->v, l->cap * sizeof *l->v);
+		if (!l->v)
+			oom();
+	}
+	l->v[l->n++] = (struct loaded){s, port_line};
+}
+
+/* A template (each_phase) becomes one scenario per phase: the file loaded
+ * again with its name, port offset and every `at: each` set, so each one
+ * is checked like a file of its own. */
+static int expand(const char *path, const struct scenario *t, FILE *err, struct sc_override *ov,
+		  size_t n_ov, struct loaded_list *out)
+{
+	int problems = 0;
+	size_t n = 0;
+	while (t->each_phase[n])
+		n++;
+	for (size_t i = 0; i < n; i++) {
+		const char *phase = t->each_phase[i];
+		char *name = xasprintf("%s-%s", t->name, phase);
+		char *port = xasprintf("%d", t->port_offset + (int)i);
+		size_t nsets = 2 + t->n_faults + n_ov;
+		struct sc_override *sets = xcalloc(nsets, sizeof *sets);
+		char **paths = xcalloc(t->n_faults, sizeof *paths);
+		size_t k = 0;
+		sets[k++] = (struct sc_override){name, "name", name, 0};
+		sets[k++] = (struct sc_override){name, "port_offset", port, 0};
+		for (size_t j = 0; j < t->n_faults; j++)
+			if (t->faults[j].at && !strcmp(t->faults[j].at, "each")) {
+				paths[j] = xasprintf("faults[%zu].at", j);
+				sets[k++] = (struct sc_override){name, paths[j], phase, 0};
+			}
+		/* The user's --set for this expansion apply too. */
+		for (size_t j = 0; j < n_ov; j++)
+			if (!strcmp(ov[j].scenario, name)) {
+				sets[k++] = ov[j];
+				ov[j].used = 1;
+			}
+		struct scenario *s = NULL;
+		int port_line = 0;
+		problems += load_file_with(path, &s, err, &port_line, sets, k, name);
+		if (s) {
+			/* An expansion is a scenario, not a template. */
+			strv_free(s->each_phase);
+			s->each_phase = xcalloc(1, sizeof *s->each_phase);
+			s->template_name = xstrdup(t->name);
+			push(out, s, port_line);
+		}
+		for (size_t j = 0; j < t->n_faults; j++)
+			free(paths[j]);
+		free(paths);
+		free(sets);
+		free(name);
+		free(port);
+	}
+	return problems;
+}
+
 static int loaded_port_cmp(const void *a, const void *b)
 {
 	const struct loaded *x = a, *y = b;
@@ -1710,23 +1779,25 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
 	if (!names)
 		return problems;
 
-	struct loaded *ld = xcalloc(nfiles, sizeof *ld);
-	size_t nld = 0;
+	struct loaded_list list = {0};
 	for (size_t i = 0; i < nfiles; i++) {
 		const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
 		char *path = xasprintf("%s%s%s", dir, sep, names[i]);
 		struct scenario *s;
 		int port_line = 0;
-		problems += load_file_with(path, &s, err, &port_line, ov, n_ov);
-		if (s) {
-			ld[nld].s = s;
-			ld[nld].port_line = port_line;
-			nld++;
+		problems += load_file_with(path, &s, err, &port_line, ov, n_ov, NULL);
+		if (s && s->each_phase && s->each_phase[0]) {
+			problems += expand(path, s, err, ov, n_ov, &list);
+			scenario_free(s);
+		} else if (s) {
+			push(&list, s, port_line);
 		}
 		free(path);
 		free(names[i]);
 	}
 	free(names);
+	struct loaded *ld = list.v;
+	size_t nld = list.n;
 
 	for (size_t i = 0; i < n_ov; i++)
 		if (!ov[i].used) {
@@ -1837,6 +1908,8 @@ void scenario_free(struct scenario *s)
 		free(f->params);
 	}
 	free(s->faults);
+	strv_free(s->each_phase);
+	free(s->template_name);
 	for (size_t i = 0; i < s->n_expect; i++) {
 		struct sc_expect *e = &s->expect[i];
 		free(e->client);

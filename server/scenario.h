@@ -92,6 +92,12 @@ struct scenario {
 	char *reproduces;    /* what real-world condition it stands for (paragraph) */
 	char *field_report;  /* the report it answers, e.g. "mstsc 0x904 / 0x7 after ..." */
 	char **tags;         /* NULL-terminated, may be empty */
+	char **each_phase;   /* NULL-terminated; when not empty, a template: one scenario per
+	                        phase named here (NAME-PHASE,
+	                        port_offset + index, faults' `at: each` set to the phase);
+	                        NULL for an ordinary scenario. The catalog holds only the
+	                        expansions. Empty (never NULL) otherwise. */
+	char *template_name; /* the template an expansion came from, else NULL */
 
 	unsigned protocols;  /* SC_PROTO_* mask the server accepts; non-zero */
 	enum sc_encryption_level encryption_level; /* default CLIENT_COMPATIBLE */

@@ -131,8 +131,13 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 	struct conn *c = p->c;
 	if (!st)
 		return 0;
-	if (!c->served)
-		c->served = s; /* at tcp-accept: the listener's scenario */
+	if (!c->served) { /* at tcp-accept: the listener's scenario */
+		c->served = s;
+		c->selected_by = "listener";
+		events_emit(c->id, "scenario",
+		            json_pack("{s:s, s:s}", "scenario", served_name(s), "selected_by",
+		                      "listener"));
+	}
 	events_emit(c->id, "fault", fault_step_json(st));
 	switch (st->action) {
 	case FA_RESET:
