@@ -1,6 +1,8 @@
 /* conn.c — connection lifetime and its events (see conn.h). */
 #include "conn.h"
 
+#include "deadline.h"
+
 #include <event2/event.h>
 #include <time.h>
 
@@ -105,14 +107,7 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail)
 
 int conn_request(struct conn *c, const struct fault_step *st, int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(timeout_ms);
 	int rc = -1;
 	pthread_mutex_lock(&c->req_lock);
 	if (c->req_wake) {

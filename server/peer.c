@@ -7,6 +7,8 @@
  * RSA_check_key on it, which costs ~20 ms of CPU per connection. */
 #include "peer.h"
 
+#include "deadline.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -65,14 +67,7 @@ long peer_running(void)
 
 long peer_wait_all(int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(timeout_ms);
 	pthread_mutex_lock(&running_lock);
 	while (running > 0)
 		if (pthread_cond_timedwait(&running_cond, &running_lock, &until) == ETIMEDOUT)

@@ -108,6 +108,21 @@ static void abort_relay(struct relay *r, const char *reason)
 	finish(r);
 }
 
+/* The server's security layers do not meet the client's offer: a refusal
+ * (key "failure") or a protocol the client did not offer ("selected"). */
+static void emit_security_layer(struct relay *r, const char *key, const char *value)
+{
+	char theirs[64], ours[32];
+	events_emit(r->c->id, "fault",
+	            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer", "at",
+	                      phase_name(PH_X224_CONFIRM), "server_accepts",
+	                      sc_protocols_str(r->c->served->sc->protocols, ours, sizeof(ours)),
+	                      "client_offers",
+	                      x224_protocols_str(r->c->req.requested_protocols, theirs,
+	                                         sizeof(theirs)),
+	                      key, value));
+}
+
 /* Decodes the server's X.224 Connection Confirm: the RDP_NEG_RSP's
  * selected protocol or the RDP_NEG_FAILURE code. Returns 1 for a failure. */
 static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
@@ -126,35 +141,17 @@ static int log_confirm(struct relay *r, const uint8_t *b, size_t n)
 			/* A protocol the client did not offer (FreeRDP answers an
 			 * NLA-only offer with TLS when it has no NLA). */
 			uint32_t offered = r->c->req.requested_protocols;
-			if (r->c->req.has_neg_req && v && !(v & offered)) {
-				char theirs[64], ours[32];
-				events_emit(r->c->id, "fault",
-				            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer",
-				                      "at", phase_name(PH_X224_CONFIRM), "server_accepts",
-				                      sc_protocols_str(r->c->served->sc->protocols, ours,
-				                                       sizeof(ours)),
-				                      "client_offers",
-				                      x224_protocols_str(offered, theirs, sizeof(theirs)),
-				                      "selected", x224_protocols_str(v, protos, sizeof(protos))));
-			}
+			if (r->c->req.has_neg_req && v && !(v & offered))
+				emit_security_layer(r, "selected",
+				                    x224_protocols_str(v, protos, sizeof(protos)));
 			json_object_set_new(f, "selected",
 			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
 		} else if (b[11] == 0x03) {
 			failed = 1;
 			/* FreeRDP's own refusal: the scenario's security layers do not
 			 * meet the client's offer. */
-			if (!fault_plan_find(&r->c->served->plan, FA_NEG_FAILURE)) {
-				char theirs[64], ours[32];
-				events_emit(r->c->id, "fault",
-				            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer",
-				                      "at", phase_name(PH_X224_CONFIRM), "server_accepts",
-				                      sc_protocols_str(r->c->served->sc->protocols, ours,
-				                                       sizeof(ours)),
-				                      "client_offers",
-				                      x224_protocols_str(r->c->req.requested_protocols,
-				                                         theirs, sizeof(theirs)),
-				                      "failure", v < 7 ? failures[v] : "unknown"));
-			}
+			if (!fault_plan_find(&r->c->served->plan, FA_NEG_FAILURE))
+				emit_security_layer(r, "failure", v < 7 ? failures[v] : "unknown");
 			json_object_set_new(f, "failure_code", json_integer(v));
 			json_object_set_new(f, "failure", json_string(v < 7 ? failures[v] : "unknown"));
 		}

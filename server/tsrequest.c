@@ -19,26 +19,6 @@ static long der_len(const uint8_t *buf, size_t len, size_t *pos)
 	return v;
 }
 
-int tsrequest_version(const uint8_t *buf, size_t len)
-{
-	size_t pos = 0;
-	if (len < 7 || buf[pos++] != 0x30)
-		return -1;
-	long seq = der_len(buf, len, &pos);
-	if (seq < 5 || pos + (size_t)seq != len || buf[pos++] != 0xA0)
-		return -1;
-	long ctx = der_len(buf, len, &pos);
-	if (ctx < 3 || pos + (size_t)ctx > len || buf[pos++] != 0x02)
-		return -1;
-	long ilen = der_len(buf, len, &pos);
-	if (ilen < 1 || ilen > 2 || pos + (size_t)ilen > len)
-		return -1;
-	int v = 0;
-	for (long i = 0; i < ilen; i++)
-		v = (v << 8) | buf[pos + (size_t)i];
-	return v;
-}
-
 int tsrequest_peek_version(const uint8_t *buf, size_t len)
 {
 	size_t pos = 0;
@@ -93,6 +73,21 @@ void tsrequest_stream_feed(struct tsrequest_stream *s, const uint8_t *buf, size_
 		s->remaining = total > s->have ? total - s->have : 0;
 		s->have = 0;
 	}
+}
+
+int tsrequest_version(const uint8_t *buf, size_t len)
+{
+	/* A whole TSRequest: its SEQUENCE ends exactly at len. */
+	size_t pos = 1;
+	if (len < 7 || buf[0] != 0x30)
+		return -1;
+	long seq = der_len(buf, len, &pos);
+	if (seq < 5 || pos + (size_t)seq != len || buf[pos++] != 0xA0)
+		return -1;
+	long ctx = der_len(buf, len, &pos); /* [0] must fit in the message */
+	if (ctx < 3 || pos + (size_t)ctx > len)
+		return -1;
+	return tsrequest_peek_version(buf, len);
 }
 
 unsigned tsrequest_fields(const uint8_t *buf, size_t len)
