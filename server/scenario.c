@@ -1809,7 +1809,8 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
 
 	/* Names are unique already: each equals its file's name in one directory.
 	 * Port offsets: sort by offset, report each repeat against the first. */
-	qsort(ld, nld, sizeof *ld, loaded_port_cmp);
+	if (nld > 1)
+		qsort(ld, nld, sizeof *ld, loaded_port_cmp);
 	for (size_t i = 1, first = 0; i < nld; i++) {
 		if (ld[i].s->port_offset != ld[first].s->port_offset) {
 			first = i;
