@@ -111,17 +111,8 @@ class Harness:
         self.events_path = os.path.join(self.tmp, "events.jsonl")
         self.runtime = os.path.join(self.tmp, "runtime")
         self.stderr_path = os.path.join(self.tmp, "stderr.txt")
-        self.port = free_ports(1)[0]
-        self.port_base = free_port_block(catalog_span()) if port_base else None
-        args = [rdpfault_binary(), "serve", "--events", self.events_path,
-                "--runtime-dir", self.runtime]
-        args += ["--listen", listen or f"127.0.0.1:{self.port}"]
-        if self.port_base:
-            args += ["--port-base", str(self.port_base)]
-        if timeout_ms:
-            args += ["--handshake-timeout", str(timeout_ms)]
-        args += list(extra_args)
-        self.args = args
+        self._listen, self._want_base = listen, port_base
+        self._timeout_ms, self._extra = timeout_ms, list(extra_args)
         self.proc = None
         self._events = []   # parsed so far
         self._offset = 0    # bytes of the log parsed so far
@@ -134,18 +125,43 @@ class Harness:
         self.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def start(self):
-        self.stderr = open(self.stderr_path, "w")
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
-                                     stderr=self.stderr, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"rdpfault exited {self.proc.returncode}: {self.stderr_text()}")
-            if any(e["event"] == "start" for e in self.events()):
-                return
-            time.sleep(0.05)
-        raise RuntimeError("rdpfault did not start within 30 s")
+    def _choose_ports(self):
+        self.port = free_ports(1)[0]
+        self.port_base = free_port_block(catalog_span()) if self._want_base else None
+        args = [rdpfault_binary(), "serve", "--events", self.events_path,
+                "--runtime-dir", self.runtime]
+        args += ["--listen", self._listen or f"127.0.0.1:{self.port}"]
+        if self.port_base:
+            args += ["--port-base", str(self.port_base)]
+        if self._timeout_ms:
+            args += ["--handshake-timeout", str(self._timeout_ms)]
+        self.args = args + self._extra
+
+    def start(self, attempts=5):
+        """Starts the harness. Tests running in parallel pick their ports at
+        random: a port taken between the choice and the bind means new
+        ports and another try."""
+        for attempt in range(attempts):
+            self._choose_ports()
+            self.stderr = open(self.stderr_path, "w")
+            self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
+                                         stderr=self.stderr, stdin=subprocess.DEVNULL)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                if any(e["event"] == "start" for e in self.events()):
+                    return
+                time.sleep(0.05)
+            else:
+                raise RuntimeError("rdpfault did not start within 30 s")
+            self.stderr.close()
+            text = self.stderr_text()
+            # A busy port of ours is retried; a busy explicit --listen is not.
+            fixed = (self._listen or "").split("=")[0]
+            busy = "Address already in use" in text and not (fixed and f"on {fixed}:" in text)
+            if not busy or attempt == attempts - 1:
+                raise RuntimeError(f"rdpfault exited {self.proc.returncode}: {text}")
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
         """Signals the harness; returns (exit code, seconds it took)."""
