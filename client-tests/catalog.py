@@ -174,8 +174,11 @@ def run_one(h, display, client, sc, expect):
     if home:
         subprocess.run(["rm", "-rf", home])
     faults = [(e["action"], e["at"]) for e in new if e["event"] == "fault"]
+    ends = [(closes[c]["last_phase"], closes[c]["reason"]) if c in closes else ("open", "open")
+            for c in accepts]
     return {
         "faults": faults,
+        "ends": ends,
         "client": client, "scenario": sc["name"], "argv": argv,
         "exit": None if (connected and "success" not in spec) or unbounded else rc,
         "unbounded_retries": unbounded,
@@ -190,12 +193,16 @@ def check(result, expect, sc=None):
     scenario with faults, with what the server's event log says struck)."""
     problems = []
     for f in (sc or {}).get("faults", []):
-        # A fault named for a phase the run reached is in the server's event
-        # log at that phase.
+        # A fault named for a phase is in the server's event log at that
+        # phase when a connection went past it, or stopped there for the
+        # server's reasons (not when the client itself left at that moment).
         at = f.get("at")
-        reached = [PHASES.index(p) for p in result["last_phases"] if p in PHASES]
-        if at in PHASES and reached and max(reached) >= PHASES.index(at) \
-                and (f["action"], at) not in result["faults"]:
+        if at not in PHASES:
+            continue
+        due = any(p in PHASES and (PHASES.index(p) > PHASES.index(at) or
+                                   (p == at and not why.startswith("client")))
+                  for p, why in result["ends"])
+        if due and (f["action"], at) not in result["faults"]:
             problems.append(f"the event log shows no {f['action']} at {at} "
                             f"(saw {result['faults']})")
     if expect["result"] == "retries-forever" or result["unbounded_retries"]:

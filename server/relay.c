@@ -331,6 +331,11 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_lock(&c->req_lock);
 	const struct fault_step *st = c->req_step;
 	pthread_mutex_unlock(&c->req_lock);
+	/* A fault found while scanning and still due lands first (applying
+	 * two at once could free the relay under the second): this one is
+	 * dropped, and the event log shows the one that struck. */
+	if (st && r->pending)
+		st = NULL;
 	if (st && r->inner && !r->stalled) {
 		struct evbuffer *in = bufferevent_get_input(r->inner);
 		while (evbuffer_read(in, r->inner_fd, -1) > 0)
