@@ -33,6 +33,9 @@ CONNECTED_S = 5   # a client still running this long after start, with phase act
 FAIL_TIMEOUT_S = 60
 MAX_CONNECTIONS = 20  # more from one run: the client retries without bound; it is stopped
 MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
+# Log a poll parses at most: a client that reconnects without bound is seen
+# (and stopped) within a poll or two instead of after its whole flood is read.
+POLL_BYTES = 1 << 20
 
 # The phase model (docs/events.md), in connection order.
 PHASES = ["tcp-accept", "x224-request", "x224-confirm", "tls-client-hello", "tls-server-hello",
@@ -143,7 +146,7 @@ def run_one(h, display, client, sc, expect):
         rc = p.poll()
         if rc is not None:
             break
-        events = mine(h.events())
+        events = mine(h.events(max_bytes=POLL_BYTES))
         active = any(e.get("phase") == "active" for e in events)
         if active and time.monotonic() - t0 >= CONNECTED_S:
             break

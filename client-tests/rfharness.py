@@ -188,13 +188,14 @@ class Harness:
     def scenario_port(self, offset):
         return self.port_base + offset
 
-    def events(self, conn=None):
+    def events(self, conn=None, max_bytes=-1):
         """Every event so far (the log is read incrementally: only new
-        whole lines are parsed)."""
+        whole lines are parsed). max_bytes bounds how much new log one call
+        parses, so a poll stays quick while a client floods the harness."""
         try:
             with open(self.events_path, "rb") as f:
                 f.seek(self._offset)
-                data = f.read()
+                data = f.read(max_bytes)
         except FileNotFoundError:
             data = b""
         end = data.rfind(b"\n") + 1

@@ -1,9 +1,29 @@
-/* deadline.h — an absolute CLOCK_REALTIME deadline `ms` from now, the form
- * pthread_cond_timedwait wants. */
+/* deadline.h — time spans in milliseconds, in the forms the harness needs
+ * them: an absolute CLOCK_REALTIME deadline (pthread_cond_timedwait), a
+ * struct timeval (libevent), and a one-shot libevent timer. */
 #ifndef RDPFAULT_DEADLINE_H
 #define RDPFAULT_DEADLINE_H
 
+#include <event2/event.h>
+#include <sys/time.h>
 #include <time.h>
+
+static inline struct timeval timeval_ms(long ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+	return tv;
+}
+
+/* A one-shot timer firing cb(arg) in `ms`; the caller frees it. */
+static inline struct event *timer_after_ms(struct event_base *base, long ms,
+                                           event_callback_fn cb, void *arg)
+{
+	struct event *ev = evtimer_new(base, cb, arg);
+	struct timeval tv = timeval_ms(ms);
+	if (ev)
+		evtimer_add(ev, &tv);
+	return ev;
+}
 
 static inline struct timespec deadline_after_ms(int ms)
 {

@@ -46,6 +46,12 @@ void fault_plan_free(struct fault_plan *p);
 /* Checks every scenario's faults; the number of problems. */
 int catalog_check_faults(const struct catalog *c, FILE *err);
 
+/* A reset or a close: the fault ends the client's connection. */
+static inline int fault_ends_connection(const struct fault_step *st)
+{
+	return st->action == FA_RESET || st->action == FA_CLOSE;
+}
+
 /* The step of this action, or NULL. */
 const struct fault_step *fault_plan_find(const struct fault_plan *p, enum fault_action a);
 /* The step that strikes at this phase with one of the actions the relay

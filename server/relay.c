@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "deadline.h"
 #include "events.h"
 #include "faultplan.h"
 #include "harness.h"
@@ -184,7 +185,7 @@ static void arm(struct relay *r, enum phase p, size_t cut_before, size_t cut_aft
 	/* A reset or close cuts before a client's unit (the server "got" it
 	 * and hung up) and after a server's (the client got it); a stall or
 	 * delay lets the unit through and holds what the server sends next. */
-	r->cut = (st->action == FA_RESET || st->action == FA_CLOSE) ? cut_before : cut_after;
+	r->cut = fault_ends_connection(st) ? cut_before : cut_after;
 }
 
 static int on_unit_up(const struct tlsrec_unit *u, void *arg)
@@ -210,24 +211,45 @@ static int on_unit_down(const struct tlsrec_unit *u, void *arg)
 	return 0;
 }
 
-static void scan(struct relay *r, struct evbuffer *in, struct tlsrec_scanner *sc, tlsrec_cb cb)
+/* Calls fn on each chunk of the buffer in order (no copy); fn returns
+ * non-zero to stop. Returns -1 when the chunk list could not be had. */
+static int each_chunk(struct evbuffer *in, int (*fn)(void *, void *, size_t), void *arg)
 {
-	if (sc->stopped)
-		return;
 	int n = evbuffer_peek(in, -1, NULL, NULL, 0);
 	if (n <= 0)
-		return;
+		return 0;
 	struct evbuffer_iovec small[8], *vec = small;
 	if (n > 8 && !(vec = malloc(sizeof(*vec) * (size_t)n)))
-		return;
+		return -1;
 	n = evbuffer_peek(in, -1, NULL, vec, n);
-	r->scan_base = 0;
-	for (int i = 0; i < n; i++) {
-		tlsrec_feed(sc, vec[i].iov_base, vec[i].iov_len, cb, r);
-		r->scan_base += vec[i].iov_len;
-	}
+	for (int i = 0; i < n && !fn(arg, vec[i].iov_base, vec[i].iov_len); i++)
+		;
 	if (vec != small)
 		free(vec);
+	return 0;
+}
+
+struct scan_ctx {
+	struct relay *r;
+	struct tlsrec_scanner *sc;
+	tlsrec_cb cb;
+};
+
+static int scan_chunk(void *arg, void *p, size_t n)
+{
+	struct scan_ctx *x = arg;
+	tlsrec_feed(x->sc, p, n, x->cb, x->r);
+	x->r->scan_base += n;
+	return 0;
+}
+
+static void scan(struct relay *r, struct evbuffer *in, struct tlsrec_scanner *sc, tlsrec_cb cb)
+{
+	struct scan_ctx x = {r, sc, cb};
+	if (sc->stopped)
+		return;
+	r->scan_base = 0;
+	each_chunk(in, scan_chunk, &x);
 }
 
 static void pass_on_server_eof(struct relay *r);
@@ -259,6 +281,18 @@ static void flush_client(struct relay *r)
 			break;
 }
 
+/* The server side ends here: FreeRDP sees end-of-file, the client gets a
+ * FIN once it has every byte already passed on. */
+static void close_server_side(struct relay *r)
+{
+	if (r->inner) {
+		bufferevent_free(r->inner);
+		r->inner = NULL;
+	}
+	r->inner_eof = 1;
+	pass_on_server_eof(r);
+}
+
 static void act(struct relay *r, const struct fault_step *st)
 {
 	if (st->at != PH_NONE) /* PH_NONE: the second half of another fault (deny's close) */
@@ -272,11 +306,8 @@ static void act(struct relay *r, const struct fault_step *st)
 		r->stall_step = st;
 		if (r->inner)
 			bufferevent_disable(r->inner, EV_READ);
-		if (st->duration_ms >= 0) {
-			struct timeval tv = {st->duration_ms / 1000, (st->duration_ms % 1000) * 1000};
-			r->stall_timer = evtimer_new(r->h->base, end_stall, r);
-			evtimer_add(r->stall_timer, &tv);
-		}
+		if (st->duration_ms >= 0)
+			r->stall_timer = timer_after_ms(r->h->base, st->duration_ms, end_stall, r);
 		break;
 	case FA_RESET:
 		atomic_store(&r->c->cut, 1);
@@ -287,12 +318,7 @@ static void act(struct relay *r, const struct fault_step *st)
 	case FA_CLOSE:
 		if (st->at != PH_NONE) /* not deny's close: its PDU was the last word */
 			atomic_store(&r->c->cut, 1);
-		if (r->inner) {
-			bufferevent_free(r->inner);
-			r->inner = NULL;
-		}
-		r->inner_eof = 1;
-		pass_on_server_eof(r);
+		close_server_side(r);
 		break;
 	default:
 		break;
@@ -310,11 +336,9 @@ static void on_after(evutil_socket_t fd, short what, void *arg)
 /* Applies a step now, or after its after_ms. */
 static void apply(struct relay *r, const struct fault_step *st)
 {
-	if ((st->action == FA_RESET || st->action == FA_CLOSE) && st->after_ms > 0) {
-		struct timeval tv = {st->after_ms / 1000, (st->after_ms % 1000) * 1000};
+	if (fault_ends_connection(st) && st->after_ms > 0) {
 		r->after_step = st;
-		r->after_timer = evtimer_new(r->h->base, on_after, r);
-		evtimer_add(r->after_timer, &tv);
+		r->after_timer = timer_after_ms(r->h->base, st->after_ms, on_after, r);
 		return;
 	}
 	act(r, st);
@@ -361,34 +385,27 @@ static void end_after_failure(struct relay *r, struct evbuffer *in, size_t cc_le
 	size_t keep = cc_len < len ? cc_len : len;
 	evbuffer_remove_buffer(in, bufferevent_get_output(r->client), keep);
 	r->c->bytes_to_client += keep;
-	bufferevent_free(r->inner);
-	r->inner = NULL;
-	r->inner_eof = 1;
-	pass_on_server_eof(r);
+	close_server_side(r);
 }
 
 /* rdesktop's Erect Domain Request, made acceptable to FreeRDP in place
  * (see mcsfix.h). Only the plaintext of RDP Standard Security is visible
  * here: mcsfix stops at the first TLS record, and the SSL_read hook does
- * the same for TLS. The chains are the bufferevent's own read buffers. */
+ * the same for TLS. The chunks are the bufferevent's own read buffers. */
+static int fix_chunk(void *arg, void *p, size_t n)
+{
+	struct relay *r = arg;
+	if (mcsfix_feed(&r->fix, p, n))
+		events_emit(r->c->id, "client-quirk",
+		            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers", "seen_by",
+		                      "relay"));
+	return r->fix.done;
+}
+
 static void fix_up(struct relay *r, struct evbuffer *in)
 {
-	int n = evbuffer_peek(in, -1, NULL, NULL, 0);
-	if (n <= 0)
-		return;
-	struct evbuffer_iovec small[8], *vec = small;
-	if (n > 8 && !(vec = malloc(sizeof(*vec) * (size_t)n))) {
+	if (each_chunk(in, fix_chunk, r) < 0)
 		r->fix.done = 1;
-		return;
-	}
-	n = evbuffer_peek(in, -1, NULL, vec, n);
-	for (int i = 0; i < n && !r->fix.done; i++)
-		if (mcsfix_feed(&r->fix, vec[i].iov_base, vec[i].iov_len))
-			events_emit(r->c->id, "client-quirk",
-			            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers",
-			                      "seen_by", "relay"));
-	if (vec != small)
-		free(vec);
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -440,7 +457,7 @@ static void on_read(struct bufferevent *bev, void *arg)
 			r->cut -= pass;
 		if (r->cut == 0 || (r->cut == SIZE_MAX && pass == len)) {
 			r->pending = NULL;
-			if ((st->action == FA_RESET || st->action == FA_CLOSE) && !st->after_ms)
+			if (fault_ends_connection(st) && !st->after_ms)
 				evbuffer_drain(in, evbuffer_get_length(in));
 			apply(r, st); /* may free r */
 			return;
@@ -481,9 +498,7 @@ static void on_write(struct bufferevent *bev, void *arg)
 		if (r->inner_eof && !r->client_wr_shut) {
 			shutdown(r->c->client_fd, SHUT_WR);
 			r->client_wr_shut = 1;
-			struct timeval tv = {LINGER_MS / 1000, (LINGER_MS % 1000) * 1000};
-			r->linger = evtimer_new(r->h->base, on_linger, r);
-			evtimer_add(r->linger, &tv);
+			r->linger = timer_after_ms(r->h->base, LINGER_MS, on_linger, r);
 		}
 	}
 }
@@ -589,9 +604,7 @@ void relay_start(struct harness *h, struct conn *c)
 	uint64_t left = elapsed < (uint64_t)h->opt.handshake_timeout_ms
 	                    ? (uint64_t)h->opt.handshake_timeout_ms - elapsed
 	                    : 0;
-	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)((left % 1000) * 1000)};
-	r->deadline = evtimer_new(h->base, on_deadline, r);
-	evtimer_add(r->deadline, &tv);
+	r->deadline = timer_after_ms(h->base, (long)left, on_deadline, r);
 
 	if (peer_start(h, c, sv[1]) != 0) {
 		close(sv[1]);

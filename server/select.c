@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "deadline.h"
 #include "events.h"
 #include "faultplan.h"
 #include "harness.h"
@@ -117,8 +118,7 @@ static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 		start_relay(p);
 		return;
 	}
-	struct timeval tv = {p->h->opt.handshake_timeout_ms / 1000,
-	                     (p->h->opt.handshake_timeout_ms % 1000) * 1000};
+	struct timeval tv = timeval_ms(p->h->opt.handshake_timeout_ms);
 	event_add(p->ev, &tv);
 	on_readable(p->c->client_fd, EV_READ, p); /* the request may be waiting already */
 }
@@ -160,11 +160,9 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 		return 1;
 	default: { /* stall, delay: hold, with a timer for the end or the deadline */
 		int ms = st->duration_ms >= 0 ? st->duration_ms : p->h->opt.handshake_timeout_ms;
-		struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 		p->held_at = at;
 		event_del(p->ev);
-		p->timer = evtimer_new(p->h->base, on_front_timer, p);
-		evtimer_add(p->timer, &tv);
+		p->timer = timer_after_ms(p->h->base, ms, on_front_timer, p);
 		return 1;
 	}
 	}
@@ -314,8 +312,7 @@ void select_begin(struct harness *h, struct conn *c)
 	if (pending_head)
 		pending_head->prev = p;
 	pending_head = p;
-	struct timeval tv = {h->opt.handshake_timeout_ms / 1000,
-	                     (h->opt.handshake_timeout_ms % 1000) * 1000};
+	struct timeval tv = timeval_ms(h->opt.handshake_timeout_ms);
 	event_add(p->ev, &tv);
 	/* A fault at tcp-accept strikes before the request is read: the
 	 * cookie is unknown yet, so it is the listener's scenario's. */
