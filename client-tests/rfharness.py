@@ -16,6 +16,7 @@ import socket
 import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -116,6 +117,7 @@ class Harness:
         self.proc = None
         self._events = []   # parsed so far
         self._offset = 0    # bytes of the log parsed so far
+        self._lock = threading.Lock()  # runners poll one harness from several threads
 
     def __enter__(self):
         self.start()
@@ -192,20 +194,22 @@ class Harness:
         """Every event so far (the log is read incrementally: only new
         whole lines are parsed). max_bytes bounds how much new log one call
         parses, so a poll stays quick while a client floods the harness."""
-        try:
-            with open(self.events_path, "rb") as f:
-                f.seek(self._offset)
-                data = f.read(max_bytes)
-        except FileNotFoundError:
-            data = b""
-        end = data.rfind(b"\n") + 1
-        for line in data[:end].splitlines():
-            if line.strip():
-                self._events.append(json.loads(line))  # a malformed line fails the test
-        self._offset += end
+        with self._lock:
+            try:
+                with open(self.events_path, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read(max_bytes)
+            except FileNotFoundError:
+                data = b""
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                if line.strip():
+                    self._events.append(json.loads(line))  # a malformed line fails the test
+            self._offset += end
+            events = list(self._events)
         if conn is None:
-            return list(self._events)
-        return [e for e in self._events if e.get("conn") == conn]
+            return events
+        return [e for e in events if e.get("conn") == conn]
 
     def wait_for(self, pred, timeout=20.0, what="event"):
         """Waits until pred(events) returns a truthy value; returns it."""
