@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rfharness as rf  # noqa: E402
 
 CONNECTED_S = 5   # a client still running this long after start, with phase active, connected
+HUNG_S = 5        # a client still running this long after the server closed all it had, hung
 FAIL_TIMEOUT_S = 60
 MAX_CONNECTIONS = 20  # more from one run: the client retries without bound; it is stopped
 MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
@@ -141,6 +142,8 @@ def run_one(h, display, client, sc, expect):
     rc = None
     active = False
     unbounded = False
+    hung = False
+    all_closed_at = None
     deadline = t0 + FAIL_TIMEOUT_S
     while time.monotonic() < deadline:
         rc = p.poll()
@@ -150,9 +153,19 @@ def run_one(h, display, client, sc, expect):
         active = any(e.get("phase") == "active" for e in events)
         if active and time.monotonic() - t0 >= CONNECTED_S:
             break
-        if sum(e["event"] == "accept" for e in events) > MAX_CONNECTIONS:
+        n_accepts = sum(e["event"] == "accept" for e in events)
+        if n_accepts > MAX_CONNECTIONS:
             unbounded = True
             break
+        # Every connection it made is closed and it neither exits nor
+        # reconnects: it hangs (shows an error and waits for a user).
+        if n_accepts and n_accepts == sum(e["event"] == "close" for e in events):
+            all_closed_at = all_closed_at or time.monotonic()
+            if time.monotonic() - all_closed_at >= HUNG_S:
+                hung = True
+                break
+        else:
+            all_closed_at = None
         time.sleep(0.2)
     if "success" in spec:
         connected = False  # decided from its exit code and output below
@@ -184,7 +197,7 @@ def run_one(h, display, client, sc, expect):
         "ends": ends,
         "client": client, "scenario": sc["name"], "argv": argv,
         "exit": None if (connected and "success" not in spec) or unbounded else rc,
-        "unbounded_retries": unbounded,
+        "unbounded_retries": unbounded, "hung": hung,
         "connected": connected, "output": text, "seconds": round(time.monotonic() - t0, 1),
         "connections": len(accepts),
         "last_phases": [closes[c]["last_phase"] if c in closes else "open" for c in accepts],
@@ -216,6 +229,16 @@ def check(result, expect, sc=None):
                     f"{result['connections']} connection(s) and "
                     f"{'connected' if result['connected'] else 'exited %s' % result['exit']}"]
         return [f"the client retried without bound (more than {MAX_CONNECTIONS} connections)"]
+    if expect["result"] == "hangs" or result["hung"]:
+        if expect["result"] == "hangs" and result["hung"]:
+            return problems + ([f"output lacks {expect['log']!r}"]
+                               if "log" in expect and expect["log"] not in result["output"]
+                               else [])
+        if expect["result"] == "hangs":
+            return problems + [f"expected the client to hang after the server closed, it "
+                               f"{'connected' if result['connected'] else 'exited %s' % result['exit']}"]
+        return problems + [f"the client hung: still running {HUNG_S} s after the server "
+                           f"closed every connection"]
     want_connected = expect["result"] == "connected"
     if result["connected"] != want_connected:
         problems.append(f"expected {expect['result']}, got "

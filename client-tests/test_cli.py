@@ -111,6 +111,35 @@ class Cli(unittest.TestCase):
         self.assertEqual(s["security"]["protocols"], "rdp")
         self.assertTrue(any(e["client"] == "xfreerdp" for e in s["expect"]))
 
+    def test_show_model(self):
+        """Every phase and action, in text and JSON; a phase named in the
+        docs is a phase the harness knows."""
+        rc, out, _ = run("show", "--phases", "--json")
+        self.assertEqual(rc, 0)
+        phases = [p["phase"] for p in json.loads(out)]
+        self.assertEqual(phases[0], "tcp-accept")
+        self.assertEqual(phases[-1], "active")
+        self.assertEqual(len(phases), 18)
+        rc, out, _ = run("show", "--actions", "--json")
+        self.assertEqual(rc, 0)
+        acts = {a["action"]: a for a in json.loads(out)}
+        self.assertEqual(set(acts), {"neg-failure", "credssp-error", "stall", "delay", "reset",
+                                     "close", "deny", "license-error", "disconnect-ultimatum"})
+        self.assertEqual(acts["license-error"]["phases"], ["licensing"])
+        self.assertEqual(acts["license-error"]["params"], ["code", "transition"])
+        self.assertEqual(len(acts["reset"]["phases"]), 18)
+        rc, text, _ = run("show", "--actions")
+        self.assertEqual(rc, 0)
+        for a in acts:
+            self.assertIn(a + "\n", text)
+        with open(os.path.join(rf.ROOT, "docs", "scenario-format.md")) as f:
+            doc = f.read()
+        for a in acts:
+            self.assertIn(f"| `{a}` |", doc)
+        rc, _, err = run("show", "--phases", "healthy-tls")
+        self.assertEqual(rc, 2)
+        self.assertIn("take no NAME", err)
+
     def test_show_unknown_exits_4(self):
         rc, _, err = run("show", "no-such")
         self.assertEqual(rc, 4)

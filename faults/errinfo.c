@@ -2,16 +2,9 @@
  * MS-RDPBCGR's, as FreeRDP prints them. */
 #include "errinfo.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-#include <strings.h>
+#include "codes.h"
 
-static const struct {
-	uint32_t code;
-	const char *name;
-} codes[] = {
+static const struct code_name codes[] = {
     {0x00000001, "ERRINFO_RPC_INITIATED_DISCONNECT"},
     {0x00000002, "ERRINFO_RPC_INITIATED_LOGOFF"},
     {0x00000003, "ERRINFO_IDLE_TIMEOUT"},
@@ -38,35 +31,15 @@ static const struct {
 
 const char *errinfo_name(uint32_t code)
 {
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (codes[i].code == code)
-			return codes[i].name;
-	return NULL;
+	return code_name(codes, CODES_N(codes), code);
 }
 
-/* "server-denied-connection" names ERRINFO_SERVER_DENIED_CONNECTION. */
-static int same_name(const char *text, const char *name)
-{
-	if (strncasecmp(text, "ERRINFO_", 8) != 0)
-		name += 8;
-	for (; *text && *name; text++, name++)
-		if ((*text == '-' ? '_' : toupper((unsigned char)*text)) != *name)
-			return 0;
-	return *text == '\0' && *name == '\0';
-}
-
+/* 0 is "no error": not a code a deny can send. */
 int errinfo_code(const char *text, uint32_t *code)
 {
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (same_name(text, codes[i].name)) {
-			*code = codes[i].code;
-			return 0;
-		}
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(text, &end, 0);
-	if (errno || end == text || *end || *text == '-' || v == 0 || v > 0xFFFFFFFFul)
+	uint32_t v;
+	if (code_parse(codes, CODES_N(codes), "ERRINFO_", text, 0xFFFFFFFFu, &v) != 0 || v == 0)
 		return -1;
-	*code = (uint32_t)v;
+	*code = v;
 	return 0;
 }

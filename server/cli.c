@@ -92,9 +92,14 @@ static const char usage_cert[] =
 
 static const char usage_show[] =
     "Usage: rdpfault show NAME [OPTIONS]\n"
+    "       rdpfault show --phases | --actions [--json]\n"
     "Describe a scenario: what it reproduces, the field report it stands for, what the\n"
-    "server does, and what each client is expected to show.\n"
+    "server does, and what each client is expected to show. --phases lists the phases\n"
+    "of the connection sequence a fault can strike at, --actions the faults' actions\n"
+    "with their phases and parameters.\n"
     "\n"
+    "      --phases          the phase model, in connection order\n"
+    "      --actions         the fault actions\n"
     "  -s, --scenarios DIR   the scenario directory\n"
     "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
     "  -j, --json            JSON output\n"
@@ -321,6 +326,8 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 	    {"set", required_argument, NULL, 'S'},
 	    {"port-base", required_argument, NULL, 'p'},
 	    {"json", no_argument, NULL, 'j'},
+	    {"phases", no_argument, NULL, 'P'},
+	    {"actions", no_argument, NULL, 'A'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -348,6 +355,13 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 		case 'j':
 			c->json = 1;
 			break;
+		case 'P':
+		case 'A':
+			if (c->cmd != CMD_SHOW)
+				return usage_error(prefix, "%s: --phases and --actions are options of show%s",
+				                   cmd, "");
+			c->show_model = ch == 'P' ? 1 : 2;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return EXIT_OK;
@@ -356,6 +370,12 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 		}
 	}
 	/* show takes NAME, before or after the options. */
+	if (c->cmd == CMD_SHOW && c->show_model) {
+		if (optind < argc)
+			return usage_error(prefix, "show: --phases and --actions take no NAME ('%s')%s",
+			                   argv[optind], "");
+		return -1;
+	}
 	if (c->cmd == CMD_SHOW && !c->name) {
 		if (optind >= argc)
 			return usage_error(prefix, "show: which scenario? (%s%s)",

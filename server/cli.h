@@ -23,6 +23,7 @@ struct cli {
 	int verbose;       /* -v count */
 	int quiet;
 	const char *name;  /* show NAME */
+	int show_model;    /* show --phases (1) or --actions (2) instead of NAME */
 	int port_base;     /* list: show ports from this base, -1 none */
 };
 

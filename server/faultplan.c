@@ -11,11 +11,16 @@
 
 #include "credssp.h"
 #include "errinfo.h"
+#include "license.h"
 #include "nego.h"
 #include "tsrequest.h"
+#include "ultimatum.h"
 
 #define ANY_PHASE (((1ul << PH_COUNT) - 1) & ~1ul)
 #define BIT(p) (1ul << (p))
+#define AFTER_CLIENT_INFO                                                                          \
+	(BIT(PH_CLIENT_INFO) | BIT(PH_LICENSING) | BIT(PH_CAPABILITIES) | BIT(PH_CONFIRM_ACTIVE) |  \
+	 BIT(PH_FINALIZATION) | BIT(PH_ACTIVE))
 
 struct action_spec {
 	const char *name;
@@ -23,20 +28,36 @@ struct action_spec {
 	enum phase def;      /* where it strikes when `at` is absent; PH_NONE: `at` required */
 	unsigned long where; /* phases it can strike at, as bits */
 	const char *params[3];
+	const char *what; /* what the server does, one sentence */
 };
 
 static const struct action_spec actions[] = {
-    {"neg-failure", FA_NEG_FAILURE, PH_X224_CONFIRM, BIT(PH_X224_CONFIRM), {"code"}},
-    {"credssp-error", FA_CREDSSP_ERROR, PH_CREDSSP, BIT(PH_CREDSSP), {"code"}},
-    {"stall", FA_STALL, PH_CREDSSP, ANY_PHASE, {"duration_ms"}},
-    {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"}},
-    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms"}},
-    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms"}},
+    {"neg-failure", FA_NEG_FAILURE, PH_X224_CONFIRM, BIT(PH_X224_CONFIRM), {"code"},
+     "answers the Connection Request with RDP_NEG_FAILURE (code 1-6 or its name), then FIN"},
+    {"credssp-error", FA_CREDSSP_ERROR, PH_CREDSSP, BIT(PH_CREDSSP), {"code"},
+     "ends CredSSP with a TSRequest errorCode (an NTSTATUS), then closes"},
+    {"stall", FA_STALL, PH_CREDSSP, ANY_PHASE, {"duration_ms"},
+     "stops answering: holds every byte the server sends, for duration_ms or for good"},
+    {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"},
+     "holds the server's bytes for duration_ms, then goes on"},
+    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms"},
+     "everything sent before the phase reaches the client, then RST"},
+    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms"},
+     "everything sent before the phase reaches the client, then FIN; reads until the client "
+     "closes"},
     /* Set Error Info needs the client's channels joined: from client-info on. */
-    {"deny", FA_DENY, PH_NONE,
-     BIT(PH_CLIENT_INFO) | BIT(PH_LICENSING) | BIT(PH_CAPABILITIES) | BIT(PH_CONFIRM_ACTIVE) |
-         BIT(PH_FINALIZATION) | BIT(PH_ACTIVE),
-     {"code", "after_ms"}},
+    {"deny", FA_DENY, PH_NONE, AFTER_CLIENT_INFO, {"code", "after_ms"},
+     "Set Error Info with an ERRINFO code (default 0x7), a 500 ms hold, then FIN"},
+    /* Licensing has one error message, the answer to the client's info. */
+    {"license-error", FA_LICENSE_ERROR, PH_LICENSING, BIT(PH_LICENSING), {"code", "transition"},
+     "a License Error Message (ERR_* code, default ERR_NO_LICENSE_SERVER; transition, default "
+     "ST_TOTAL_ABORT) instead of \"valid client\", a 500 ms hold, then FIN"},
+    /* An MCS PDU: once the MCS connection exists. */
+    {"disconnect-ultimatum", FA_ULTIMATUM, PH_NONE, BIT(PH_ERECT_DOMAIN) | BIT(PH_ATTACH_USER) |
+         BIT(PH_CHANNEL_JOIN) | BIT(PH_SECURITY_EXCHANGE) | AFTER_CLIENT_INFO,
+     {"reason", "after_ms"},
+     "an MCS Disconnect Provider Ultimatum (reason, default rn-provider-initiated), a 500 ms "
+     "hold, then FIN"},
 };
 
 static const struct action_spec *find_action(const char *name)
@@ -92,7 +113,7 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		struct fault_step *st = &out->steps[i];
 		if (!a) {
 			PROBLEM("action: unknown action \"%s\" (known: neg-failure, credssp-error, "
-			        "stall, delay, reset, close, deny)",
+			        "stall, delay, reset, close, deny, license-error, disconnect-ultimatum)",
 			        f->action);
 			continue;
 		}
@@ -138,13 +159,42 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 				PROBLEM_AT(line, "params.code: \"%s\" is not an ERRINFO code (a name such as "
 				                 "ERRINFO_SERVER_DENIED_CONNECTION or a number)",
 				           val);
-			else if ((a->action == FA_RESET || a->action == FA_CLOSE ||
-			          (a->action == FA_DENY && !strcmp(key, "after_ms"))) &&
-			         parse_duration_ms(val, &st->after_ms) != 0)
+			else if (a->action == FA_LICENSE_ERROR && !strcmp(key, "code") &&
+			         license_error_code(val, &st->code) != 0)
+				PROBLEM_AT(line, "params.code: \"%s\" is not a licensing error code (a name "
+				                 "such as ERR_NO_LICENSE_SERVER or a number)",
+				           val);
+			else if (a->action == FA_LICENSE_ERROR && !strcmp(key, "transition") &&
+			         license_transition_code(val, &st->transition) != 0)
+				PROBLEM_AT(line, "params.transition: \"%s\" is not a state transition "
+				                 "(ST_TOTAL_ABORT, ST_NO_TRANSITION, ST_RESET_PHASE_TO_START, "
+				                 "ST_RESEND_LAST_MESSAGE or 1-4)",
+				           val);
+			else if (a->action == FA_ULTIMATUM && !strcmp(key, "reason") &&
+			         ultimatum_reason(val, &st->code) != 0)
+				PROBLEM_AT(line, "params.reason: \"%s\" is not an MCS reason "
+				                 "(rn-domain-disconnected, rn-provider-initiated, "
+				                 "rn-token-purged, rn-user-requested, rn-channel-purged or 0-4)",
+				           val);
+			else if (!strcmp(key, "after_ms") && parse_duration_ms(val, &st->after_ms) != 0)
 				PROBLEM_AT(line, "params.after_ms: \"%s\" is not 0-86400000 milliseconds", val);
 		}
 		if (a->action == FA_DENY && !sc_fault_param(f, "code"))
 			st->code = ERRINFO_SERVER_DENIED_CONNECTION_CODE;
+		if (a->action == FA_LICENSE_ERROR) {
+			if (!sc_fault_param(f, "code"))
+				st->code = LICENSE_ERR_NO_LICENSE_SERVER;
+			if (!sc_fault_param(f, "transition"))
+				st->transition = LICENSE_ST_TOTAL_ABORT;
+			/* FreeRDP encrypts licensing PDUs under RDP Standard Security
+			 * when the client asks: only TLS carries a rewritable one. */
+			if (!(s->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)))
+				PROBLEM("action: %s needs TLS (security.protocols has neither tls nor "
+				        "nla)",
+				        a->name);
+		}
+		if (a->action == FA_ULTIMATUM && !sc_fault_param(f, "reason"))
+			st->code = ULTIMATUM_RN_PROVIDER_INITIATED;
 		if (a->action == FA_DELAY && !sc_fault_param(f, "duration_ms"))
 			PROBLEM("params.duration_ms: delay needs a duration_ms%s", "");
 		if (a->action == FA_NEG_FAILURE && !sc_fault_param(f, "code"))
@@ -155,6 +205,16 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			PROBLEM("action: %s needs NLA (security.protocols has no nla)", a->name);
 	}
 	out->n = s->n_faults;
+	/* The License Error Message is FreeRDP's licensing answer, rewritten:
+	 * it goes when FreeRDP answers, so its phase's messages cannot wait. */
+	for (size_t i = 0; i < out->n && !problems; i++) {
+		const struct fault_step *st = &out->steps[i];
+		if (fault_is_message(st) && st->at == PH_LICENSING && st->after_ms > 0 &&
+		    fault_plan_find(out, FA_LICENSE_ERROR))
+			PROBLEM_AT(st->src->line, "params.after_ms: licensing messages cannot wait when "
+			                          "a license-error is among them%s",
+			           "");
+	}
 	if (problems)
 		fault_plan_free(out);
 	return problems;
@@ -232,8 +292,52 @@ json_t *fault_step_json(const struct fault_step *st)
 		if (st->after_ms)
 			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
 		break;
+	case FA_LICENSE_ERROR:
+		snprintf(hex, sizeof(hex), "0x%X", st->code);
+		json_object_set_new(f, "code", json_string(hex));
+		if (license_error_name(st->code))
+			json_object_set_new(f, "name", json_string(license_error_name(st->code)));
+		json_object_set_new(f, "transition",
+		                    json_string(license_transition_name(st->transition)
+		                                    ? license_transition_name(st->transition)
+		                                    : "unnamed"));
+		break;
+	case FA_ULTIMATUM:
+		json_object_set_new(f, "reason", json_string(ultimatum_reason_name(st->code)));
+		if (st->after_ms)
+			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
+		break;
 	default:
 		break;
 	}
 	return f;
+}
+
+json_t *fault_actions_json(void)
+{
+	json_t *all = json_array();
+	for (size_t i = 0; i < sizeof(actions) / sizeof(actions[0]); i++) {
+		const struct action_spec *a = &actions[i];
+		json_t *where = json_array(), *params = json_array();
+		for (int p = 1; p < PH_COUNT; p++)
+			if (a->where & BIT(p))
+				json_array_append_new(where, json_string(phase_name((enum phase)p)));
+		for (size_t j = 0; j < 3 && a->params[j]; j++)
+			json_array_append_new(params, json_string(a->params[j]));
+		json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "action", a->name, "phases", where,
+		                      "params", params, "what", a->what);
+		if (a->def != PH_NONE)
+			json_object_set_new(o, "default_phase", json_string(phase_name(a->def)));
+		json_array_append_new(all, o);
+	}
+	return all;
+}
+
+json_t *phases_json(void)
+{
+	json_t *all = json_array();
+	for (int p = 1; p < PH_COUNT; p++)
+		json_array_append_new(all, json_pack("{s:s, s:s}", "phase", phase_name((enum phase)p),
+		                                     "when", phase_description((enum phase)p)));
+	return all;
 }

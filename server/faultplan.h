@@ -22,15 +22,20 @@ enum fault_action {
 	FA_RESET,         /* RST the client's connection */
 	FA_CLOSE,         /* FIN the client's connection, then drain it */
 	FA_DENY,          /* Set Error Info (code, default 0x7), then FIN and drain */
+	FA_LICENSE_ERROR, /* License Error Message (code, transition), then FIN and drain */
+	FA_ULTIMATUM,     /* MCS Disconnect Provider Ultimatum (reason), then FIN and drain */
 };
 
 struct fault_step {
 	enum fault_action action;
 	enum phase at;
 	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS;
-	                       deny: errorInfo */
+	                       deny: errorInfo; license-error: dwErrorCode;
+	                       disconnect-ultimatum: reason */
+	uint32_t transition; /* license-error: dwStateTransition */
 	int duration_ms;    /* stall, delay: how long, -1 for as long as the connection lasts */
-	int after_ms;       /* reset, close, deny: wait this long after the phase first (0) */
+	int after_ms;       /* reset, close, deny, disconnect-ultimatum: wait this long after
+	                       the phase first (0) */
 	const struct sc_fault *src;
 };
 
@@ -52,6 +57,14 @@ static inline int fault_ends_connection(const struct fault_step *st)
 	return st->action == FA_RESET || st->action == FA_CLOSE;
 }
 
+/* A message the peer sends (deny, license-error, disconnect-ultimatum):
+ * the messages of one phase go out in the order the scenario lists them,
+ * then the server holds a moment and closes. */
+static inline int fault_is_message(const struct fault_step *st)
+{
+	return st->action == FA_DENY || st->action == FA_LICENSE_ERROR || st->action == FA_ULTIMATUM;
+}
+
 /* The step of this action, or NULL. */
 const struct fault_step *fault_plan_find(const struct fault_plan *p, enum fault_action a);
 /* The step that strikes at this phase with one of the actions the relay
@@ -60,5 +73,11 @@ const struct fault_step *fault_plan_relay_step(const struct fault_plan *p, enum 
 const char *fault_action_name(enum fault_action a);
 /* {"action": ..., "at": ..., params...} for the "fault" event. */
 json_t *fault_step_json(const struct fault_step *st);
+
+/* The model, for `rdpfault show --actions` / `--phases`: every action
+ * ({action, phases, default_phase, params, what}) and every phase
+ * ({phase, when}), in order. */
+json_t *fault_actions_json(void);
+json_t *phases_json(void);
 
 #endif

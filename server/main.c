@@ -205,8 +205,45 @@ static int cmd_list(const struct cli *c)
 	return EXIT_OK;
 }
 
+/* show --phases / --actions: the model the scenario files are written in. */
+static int show_model(const struct cli *c)
+{
+	json_t *all = c->show_model == 1 ? phases_json() : fault_actions_json();
+	if (c->json) {
+		json_dumpf(all, stdout, JSON_INDENT(2));
+		printf("\n");
+	} else {
+		size_t i;
+		json_t *o;
+		json_array_foreach(all, i, o) {
+			if (c->show_model == 1) {
+				printf("%-18s %s\n", json_string_value(json_object_get(o, "phase")),
+				       json_string_value(json_object_get(o, "when")));
+				continue;
+			}
+			printf("%s\n    %s\n    strikes at:", json_string_value(json_object_get(o, "action")),
+			       json_string_value(json_object_get(o, "what")));
+			size_t j;
+			json_t *v;
+			json_array_foreach(json_object_get(o, "phases"), j, v)
+				printf(" %s", json_string_value(v));
+			if (json_object_get(o, "default_phase"))
+				printf(" (default %s)",
+				       json_string_value(json_object_get(o, "default_phase")));
+			printf("\n    params:");
+			json_array_foreach(json_object_get(o, "params"), j, v)
+				printf(" %s", json_string_value(v));
+			printf("\n");
+		}
+	}
+	json_decref(all);
+	return EXIT_OK;
+}
+
 static int cmd_show(const struct cli *c)
 {
+	if (c->show_model)
+		return show_model(c);
 	struct catalog cat;
 	int rc = load_catalog(c, &cat);
 	if (rc)

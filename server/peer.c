@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <freerdp/freerdp.h>
@@ -28,10 +29,12 @@
 #include "events.h"
 #include "faultplan.h"
 #include "harness.h"
+#include "license.h"
 #include "log.h"
 #include "mcsfix.h"
 #include "tlshook.h"
 #include "tsrequest.h"
+#include "ultimatum.h"
 
 struct rf_context {
 	rdpContext base; /* FreeRDP's; must come first */
@@ -46,8 +49,11 @@ struct rf_context {
 	SSL *ssl;
 	int suppress_output;
 	int denied;
-	uint64_t deny_due;                   /* deny with after_ms: when, 0 when none */
-	const struct fault_step *deny_step;
+	uint64_t deny_due;  /* messages waiting (after_ms, or WLog): when, 0 when none */
+	enum phase deny_phase;                  /* and of which phase */
+	const struct fault_step *license_rewrite; /* license-error while FreeRDP answers */
+	int license_rewritten;
+	uint8_t license_pdu[1024]; /* the rewritten copy, FreeRDP's is const */
 	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
 };
 
@@ -77,44 +83,119 @@ long peer_wait_all(int timeout_ms)
 	return n;
 }
 
-#define DENY_HOLD_MS 500 /* between the Set Error Info PDU and the FIN */
+#define DENY_HOLD_MS 500 /* between the server's last word and its FIN */
 
-/* deny: Set Error Info, then the relay passes it on and closes (FIN, then
- * drain until the client closes). A FIN right behind the PDU makes
- * xfreerdp fail on the end of the stream before it handles the PDU, so
- * the close follows after a short hold, as a server's disconnect does. */
-static void deny_now(struct rf_context *ctx, const struct fault_step *st)
+/* Writes bytes of the harness's own on the client's stream, behind what
+ * FreeRDP already queued: into TLS when there is TLS, else on the socket
+ * (the MCS PDUs written here are never encrypted). */
+static int write_own(struct rf_context *ctx, const uint8_t *buf, size_t len)
+{
+	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+	if (ctx->ssl)
+		return tlshook_write(ctx->ssl, buf, (int)len);
+	while (len > 0) {
+		ssize_t n = send(ctx->conn->peer_fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void message_failed(struct rf_context *ctx, const struct fault_step *st, const char *why)
+{
+	events_emit(ctx->conn->id, "fault-failed",
+	            json_pack("{s:s, s:s}", "action", fault_action_name(st->action), "why", why));
+}
+
+/* One message fault. license-error only inside the license callback
+ * (lic != NULL): the message is FreeRDP's own answer, rewritten on its way
+ * into TLS (see faults/license.h). */
+static void send_message(struct rf_context *ctx, const struct fault_step *st,
+                         freerdp_peer *lic, wStream *lic_s)
+{
+	events_emit(ctx->conn->id, "fault", fault_step_json(st));
+	switch (st->action) {
+	case FA_DENY:
+		freerdp_set_error_info(ctx->base.rdp, st->code);
+		if (!freerdp_send_error_info(ctx->base.rdp))
+			message_failed(ctx, st, "FreeRDP could not send the Set Error Info PDU");
+		ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+		break;
+	case FA_ULTIMATUM: {
+		uint8_t pdu[ULTIMATUM_PDU_LEN];
+		if (write_own(ctx, pdu, ultimatum_pdu(st->code, pdu)) != 0)
+			message_failed(ctx, st, "the Disconnect Provider Ultimatum could not be written");
+		break;
+	}
+	case FA_LICENSE_ERROR:
+		if (!lic || !ctx->license_default)
+			message_failed(ctx, st, "no licensing answer to rewrite at this moment");
+		else if (!ctx->ssl)
+			message_failed(ctx, st, "RDP Standard Security: FreeRDP may encrypt licensing "
+			                        "PDUs, so there is no plaintext to rewrite (use TLS)");
+		else {
+			ctx->license_rewrite = st;
+			ctx->license_rewritten = 0;
+			ctx->license_default(lic, lic_s);
+			/* FreeRDP's buffer may still hold it: the rewrite is on the
+			 * way into TLS. */
+			ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+			ctx->license_rewrite = NULL;
+			if (!ctx->license_rewritten)
+				message_failed(ctx, st, "FreeRDP's licensing answer was not the expected "
+				                        "ERROR_ALERT");
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+/* The messages that strike at phase p, in the scenario's order; then the
+ * relay passes them on and closes (FIN, then drain until the client
+ * closes). A FIN right behind the last PDU makes xfreerdp fail on the end
+ * of the stream before it handles the PDU, so the close follows after a
+ * short hold, as a server's disconnect does. */
+static void send_messages(struct rf_context *ctx, enum phase p, freerdp_peer *lic, wStream *lic_s)
 {
 	static const struct fault_step fin = {
 	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
+	const struct fault_plan *plan = &ctx->served->plan;
 	ctx->denied = 1;
 	ctx->deny_due = 0;
-	events_emit(ctx->conn->id, "fault", fault_step_json(st));
-	freerdp_set_error_info(ctx->base.rdp, st->code);
-	if (!freerdp_send_error_info(ctx->base.rdp))
-		events_emit(ctx->conn->id, "fault-failed",
-		            json_pack("{s:s, s:s}", "action", "deny", "why",
-		                      "FreeRDP could not send the Set Error Info PDU"));
+	for (size_t i = 0; i < plan->n; i++)
+		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
+			send_message(ctx, &plan->steps[i], lic, lic_s);
 	/* FreeRDP may hold output in its transport buffer: out with it first. */
 	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
 	conn_request(ctx->conn, &fin, 2000);
 }
 
-/* Called at every peer phase: a deny that strikes here. Inside WLog's
- * callback (the phases FreeRDP reports only by logging) FreeRDP must not
- * be called (its logging refuses to recurse): the peer loop sends it as
- * soon as FreeRDP returns, after the PDUs of that step. */
-static void maybe_deny(struct rf_context *ctx, enum phase p, int in_wlog)
+/* Called at every peer phase: the messages that strike here. Inside
+ * WLog's callback (the phases FreeRDP reports only by logging) FreeRDP
+ * must not be called (its logging refuses to recurse): the peer loop sends
+ * them as soon as FreeRDP returns, after the PDUs of that step. The first
+ * message's after_ms is the wait for all of that phase. */
+static void maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerdp_peer *lic,
+                       wStream *lic_s)
 {
-	const struct fault_step *st = fault_plan_find(&ctx->served->plan, FA_DENY);
-	if (!st || st->at != p || ctx->denied || ctx->deny_due)
+	const struct fault_plan *plan = &ctx->served->plan;
+	const struct fault_step *st = NULL;
+	for (size_t i = 0; i < plan->n && !st; i++)
+		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
+			st = &plan->steps[i];
+	if (!st || ctx->denied || ctx->deny_due)
 		return;
 	if (st->after_ms > 0 || in_wlog) {
-		ctx->deny_step = st;
+		ctx->deny_phase = p;
 		ctx->deny_due = events_now_ms() + (uint64_t)st->after_ms + 1;
 		return;
 	}
-	deny_now(ctx, st);
+	send_messages(ctx, p, lic, lic_s);
 }
 
 void peer_on_freerdp_state(const char *state)
@@ -127,7 +208,7 @@ void peer_on_freerdp_state(const char *state)
 		p = PH_SECURITY_EXCHANGE;
 	if (p != PH_NONE) {
 		conn_phase(current->conn, p, NULL);
-		maybe_deny(current, p, 1);
+		maybe_send(current, p, 1, NULL, NULL);
 	}
 }
 
@@ -172,8 +253,18 @@ void peer_on_client_read(void *buf, size_t len)
 	tsrequest_stream_feed(&current->client_ts, buf, len);
 }
 
-int peer_on_server_write(const void *buf, size_t len)
+int peer_on_server_write(const void *buf, size_t len, const void **out)
 {
+	if (current && current->license_rewrite && len <= sizeof(current->license_pdu)) {
+		const struct fault_step *st = current->license_rewrite;
+		memcpy(current->license_pdu, buf, len);
+		if (license_error_rewrite(current->license_pdu, len, st->code, st->transition) == 0) {
+			current->license_rewrite = NULL;
+			current->license_rewritten = 1;
+			*out = current->license_pdu;
+		}
+		return 0;
+	}
 	if (!current || !current->tls_done || current->credssp_done)
 		return 0;
 	/* The CredSSP version FreeRDP settled on is in its own TSRequests. */
@@ -245,7 +336,7 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 	if (!ctx->licensing_seen) {
 		ctx->licensing_seen = 1;
 		conn_phase(ctx->conn, PH_LICENSING, NULL);
-		maybe_deny(ctx, PH_LICENSING, 0);
+		maybe_send(ctx, PH_LICENSING, 0, client, s);
 		if (ctx->denied)
 			return LICENSE_CB_ABORT;
 	}
@@ -259,7 +350,7 @@ static BOOL on_client_capabilities(freerdp_peer *client)
 	conn_phase(ctx->conn, PH_CONFIRM_ACTIVE,
 	           json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
 	                     (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth));
-	maybe_deny(ctx, PH_CONFIRM_ACTIVE, 0);
+	maybe_send(ctx, PH_CONFIRM_ACTIVE, 0, NULL, NULL);
 	return ctx->denied ? FALSE : TRUE;
 }
 
@@ -291,7 +382,7 @@ static BOOL on_activate(freerdp_peer *client)
 {
 	struct rf_context *ctx = ctx_of(client);
 	atomic_store(&ctx->conn->active, 1);
-	maybe_deny(ctx, PH_ACTIVE, 0);
+	maybe_send(ctx, PH_ACTIVE, 0, NULL, NULL);
 	if (!ctx->denied)
 		draw(ctx);
 	return TRUE;
@@ -447,8 +538,8 @@ static void *peer_main(void *arg)
 			end = "internal-error: wait failed";
 			break;
 		}
-		if (w == WAIT_TIMEOUT) { /* a deny's after_ms is over */
-			deny_now(ctx, ctx->deny_step);
+		if (w == WAIT_TIMEOUT) { /* the messages' wait is over */
+			send_messages(ctx, ctx->deny_phase, NULL, NULL);
 			continue;
 		}
 		if (!client->CheckFileDescriptor(client)) {

@@ -26,7 +26,9 @@ void peer_on_tls_handshake_done(SSL *ssl);
 /* The client's plaintext as FreeRDP reads it from TLS; may be rewritten
  * in place, never resized (see mcsfix.h). */
 void peer_on_client_read(void *buf, size_t len);
-/* Returns non-zero when the peer replaced the PDU (the write must fail). */
-int peer_on_server_write(const void *buf, size_t len);
+/* The server's plaintext on its way into TLS. Returns non-zero when the
+ * peer wrote something else instead (the write must fail); otherwise *out
+ * is what to write: buf, or a rewritten copy of the same length. */
+int peer_on_server_write(const void *buf, size_t len, const void **out);
 
 #endif

@@ -531,7 +531,9 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	} else {
 		r->inner_eof = 1;
 		bufferevent_disable(r->inner, EV_READ);
-		if (!r->stalled)
+		/* A close already timed (the hold after a server's last message)
+		 * sends the FIN when its time comes, whenever FreeRDP gave up. */
+		if (!r->stalled && !(r->after_timer && r->after_step->action == FA_CLOSE))
 			pass_on_server_eof(r);
 	}
 	maybe_done(r);

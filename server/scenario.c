@@ -17,6 +17,8 @@
 
 #include "scenario.h"
 
+#include "phase.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <dirent.h>
@@ -987,6 +989,14 @@ static int check_param_key(struct ctx *c, const yaml_node_t *n, const char *path
 	return -1;
 }
 
+static int check_phase_key(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
+{
+	if (phase_from_name(v) != PH_NONE)
+		return 0;
+	problem_q(c, line_of(n), path, "%s is not a phase", v, " (see docs/events.md)");
+	return -1;
+}
+
 static int check_client(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
 {
 	if (is_ident(v, "", "_-", 0))
@@ -1085,6 +1095,7 @@ static const struct name_val result_names[] = {
     {"connected", 0},
     {"failed", 0},
     {"retries-forever", 0},
+    {"hangs", 0},
     {NULL, 0},
 };
 
@@ -1275,6 +1286,11 @@ static const struct field expect_fields[] = {
     {.key = "message", .kind = K_STR, .off = EXP(message), .flags = F_TEXT},
     {.key = "note", .kind = K_STR, .off = EXP(note), .flags = F_TEXT},
     {.key = "args", .kind = K_STR, .off = EXP(args), .flags = F_NONEMPTY | F_ONELINE},
+    {.key = "exit_by_phase",
+     .kind = K_PARAMS,
+     .off = EXP(exit_by_phase),
+     .check = check_phase_key,
+     .count_off = EXP(n_exit_by_phase)},
 };
 static const struct schema expect_schema = {expect_fields,
 					    sizeof expect_fields / sizeof *expect_fields, NULL};
@@ -1718,9 +1734,9 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 		const char *phase = t->each_phase[i];
 		char *name = xasprintf("%s-%s", t->name, phase);
 		char *port = xasprintf("%d", t->port_offset + (int)i);
-		size_t nsets = 2 + t->n_faults + n_ov;
+		size_t nsets = 2 + t->n_faults + t->n_expect + n_ov;
 		struct sc_override *sets = xcalloc(nsets, sizeof *sets);
-		char **paths = xcalloc(t->n_faults, sizeof *paths);
+		char **paths = xcalloc(t->n_faults + t->n_expect, sizeof *paths);
 		size_t k = 0;
 		sets[k++] = (struct sc_override){name, "name", name, 0};
 		sets[k++] = (struct sc_override){name, "port_offset", port, 0};
@@ -1729,6 +1745,16 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 				paths[j] = xasprintf("faults[%zu].at", j);
 				sets[k++] = (struct sc_override){name, paths[j], phase, 0};
 			}
+		/* An expectation's exit for this phase. */
+		for (size_t j = 0; j < t->n_expect; j++) {
+			const struct sc_expect *e = &t->expect[j];
+			for (size_t q = 0; q < e->n_exit_by_phase; q++)
+				if (!strcmp(e->exit_by_phase[q].key, phase)) {
+					paths[t->n_faults + j] = xasprintf("expect.%s.exit", e->client);
+					sets[k++] = (struct sc_override){name, paths[t->n_faults + j],
+					                                 e->exit_by_phase[q].value, 0};
+				}
+		}
 		/* The user's --set for this expansion apply too. */
 		for (size_t j = 0; j < n_ov; j++)
 			if (!strcmp(ov[j].scenario, name)) {
@@ -1745,7 +1771,7 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 			s->template_name = xstrdup(t->name);
 			push(out, s, port_line);
 		}
-		for (size_t j = 0; j < t->n_faults; j++)
+		for (size_t j = 0; j < t->n_faults + t->n_expect; j++)
 			free(paths[j]);
 		free(paths);
 		free(sets);
@@ -1921,6 +1947,11 @@ void scenario_free(struct scenario *s)
 		free(e->message);
 		free(e->note);
 		free(e->args);
+		for (size_t j = 0; j < e->n_exit_by_phase; j++) {
+			free(e->exit_by_phase[j].key);
+			free(e->exit_by_phase[j].value);
+		}
+		free(e->exit_by_phase);
 	}
 	free(s->expect);
 	free(s);

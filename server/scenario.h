@@ -67,6 +67,9 @@ struct sc_expect {
 	char *message;      /* mstsc: the dialog text */
 	char *note;         /* free text */
 	char *args;         /* extra command-line arguments the client is run with */
+	struct sc_param *exit_by_phase; /* a template's: PHASE -> exit, which each
+	                                   expansion takes as its `exit` */
+	size_t n_exit_by_phase;
 };
 
 /* One fault to apply: a primitive, the phase it strikes, its parameters.

@@ -44,9 +44,10 @@ int SSL_write(SSL *s, const void *buf, int num)
 	pthread_once(&once, resolve);
 	if (!real_write)
 		return -1;
-	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num) != 0)
+	const void *out = buf;
+	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num, &out) != 0)
 		return -1; /* the peer replaced this PDU: FreeRDP sees a failed write */
-	return real_write(s, buf, num);
+	return real_write(s, out, num);
 }
 
 int SSL_read(SSL *s, void *buf, int num)

@@ -16,11 +16,15 @@
 
 #include <cmocka.h>
 
+#include "codes.h"
 #include "credssp.h"
+#include "errinfo.h"
 #include "faultplan.h"
+#include "license.h"
 #include "nego.h"
 #include "tcp.h"
 #include "tsrequest.h"
+#include "ultimatum.h"
 
 static void test_nego_pdu_bytes(void **state)
 {
@@ -115,6 +119,103 @@ static void test_tcp_fin_keeps_reading(void **state)
 	close(fds[1]);
 }
 
+/* Codes by name in every spelling, by number, and nothing else. */
+static void test_codes(void **state)
+{
+	(void)state;
+	uint32_t c = 0;
+	assert_int_equal(license_error_code("ERR_NO_LICENSE_SERVER", &c), 0);
+	assert_int_equal(c, 6);
+	assert_int_equal(license_error_code("no-license-server", &c), 0);
+	assert_int_equal(c, 6);
+	assert_int_equal(license_error_code("err-invalid-mac", &c), 0);
+	assert_int_equal(c, 3);
+	assert_int_equal(license_error_code("0xC", &c), 0);
+	assert_int_equal(c, 12);
+	assert_int_equal(license_error_code("ERR_", &c), -1);
+	assert_int_equal(license_error_code("", &c), -1);
+	assert_int_equal(license_error_code("-1", &c), -1);
+	assert_int_equal(license_transition_code("total-abort", &c), 0);
+	assert_int_equal(c, 1);
+	assert_string_equal(license_transition_name(4), "ST_RESEND_LAST_MESSAGE");
+	assert_null(license_transition_name(9));
+	assert_int_equal(ultimatum_reason("rn-user-requested", &c), 0);
+	assert_int_equal(c, 3);
+	assert_int_equal(ultimatum_reason("PROVIDER_INITIATED", &c), 0);
+	assert_int_equal(c, 1);
+	assert_int_equal(ultimatum_reason("5", &c), -1);
+	assert_int_equal(errinfo_code("server-denied-connection", &c), 0);
+	assert_int_equal(c, 7);
+	assert_int_equal(errinfo_code("0", &c), -1);
+	assert_int_equal(errinfo_code("ERRINFO_LICENSE_NO_LICENSE_SERVER", &c), 0);
+	assert_int_equal(c, 0x101);
+}
+
+/* The "valid client" answer exactly as FreeRDP 2.11.7 writes it into TLS. */
+static const uint8_t valid_client[35] = {
+    0x03, 0x00, 0x00, 0x23, 0x02, 0xf0, 0x80, 0x68, 0x00, 0x08, 0x03, 0xeb,
+    0x70, 0x80, 0x14, 0x80, 0x00, 0x00, 0x00, 0xff, 0x03, 0x10, 0x00, 0x07,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00};
+
+static void test_license_rewrite(void **state)
+{
+	(void)state;
+	uint8_t pdu[sizeof(valid_client)];
+	memcpy(pdu, valid_client, sizeof(pdu));
+	assert_int_equal(license_error_rewrite(pdu, sizeof(pdu), 6, 1), 0);
+	/* dwErrorCode and dwStateTransition changed, nothing else. */
+	for (size_t i = 0; i < sizeof(pdu); i++)
+		if (i < 23 || i >= 31)
+			assert_int_equal(pdu[i], valid_client[i]);
+	const uint8_t fields[8] = {0x06, 0, 0, 0, 0x01, 0, 0, 0};
+	assert_memory_equal(pdu + 23, fields, 8);
+
+	/* Behind another PDU in the same write (a Set Error Info first). */
+	uint8_t two[64] = {0x03, 0x00, 0x00, 0x09, 0x02, 0xf0, 0x80, 0x21, 0x80};
+	memcpy(two + 9, valid_client, sizeof(valid_client));
+	assert_int_equal(license_error_rewrite(two, 9 + sizeof(valid_client), 6, 1), 0);
+	assert_int_equal(two[9 + 23], 0x06);
+
+	/* Every truncation, and every single corrupted header byte, is
+	 * refused without touching the fields (ASan checks the reads). */
+	for (size_t n = 0; n < sizeof(valid_client); n++) {
+		uint8_t *cut = malloc(n ? n : 1);
+		memcpy(cut, valid_client, n);
+		assert_int_equal(license_error_rewrite(cut, n, 6, 1), -1);
+		free(cut);
+	}
+	for (size_t i = 0; i < 23; i++) {
+		if (i == 8 || i == 9 || i == 10 || i == 11 || i == 12 || i == 16 || i == 17 || i == 18 ||
+		    i == 20)
+			continue; /* initiator, channel, priority, flagsHi, preamble flags: any value */
+		memcpy(pdu, valid_client, sizeof(pdu));
+		pdu[i] ^= 0x08;
+		int rc = license_error_rewrite(pdu, sizeof(pdu), 6, 1);
+		if (rc != -1)
+			fail_msg("byte %zu corrupted, still rewritten", i);
+	}
+	/* An encrypted licensing PDU (SEC_ENCRYPT) is left alone. */
+	memcpy(pdu, valid_client, sizeof(pdu));
+	pdu[15] |= 0x08;
+	assert_int_equal(license_error_rewrite(pdu, sizeof(pdu), 6, 1), -1);
+}
+
+static void test_ultimatum_pdu(void **state)
+{
+	(void)state;
+	uint8_t pdu[ULTIMATUM_PDU_LEN];
+	/* rn-user-requested is 21 80, as T.125's ALIGNED PER has it. */
+	const uint8_t user[] = {0x03, 0x00, 0x00, 0x09, 0x02, 0xF0, 0x80, 0x21, 0x80};
+	assert_int_equal(ultimatum_pdu(3, pdu), ULTIMATUM_PDU_LEN);
+	assert_memory_equal(pdu, user, sizeof(user));
+	ultimatum_pdu(1, pdu);
+	assert_int_equal(pdu[7], 0x20);
+	assert_int_equal(pdu[8], 0x80);
+	ultimatum_pdu(4, pdu);
+	assert_int_equal(pdu[7], 0x22);
+	assert_int_equal(pdu[8], 0x00);
+}
+
 /* Compiles a scenario file; returns the problem count and the text. */
 static int compile_file(const char *name, char *text, size_t n, struct fault_plan *plan)
 {
@@ -174,6 +275,12 @@ static void test_plan_problems(void **state)
 	    {"faults-bad/extra-param.yaml", "extra-param.yaml:9: faults[0].params.when: stall takes no parameter \"when\""},
 	    {"faults-bad/bad-duration.yaml", "bad-duration.yaml:9: faults[0].params.duration_ms: \"soon\" is not 0-86400000 milliseconds"},
 	    {"faults-bad/credssp-without-nla.yaml", "credssp-without-nla.yaml:9: faults[0].action: credssp-error needs NLA"},
+	    {"faults-bad/license-without-tls.yaml", "license-without-tls.yaml:9: faults[0].action: license-error needs TLS"},
+	    {"faults-bad/bad-license-code.yaml", "bad-license-code.yaml:9: faults[0].params.code: \"ERR_TOO_LATE\" is not a licensing error code"},
+	    {"faults-bad/bad-transition.yaml", "bad-transition.yaml:9: faults[0].params.transition: \"ST_SOMEWHERE\" is not a state transition"},
+	    {"faults-bad/bad-reason.yaml", "bad-reason.yaml:9: faults[0].params.reason: \"rn-bored\" is not an MCS reason"},
+	    {"faults-bad/early-ultimatum.yaml", "early-ultimatum.yaml:9: faults[0].at: disconnect-ultimatum cannot strike at x224-confirm"},
+	    {"faults-bad/license-wait.yaml", "license-wait.yaml:9: faults[0].params.after_ms: licensing messages cannot wait when a license-error is among them"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char text[2048] = "";
@@ -192,7 +299,8 @@ int main(void)
 	    cmocka_unit_test(test_nego_pdu_bytes),    cmocka_unit_test(test_nego_codes),
 	    cmocka_unit_test(test_credssp_codes),     cmocka_unit_test(test_tcp_reset_is_rst),
 	    cmocka_unit_test(test_tcp_fin_keeps_reading), cmocka_unit_test(test_plan_ok),
-	    cmocka_unit_test(test_plan_problems),
+	    cmocka_unit_test(test_plan_problems),     cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_license_rewrite),   cmocka_unit_test(test_ultimatum_pdu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
