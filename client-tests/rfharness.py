@@ -103,6 +103,34 @@ def read_confirm(sock, timeout=5.0):
     return data
 
 
+class EventLog:
+    """A harness's JSON-lines event log, read incrementally: only new whole
+    lines are parsed. Safe to poll from several threads."""
+
+    def __init__(self, path):
+        self.path = path
+        self._events = []   # parsed so far
+        self._offset = 0    # bytes of the log parsed so far
+        self._lock = threading.Lock()
+
+    def events(self, max_bytes=-1):
+        """Every event so far. max_bytes bounds how much new log one call
+        parses, so a poll stays quick while a client floods the harness."""
+        with self._lock:
+            try:
+                with open(self.path, "rb") as f:
+                    f.seek(self._offset)
+                    data = f.read(max_bytes)
+            except FileNotFoundError:
+                data = b""
+            end = data.rfind(b"\n") + 1
+            for line in data[:end].splitlines():
+                if line.strip():
+                    self._events.append(json.loads(line))  # a malformed line is an error
+            self._offset += end
+            return list(self._events)
+
+
 class Harness:
     """A running `rdpfault serve` with its own ports, event log and runtime
     directory. Use as a context manager."""
@@ -115,9 +143,7 @@ class Harness:
         self._listen, self._want_base = listen, port_base
         self._timeout_ms, self._extra = timeout_ms, list(extra_args)
         self.proc = None
-        self._events = []   # parsed so far
-        self._offset = 0    # bytes of the log parsed so far
-        self._lock = threading.Lock()  # runners poll one harness from several threads
+        self.log = EventLog(self.events_path)
 
     def __enter__(self):
         self.start()
@@ -125,6 +151,9 @@ class Harness:
 
     def __exit__(self, *exc):
         self.stop()
+        self.cleanup()
+
+    def cleanup(self):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _choose_ports(self):
@@ -191,22 +220,8 @@ class Harness:
         return self.port_base + offset
 
     def events(self, conn=None, max_bytes=-1):
-        """Every event so far (the log is read incrementally: only new
-        whole lines are parsed). max_bytes bounds how much new log one call
-        parses, so a poll stays quick while a client floods the harness."""
-        with self._lock:
-            try:
-                with open(self.events_path, "rb") as f:
-                    f.seek(self._offset)
-                    data = f.read(max_bytes)
-            except FileNotFoundError:
-                data = b""
-            end = data.rfind(b"\n") + 1
-            for line in data[:end].splitlines():
-                if line.strip():
-                    self._events.append(json.loads(line))  # a malformed line fails the test
-            self._offset += end
-            events = list(self._events)
+        """Every event so far (see EventLog.events)."""
+        events = self.log.events(max_bytes)
         if conn is None:
             return events
         return [e for e in events if e.get("conn") == conn]

@@ -28,6 +28,8 @@ static const char usage_main[] =
     "  list         list the scenarios\n"
     "  show NAME    describe one scenario and what each client is expected to show\n"
     "  cert export  write every scenario's certificate (and the test CA) to a directory\n"
+    "  matrix       run clients against scenarios, compare with the expectations, report\n"
+    "               (JUnit, JSON, HTML); 'rdpfault matrix --help' for its options\n"
     "\n"
     "  -h, --help     this text; 'rdpfault COMMAND --help' for a command's options\n"
     "  -V, --version  print the version\n"
@@ -37,7 +39,8 @@ static const char usage_main[] =
     "  1  runtime failure (cannot listen, cannot write a file, ...)\n"
     "  2  usage error (unknown command or option, bad value)\n"
     "  3  the scenario catalog is invalid (each problem is printed as FILE:LINE: FIELD: ...)\n"
-    "  4  show: no such scenario\n";
+    "  4  show: no such scenario\n"
+    "  matrix: 0 every cell matched, 1 some cell drifted, 2 usage error\n";
 
 static const char usage_serve[] =
     "Usage: rdpfault serve [OPTIONS]\n"
@@ -63,6 +66,9 @@ static const char usage_serve[] =
     "                           DIR/rdpfault-ca.crt in a client to tell expired from\n"
     "                           self-signed\n"
     "  -t, --handshake-timeout MS  close connections not active after MS ms (default 30000)\n"
+    "      --time-scale F    the server's own waits times F (0.01-100): faults' after_ms\n"
+    "                        and duration_ms, and the handshake deadline. A client's own\n"
+    "                        timers do not change; a scaled run is faster, not different\n"
     "      --backlog N          listen backlog (default 4096)\n"
     "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
     "  -q, --quiet              only errors on stderr\n"
@@ -223,6 +229,7 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	    {"ca-dir", required_argument, NULL, 'C'},
 	    {"set", required_argument, NULL, 'S'},
 	    {"handshake-timeout", required_argument, NULL, 't'},
+	    {"time-scale", required_argument, NULL, 'T'},
 	    {"backlog", required_argument, NULL, 'b'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
@@ -285,6 +292,17 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 				                   optarg, "");
 			o->handshake_timeout_ms = (int)v;
 			break;
+		case 'T': {
+			char *end;
+			errno = 0;
+			double f = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(f >= 0.01 && f <= 100))
+				return usage_error("serve ",
+				                   "--time-scale '%s': expected a factor 0.01-100%s",
+				                   optarg, "");
+			o->time_scale = f;
+			break;
+		}
 		case 'b':
 			if (parse_int(optarg, 1, 1 << 20, &v) != 0)
 				return usage_error("serve ", "--backlog '%s': expected 1-1048576%s", optarg,
@@ -447,6 +465,7 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	c->serve.port_base_host = "127.0.0.1";
 	c->serve.default_scenario = DEFAULT_SCENARIO;
 	c->serve.handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
+	c->serve.time_scale = 1;
 	c->serve.backlog = DEFAULT_BACKLOG;
 	c->port_base = -1;
 
@@ -482,8 +501,15 @@ int cli_parse(int argc, char **argv, struct cli *c)
 		c->cmd = CMD_CERT_EXPORT;
 		return parse_cert(argc, argv, c);
 	}
-	return usage_error("", "unknown command '%s'%s (commands: serve, list, show, cert)", cmd,
-	                   "");
+	if (strcmp(cmd, "matrix") == 0) {
+		/* The runner parses its own options (and prints its --help). */
+		c->cmd = CMD_MATRIX;
+		c->matrix_argc = argc - 1;
+		c->matrix_argv = argv + 1;
+		return -1;
+	}
+	return usage_error("", "unknown command '%s'%s (commands: serve, list, show, cert, matrix)",
+	                   cmd, "");
 }
 
 void cli_free(struct cli *c)

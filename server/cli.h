@@ -14,7 +14,7 @@ enum {
 	EXIT_NO_SCENARIO = 4  /* show NAME: no such scenario */
 };
 
-enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_CERT_EXPORT };
+enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_CERT_EXPORT, CMD_MATRIX };
 
 struct cli {
 	enum command cmd;
@@ -23,7 +23,9 @@ struct cli {
 	int verbose;       /* -v count */
 	int quiet;
 	const char *name;  /* show NAME */
-	int show_model;    /* show --phases (1) or --actions (2) instead of NAME */
+	int show_model;
+	int matrix_argc;   /* matrix: its arguments, passed to the runner as they are */
+	char **matrix_argv;    /* show --phases (1) or --actions (2) instead of NAME */
 	int port_base;     /* list: show ports from this base, -1 none */
 };
 

@@ -220,6 +220,24 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 	return problems;
 }
 
+static int scaled(int ms, double scale)
+{
+	if (ms <= 0)
+		return ms;
+	double v = ms * scale;
+	return v < 1 ? 1 : v > 86400000 ? 86400000 : (int)v;
+}
+
+void fault_plan_scale(struct fault_plan *p, double scale)
+{
+	if (scale <= 0 || scale == 1)
+		return;
+	for (size_t i = 0; i < p->n; i++) {
+		p->steps[i].after_ms = scaled(p->steps[i].after_ms, scale);
+		p->steps[i].duration_ms = scaled(p->steps[i].duration_ms, scale);
+	}
+}
+
 void fault_plan_free(struct fault_plan *p)
 {
 	free(p->steps);

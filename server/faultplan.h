@@ -51,6 +51,11 @@ void fault_plan_free(struct fault_plan *p);
 /* Checks every scenario's faults; the number of problems. */
 int catalog_check_faults(const struct catalog *c, FILE *err);
 
+/* --time-scale: every after_ms and duration_ms times scale (at least 1 ms
+ * when it was not 0). The hold after a message is the protocol's and
+ * stays. */
+void fault_plan_scale(struct fault_plan *p, double scale);
+
 /* A reset or a close: the fault ends the client's connection. */
 static inline int fault_ends_connection(const struct fault_step *st)
 {

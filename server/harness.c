@@ -300,6 +300,10 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 
 	memset(h, 0, sizeof(*h));
 	h->opt = *opt;
+	if (opt->time_scale > 0 && opt->time_scale != 1) {
+		double t = opt->handshake_timeout_ms * opt->time_scale;
+		h->opt.handshake_timeout_ms = t < 100 ? 100 : t > 86400000 ? 86400000 : (int)t;
+	}
 	the_harness = h;
 	int problems =
 	    catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets, &h->catalog, stderr);
@@ -318,6 +322,7 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		h->served[i].sc = h->catalog.items[i];
 		uses_nla |= (h->catalog.items[i]->protocols & SC_PROTO_NLA) != 0;
 		problems += fault_plan_compile(h->served[i].sc, &h->served[i].plan, stderr);
+		fault_plan_scale(&h->served[i].plan, opt->time_scale);
 	}
 	if (problems) {
 		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,

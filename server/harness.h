@@ -59,6 +59,8 @@ struct harness_options {
 	size_t n_sets;
 	int handshake_timeout_ms; /* pre-active deadline per connection */
 	int backlog;
+	double time_scale;        /* the server's own waits (faults' after_ms and
+	                             duration_ms, the deadline) times this; 1 */
 };
 
 /* The RDP Standard Security key in FreeRDP's little-endian layout. */

@@ -1,9 +1,12 @@
 /* main.c — rdpfault's entry point: parse the command line, then serve the
  * catalog, list it, or show one scenario. */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <winpr/ssl.h>
@@ -205,6 +208,56 @@ static int cmd_list(const struct cli *c)
 	return EXIT_OK;
 }
 
+/* matrix: the runner is Python (client orchestration, XML and HTML
+ * reports are its strengths); this finds it and hands over, with this
+ * binary as the harness it starts. */
+static int cmd_matrix(const struct cli *c)
+{
+	char exe[PATH_MAX], runner[PATH_MAX + 64];
+	const char *env = getenv("RDPFAULT_MATRIX");
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	struct stat st;
+	if (n <= 0) {
+		fprintf(stderr, "rdpfault: matrix: cannot find this binary: %s\n", strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	exe[n] = '\0';
+	if (env && *env) {
+		snprintf(runner, sizeof(runner), "%s", env);
+	} else {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s", exe);
+		char *slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(runner, sizeof(runner), "%s/../share/rdpfault/client-tests/matrix.py", dir);
+		if (stat(runner, &st) != 0)
+			snprintf(runner, sizeof(runner), "%s", RDPFAULT_SOURCE_MATRIX);
+	}
+	if (stat(runner, &st) != 0) {
+		fprintf(stderr, "rdpfault: matrix: runner '%s' not found (set RDPFAULT_MATRIX)\n",
+		        runner);
+		return EXIT_RUNTIME;
+	}
+	char **argv = calloc((size_t)c->matrix_argc + 5, sizeof(*argv));
+	if (!argv)
+		return EXIT_RUNTIME;
+	int k = 0;
+	argv[k++] = "python3";
+	argv[k++] = runner;
+	argv[k++] = "--rdpfault";
+	argv[k++] = exe;
+	for (int i = 0; i < c->matrix_argc; i++)
+		argv[k++] = c->matrix_argv[i];
+	argv[k] = NULL;
+	fflush(NULL);
+	execvp("python3", argv);
+	fprintf(stderr, "rdpfault: matrix: cannot run python3: %s (install python3 and python3-yaml)\n",
+	        strerror(errno));
+	free(argv);
+	return EXIT_RUNTIME;
+}
+
 /* show --phases / --actions: the model the scenario files are written in. */
 static int show_model(const struct cli *c)
 {
@@ -375,6 +428,9 @@ int main(int argc, char **argv)
 		break;
 	case CMD_CERT_EXPORT:
 		rc = cmd_cert_export(&c);
+		break;
+	case CMD_MATRIX:
+		rc = cmd_matrix(&c);
 		break;
 	default:
 		rc = EXIT_USAGE;

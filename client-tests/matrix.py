@@ -1,0 +1,540 @@
+"""rdpfault matrix — runs clients against scenarios and reports like a CI
+tool: each cell (scenario × client) is compared with what the scenario
+file (or the client's own file) expects of that client.
+
+    rdpfault matrix [--scenarios GLOB] [--clients LIST] [--jobs N]
+                    [--junit FILE] [--json FILE] [--html FILE] ...
+
+Clients are data: one YAML file each (client-tests/clients/ holds the
+built-in ones; --client-file adds a user's). See docs/matrix.md for the
+format. Exit status: 0 when every cell matches, 1 when any drifts, 2 for
+a usage error (a bad flag, client file or selection).
+"""
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import rfharness as rf  # noqa: E402
+import matrix_report  # noqa: E402
+
+CONNECTED_S = 5    # a session client running this long, with phase active, connected
+HUNG_S = 5         # a client running this long after the server closed all it had, hung
+MAX_CONNECTIONS = 20  # more from one cell: the client retries without bound; it is stopped
+MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
+POLL_BYTES = 1 << 20  # event log one poll parses at most (a retry flood stays cheap)
+
+# The phase model (`rdpfault show --phases`), in connection order.
+PHASES = ["tcp-accept", "x224-request", "x224-confirm", "tls-client-hello", "tls-server-hello",
+          "tls-finished", "credssp", "mcs-connect", "erect-domain", "attach-user", "channel-join",
+          "security-exchange", "client-info", "licensing", "capabilities", "confirm-active",
+          "finalization", "active"]
+
+CLIENT_KEYS = {"name", "command", "display", "stdin", "fresh_home", "port_3389", "timeout_s",
+               "verdict", "success", "expect", "description"}
+EXPECT_KEYS = {"result", "exit", "log", "args", "note", "code", "extended", "message"}
+RESULTS = {"connected", "failed", "retries-forever", "hangs"}
+
+
+class UsageError(Exception):
+    pass
+
+
+# ---------------------------------------------------------------- clients
+
+def _need(cond, where, msg):
+    if not cond:
+        raise UsageError(f"{where}: {msg}")
+
+
+def load_client(path):
+    """A client file, checked: every problem names the file and field."""
+    try:
+        with open(path) as f:
+            doc = yaml.safe_load(f)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read: {e.strerror}")
+    except yaml.YAMLError as e:
+        raise UsageError(f"{path}: not YAML: {e}")
+    _need(isinstance(doc, dict), path, "a client file is a mapping (name, command, ...)")
+    for k in doc:
+        _need(k in CLIENT_KEYS, f"{path}: {k}",
+              f"unknown key (known: {', '.join(sorted(CLIENT_KEYS))})")
+    name = doc.get("name")
+    _need(isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name or ""),
+          f"{path}: name", "required, [a-z0-9][a-z0-9_-]*")
+    cmd = doc.get("command")
+    if isinstance(cmd, str):
+        cmd = ["/bin/sh", "-c", cmd]
+    _need(isinstance(cmd, list) and cmd and all(isinstance(a, str) for a in cmd),
+          f"{path}: command", "required: a list of strings, or one shell command line")
+    for a in cmd:
+        for field in re.findall(r"{([^}]*)}", a):
+            _need(field in ("host", "port", "user", "password", "cookie", "scenario", "args"),
+                  f"{path}: command", f"unknown placeholder {{{field}}} (known: host, port, "
+                  "user, password, cookie, scenario, args)")
+    verdict = doc.get("verdict", "session")
+    _need(verdict in ("session", "exit"), f"{path}: verdict",
+          "session (connected = still running with the session active) or exit "
+          "(connected = the exit code and line of `success`)")
+    success = doc.get("success")
+    if verdict == "exit":
+        _need(isinstance(success, dict) and "exit" in success, f"{path}: success",
+              "verdict exit needs success: {exit: N, log: TEXT}")
+    timeout = doc.get("timeout_s", 60)
+    _need(isinstance(timeout, (int, float)) and 1 <= timeout <= 3600, f"{path}: timeout_s",
+          "a number of seconds, 1-3600")
+    expect = doc.get("expect", {}) or {}
+    _need(isinstance(expect, dict), f"{path}: expect", "a mapping SCENARIO-GLOB -> expectation")
+    for glob, e in expect.items():
+        check_expectation(e, f"{path}: expect.{glob}")
+    return {"name": name, "command": cmd, "display": bool(doc.get("display", False)),
+            "stdin": str(doc.get("stdin", "")).encode(), "fresh_home": bool(doc.get("fresh_home")),
+            "port_3389": bool(doc.get("port_3389")), "timeout_s": float(timeout),
+            "verdict": verdict, "success": success, "expect": expect, "file": path}
+
+
+def check_expectation(e, where):
+    _need(isinstance(e, dict), where, "an expectation is a mapping (result, exit, log, args)")
+    for k in e:
+        _need(k in EXPECT_KEYS, f"{where}.{k}", f"unknown key (known: {', '.join(sorted(EXPECT_KEYS))})")
+    _need(e.get("result") in RESULTS, f"{where}.result", f"one of {', '.join(sorted(RESULTS))}")
+    if "exit" in e:
+        _need(isinstance(e["exit"], int) and 0 <= e["exit"] <= 255, f"{where}.exit", "0-255")
+
+
+def load_clients(extra_files):
+    builtin = os.path.join(HERE, "clients")
+    clients = {}
+    for f in sorted(os.listdir(builtin)):
+        if f.endswith(".yaml"):
+            c = load_client(os.path.join(builtin, f))
+            clients[c["name"]] = c
+    for f in extra_files:
+        c = load_client(f)
+        clients[c["name"]] = c  # a user's file may replace a built-in one
+    return clients
+
+
+# ---------------------------------------------------------------- scenarios
+
+def load_scenarios(binary, pattern, sets):
+    args = [binary, "list", "--json"] + [x for s in sets for x in ("--set", s)]
+    p = subprocess.run(args, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise UsageError(p.stderr.strip() or f"rdpfault list exited {p.returncode}")
+    globs = [g for g in pattern.split(",") if g]
+    names = [s["name"] for s in json.loads(p.stdout)
+             if any(fnmatch.fnmatch(s["name"], g) for g in globs)]
+    if not names:
+        raise UsageError(f"--scenarios '{pattern}' selects no scenario (see 'rdpfault list')")
+    out = []
+    for n in names:
+        p = subprocess.run([binary, "show", n, "--json"] +
+                           [x for s in sets for x in ("--set", s)],
+                           capture_output=True, text=True, check=True)
+        out.append(json.loads(p.stdout))
+    return out
+
+
+def expectation(sc, client):
+    """The scenario file's expectation for the client, else the client
+    file's (first glob that matches), else None."""
+    for e in sc.get("expect", []):
+        if e["client"] == client["name"]:
+            return e
+    for glob, e in client["expect"].items():
+        if fnmatch.fnmatch(sc["name"], glob):
+            return dict(e, client=client["name"])
+    return None
+
+
+# ---------------------------------------------------------------- a cell
+
+def build_argv(client, sc, expect, host, port):
+    args = shlex.split(expect.get("args", "").replace("{port}", str(port)))
+    user = sc["name"]
+    values = {"host": host, "port": port, "user": user, "cookie": user, "scenario": sc["name"],
+              "password": sc.get("account_password") or "rdpfault-nla"}
+    argv = []
+    shell = client["command"][:2] == ["/bin/sh", "-c"]
+    for a in client["command"]:
+        if a == "{args}":
+            argv += args
+            continue
+        if a.startswith("/v:") and any(x.startswith("/v:") for x in args):
+            continue  # the scenario's own /v: replaces the default
+        argv.append(a.replace("{args}", " ".join(shlex.quote(x) for x in args))
+                    .format(**{k: shlex.quote(str(v)) if shell else v
+                               for k, v in values.items()}))
+    if "{args}" not in " ".join(client["command"]):
+        argv += args
+    return argv
+
+
+class Target:
+    """Where the cells connect: a harness this run started, or a running
+    one (--connect)."""
+
+    def __init__(self, harness=None, host=None, port_base=None, events=None, addresses=None):
+        self.h, self.host, self.port_base = harness, host, port_base
+        self.events_path = events
+        self.addresses = addresses or {}
+        self._reader = None
+        if events and not harness:
+            self._reader = rf.EventLog(events)
+
+    def events(self, max_bytes=-1):
+        if self.h:
+            return self.h.events(max_bytes=max_bytes)
+        if self._reader:
+            return self._reader.events(max_bytes=max_bytes)
+        return []
+
+    def where(self, client, sc):
+        if client["port_3389"]:
+            addr = self.addresses.get(sc["name"])
+            return (addr, 3389) if addr else (None, None)
+        base = self.h.port_base if self.h else self.port_base
+        return (self.host or "127.0.0.1"), base + sc["port_offset"]
+
+
+def run_cell(target, display, client, sc, expect, timeout_s):
+    host, port = target.where(client, sc)
+    if host is None:
+        return {"status": "skipped", "why": "the client needs port 3389 on an address of the "
+                "scenario's own, which only a harness this run starts has"}
+    argv = build_argv(client, sc, expect, host, port)
+    env = dict(os.environ)
+    if client["display"] and display:
+        env["DISPLAY"] = display
+    home = None
+    if client["fresh_home"]:
+        home = tempfile.mkdtemp(prefix="rfhome-")
+        env["HOME"] = home
+    before = {e["conn"] for e in target.events() if e["event"] == "accept"}
+
+    def mine(events):
+        ids = {e["conn"] for e in events if e["event"] == "scenario"
+               and e["scenario"] == sc["name"] and e["conn"] not in before}
+        return [e for e in events if e.get("conn") in ids]
+
+    out = tempfile.TemporaryFile()
+    t0 = time.monotonic()
+    try:
+        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
+                             env=env)
+    except OSError as e:
+        return {"status": "error", "why": f"cannot run {argv[0]}: {e.strerror}", "argv": argv,
+                "seconds": 0.0, "output": "", "events": []}
+    try:
+        p.stdin.write(client["stdin"])
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    rc, active, unbounded, hung, timed_out = None, False, False, False, False
+    all_closed_at = None
+    deadline = t0 + timeout_s
+    while True:
+        rc = p.poll()
+        if rc is not None:
+            break
+        if time.monotonic() >= deadline:
+            timed_out = True
+            break
+        events = mine(target.events(max_bytes=POLL_BYTES))
+        active = any(e.get("phase") == "active" for e in events)
+        if client["verdict"] == "session" and time.monotonic() - t0 >= CONNECTED_S and (
+                active or not target.events_path and not target.h):
+            break
+        n_accepts = sum(e["event"] == "accept" for e in events)
+        if n_accepts > MAX_CONNECTIONS:
+            unbounded = True
+            break
+        if n_accepts and n_accepts == sum(e["event"] == "close" for e in events):
+            all_closed_at = all_closed_at or time.monotonic()
+            if time.monotonic() - all_closed_at >= HUNG_S:
+                hung = True
+                break
+        else:
+            all_closed_at = None
+        time.sleep(0.2)
+    still_running = rc is None
+    if still_running:
+        rf.end_process(p)
+    size = out.seek(0, os.SEEK_END)
+    out.seek(0)
+    if size <= MAX_OUTPUT:
+        text = out.read().decode("utf-8", "replace")
+    else:
+        head = out.read(MAX_OUTPUT // 2)
+        out.seek(size - MAX_OUTPUT // 2)
+        text = (head + b"\n[... output cut ...]\n" + out.read()).decode("utf-8", "replace")
+    out.close()
+    time.sleep(0.3)  # the harness logs the close of what the client left
+    if home:
+        subprocess.run(["rm", "-rf", home])
+    if client["verdict"] == "exit":
+        s = client["success"]
+        connected = (rc is not None and rc == s["exit"] and s.get("log", "") in text)
+    else:
+        connected = still_running and not (unbounded or hung or timed_out)
+    new = mine(target.events())
+    accepts = [e["conn"] for e in new if e["event"] == "accept"]
+    closes = {e["conn"]: e for e in new if e["event"] == "close"}
+    return {
+        "status": "ran", "argv": argv, "host": host, "port": port,
+        "exit": None if still_running else rc,
+        "connected": connected, "unbounded_retries": unbounded, "hung": hung,
+        "timed_out": timed_out and not connected,
+        "output": text, "seconds": round(time.monotonic() - t0, 1),
+        "connections": len(accepts),
+        "faults": [(e["action"], e["at"]) for e in new if e["event"] == "fault"],
+        "ends": [(closes[c]["last_phase"], closes[c]["reason"]) if c in closes
+                 else ("open", "open") for c in accepts],
+        "events": new,
+    }
+
+
+def check(result, expect, sc):
+    """What differs between a run and its expectation (and, for a scenario
+    with faults, between the faults and where the server's log shows them)."""
+    problems = []
+    for f in sc.get("faults", []):
+        at = f.get("at")
+        if at not in PHASES:
+            continue
+        # Due when a connection went past the phase, or stopped there for
+        # the server's reasons (not when the client left at that moment).
+        due = any(p in PHASES and (PHASES.index(p) > PHASES.index(at) or
+                                   (p == at and not why.startswith("client")))
+                  for p, why in result["ends"])
+        if due and (f["action"], at) not in result["faults"]:
+            problems.append(f"the event log shows no {f['action']} at {at} "
+                            f"(saw {result['faults']})")
+    want = expect["result"]
+    got = ("retries-forever" if result["unbounded_retries"] else
+           "hangs" if result["hung"] else
+           "connected" if result["connected"] else
+           "timed out" if result["timed_out"] else "failed")
+    if got != want:
+        problems.append(f"expected {want}, got {got}"
+                        + (f" (exit {result['exit']})" if result["exit"] is not None else ""))
+        return problems
+    if "exit" in expect and (result["exit"] is not None or want == "failed") and \
+            result["exit"] != expect["exit"]:
+        problems.append(f"exit code {result['exit']}, expected {expect['exit']}")
+    if "log" in expect and expect["log"] not in result["output"]:
+        problems.append(f"output lacks {expect['log']!r}")
+    return problems
+
+
+# ---------------------------------------------------------------- progress
+
+class Progress:
+    """A live line on a terminal; one plain line per cell otherwise."""
+
+    def __init__(self, total, stream=sys.stderr):
+        self.total, self.done, self.bad = total, 0, 0
+        self.stream, self.tty = stream, stream.isatty()
+        self.lock = threading.Lock()
+
+    def cell(self, cell):
+        with self.lock:
+            self.done += 1
+            self.bad += cell["status"] in ("drift", "error")
+            word = {"pass": "ok", "drift": "DRIFT", "skipped": "skip", "error": "ERROR"}[cell["status"]]
+            line = f"{word:<5} {cell['scenario']} x {cell['client']} ({cell.get('seconds', 0)} s)"
+            if cell.get("problems"):
+                line += ": " + "; ".join(cell["problems"])
+            if self.tty:
+                width = 30
+                fill = width * self.done // max(self.total, 1)
+                bar = "#" * fill + "." * (width - fill)
+                if cell["status"] != "pass":
+                    self.stream.write("\r\033[K" + line + "\n")
+                self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total}, "
+                                  f"{self.bad} drifted  {cell['scenario']} x {cell['client']}")
+            else:
+                self.stream.write(f"[{self.done}/{self.total}] {line}\n")
+            self.stream.flush()
+
+    def end(self):
+        if self.tty:
+            self.stream.write("\n")
+
+
+# ---------------------------------------------------------------- the run
+
+def addresses_for(scenarios):
+    """127.0.1.1, 127.0.1.2, ...: one loopback address per scenario, for the
+    clients that can only reach port 3389."""
+    return {sc["name"]: f"127.0.{1 + i // 250}.{1 + i % 250}" for i, sc in enumerate(scenarios)}
+
+
+def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
+    cells = []
+    for sc in scenarios:
+        for cname in a.clients:
+            e = expectation(sc, clients[cname])
+            cells.append({"scenario": sc["name"], "client": cname, "expect": e, "sc": sc})
+    todo = [c for c in cells if c["expect"]]
+    for c in cells:
+        if not c["expect"]:
+            c.update(status="skipped", why="no expectation for this client", seconds=0)
+    need_3389 = sorted({c["scenario"] for c in todo if clients[c["client"]]["port_3389"]})
+    by_name = {sc["name"]: sc for sc in scenarios}
+    addrs = addresses_for([by_name[n] for n in need_3389])
+    progress = Progress(len(cells), progress_stream)
+    for c in cells:
+        if c.get("status") == "skipped":
+            progress.cell(c)
+    harness = None
+    extra = ["--time-scale", str(a.time_scale)] if a.time_scale != 1 else []
+    for s in a.set:
+        extra += ["--set", s]
+    if a.connect:
+        target = Target(host=a.connect, port_base=a.port_base, events=a.events)
+    else:
+        extra += [x for n in need_3389 for x in ("--listen", f"{addrs[n]}:3389={n}")]
+        harness = rf.Harness(extra_args=extra)
+        harness.start()
+        target = Target(harness=harness, addresses=addrs)
+    display = None
+    t0 = time.monotonic()
+    try:
+        need_display = any(clients[c["client"]]["display"] for c in todo)
+        if need_display and not os.environ.get("DISPLAY"):
+            display = rf.Display()
+            display.__enter__()
+        dname = display.name if display else os.environ.get("DISPLAY")
+        # One scenario's cells run one after another: a cell's connections
+        # are the new ones its scenario served.
+        groups = {}
+        for c in todo:
+            groups.setdefault(c["scenario"], []).append(c)
+
+        def run_group(group):
+            for c in group:
+                client = clients[c["client"]]
+                r = run_cell(target, dname, client, c["sc"], c["expect"],
+                             a.timeout or client["timeout_s"])
+                c.update(r)
+                if r["status"] == "ran":
+                    c["problems"] = check(r, c["expect"], c["sc"])
+                    c["status"] = "drift" if c["problems"] else "pass"
+                progress.cell(c)
+
+        # Longest first keeps the workers busy to the end.
+        order = sorted(groups.values(), key=lambda g: -len(g))
+        with ThreadPoolExecutor(a.jobs) as pool:
+            list(pool.map(run_group, order))
+    finally:
+        progress.end()
+        if display:
+            display.__exit__(None, None, None)
+        if harness:
+            harness.stop()
+            harness.cleanup()
+    wall = round(time.monotonic() - t0, 1)
+    for c in cells:
+        c.pop("sc", None)
+    return cells, wall
+
+
+def parse_args(argv, clients_hint=""):
+    ap = argparse.ArgumentParser(
+        prog="rdpfault matrix",
+        description="Run clients against scenarios and compare each outcome with the "
+                    "scenario's expectation for that client.",
+        epilog="Exit status: 0 every cell matched, 1 some cell drifted or failed to run, "
+               "2 usage error. Client files: docs/matrix.md.")
+    ap.add_argument("--scenarios", default="*", metavar="GLOB[,GLOB...]",
+                    help="scenarios to run (default: all)")
+    ap.add_argument("--clients", default="xfreerdp,rdesktop,nmap,impacket", metavar="LIST",
+                    help="clients to run, by name" + clients_hint)
+    ap.add_argument("--client-file", action="append", default=[], metavar="FILE",
+                    help="a client of your own (YAML; repeatable)")
+    ap.add_argument("--jobs", "-j", type=int, default=3, help="cells run at once (default 3)")
+    ap.add_argument("--timeout", type=float, default=None, metavar="S",
+                    help="per-cell timeout in seconds (default: the client's, 60)")
+    ap.add_argument("--time-scale", type=float, default=1.0, metavar="F",
+                    help="scale the server's own waits (serve --time-scale), e.g. 0.2")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME.PATH=VALUE",
+                    help="change a scenario's field first (as serve --set)")
+    ap.add_argument("--connect", metavar="HOST",
+                    help="use a running harness on HOST instead of starting one")
+    ap.add_argument("--port-base", type=int, metavar="PORT",
+                    help="with --connect: the harness's --port-base")
+    ap.add_argument("--events", metavar="FILE",
+                    help="with --connect: the harness's event log (for phases and faults)")
+    ap.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
+    ap.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    ap.add_argument("--rdpfault", default=None, help=argparse.SUPPRESS)
+    return ap.parse_args(argv)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    try:
+        if a.rdpfault:
+            os.environ["RDPFAULT_BIN"] = a.rdpfault
+        if not 1 <= a.jobs <= 64:
+            raise UsageError(f"--jobs {a.jobs}: expected 1-64")
+        if a.timeout is not None and not 1 <= a.timeout <= 3600:
+            raise UsageError(f"--timeout {a.timeout}: expected 1-3600 seconds")
+        if not 0.01 <= a.time_scale <= 100:
+            raise UsageError(f"--time-scale {a.time_scale}: expected 0.01-100")
+        if a.connect and a.port_base is None:
+            raise UsageError("--connect needs --port-base (the running harness's)")
+        if (a.port_base is not None or a.events) and not a.connect:
+            raise UsageError("--port-base and --events go with --connect")
+        if a.connect and a.time_scale != 1:
+            raise UsageError("--time-scale applies to a harness this run starts; start yours "
+                             "with serve --time-scale")
+        clients = load_clients(a.client_file)
+        a.clients = [c for c in a.clients.split(",") if c]
+        for c in a.clients:
+            if c not in clients:
+                raise UsageError(f"--clients: unknown client '{c}' (known: "
+                                 f"{', '.join(sorted(clients))}; add one with --client-file)")
+        scenarios = load_scenarios(rf.rdpfault_binary(), a.scenarios, a.set)
+    except UsageError as e:
+        print(f"rdpfault matrix: {e}", file=sys.stderr)
+        return 2
+    cells, wall = run_matrix(a, clients, scenarios)
+    summary = matrix_report.summary(cells, wall)
+    meta = {"clients": a.clients, "scenarios": a.scenarios, "jobs": a.jobs,
+            "time_scale": a.time_scale, "wall_s": wall,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    try:
+        if a.json:
+            matrix_report.write_json(a.json, cells, summary, meta)
+        if a.junit:
+            matrix_report.write_junit(a.junit, cells, summary)
+        if a.html:
+            matrix_report.write_html(a.html, cells, summary, meta, PHASES)
+    except OSError as e:
+        print(f"rdpfault matrix: cannot write a report: {e}", file=sys.stderr)
+        return 2
+    print(f"{summary['pass']} matched, {summary['drift']} drifted, {summary['error']} errors, "
+          f"{summary['skipped']} skipped, in {wall} s", file=sys.stderr)
+    return 0 if summary["drift"] == 0 and summary["error"] == 0 and summary["pass"] > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
