@@ -1,0 +1,165 @@
+"""`rdpfault matrix` itself: a user's client defined in a data file runs in
+the matrix; a drift exits 1 and lands in the JUnit report with the
+client's output and the server's event log; the JUnit XML validates
+against the JUnit schema; the HTML page works in a real browser (headless
+Chromium: one grid cell per pair, a cell opens its timeline); the runner
+starts Xvfb itself when there is no display; bad input exits 2 naming the
+problem.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROBE = os.path.join(HERE, "examples", "x224-probe.yaml")
+XSD = os.path.join(HERE, "junit.xsd")
+PROBE_SCENARIOS = "healthy-tls,healthy-nla,healthy-rdp,ssl-not-allowed"
+
+
+def matrix(*args, env=None, timeout=600):
+    p = subprocess.run([rf.rdpfault_binary(), "matrix", *args], capture_output=True, text=True,
+                       timeout=timeout, stdin=subprocess.DEVNULL, env=env)
+    return p.returncode, p.stdout, p.stderr
+
+
+class Matrix(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="rfmatrix-")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def test_user_client_from_a_data_file(self):
+        rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
+                            "--scenarios", PROBE_SCENARIOS, "--json", self.path("r.json"),
+                            "--junit", self.path("r.xml"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("r.json")) as f:
+            report = json.load(f)
+        cells = {c["scenario"]: c for c in report["cells"]}
+        self.assertEqual(set(cells), set(PROBE_SCENARIOS.split(",")))
+        self.assertTrue(all(c["status"] == "pass" for c in cells.values()), cells)
+        # What the probe saw: an RDP_NEG_RSP selecting TLS (1) ...
+        self.assertIn("confirm: 030000130ed0", cells["healthy-tls"]["output_tail"])
+        self.assertRegex(cells["healthy-tls"]["output_tail"], r"0201080001000000")
+        # ... and an RDP_NEG_FAILURE with SSL_NOT_ALLOWED_BY_SERVER (2).
+        self.assertRegex(cells["ssl-not-allowed"]["output_tail"], r"0300080002000000")
+        self.assertEqual(cells["ssl-not-allowed"]["exit"], 1)
+        # Not a TTY: one plain line per cell.
+        self.assertEqual(len(re.findall(r"^\[\d/4\] ok ", err, re.M)), 4, err)
+        self.assertEqual(report["summary"]["pass"], 4)
+        self.validate(self.path("r.xml"))
+
+    def test_drift_exits_1_with_output_and_event_log_in_junit(self):
+        wrong = self.path("probe-wrong.yaml")
+        with open(PROBE) as f:
+            text = f.read()
+        # The probe is told healthy-tls refuses it: a drift.
+        text = text.replace('"healthy-tls": {result: connected}',
+                            '"healthy-tls": {result: failed, exit: 1}')
+        with open(wrong, "w") as f:
+            f.write(text)
+        rc, _, err = matrix("--client-file", wrong, "--clients", "x224-probe",
+                            "--scenarios", "healthy-tls,healthy-rdp", "--junit", self.path("r.xml"),
+                            "--html", self.path("r.html"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("DRIFT healthy-tls x x224-probe", err)
+        self.assertIn("expected failed, got connected", err)
+        self.validate(self.path("r.xml"))
+        root = ET.parse(self.path("r.xml")).getroot()
+        self.assertEqual(root.get("failures"), "1")
+        case = [t for t in root.iter("testcase") if t.get("name") == "healthy-tls"][0]
+        self.assertIsNotNone(case.find("failure"))
+        out = case.find("system-out").text
+        self.assertIn("confirm: 030000130ed0", out)          # the client's output
+        events = [json.loads(ln) for ln in out.split("---\n", 1)[1].splitlines() if ln.strip()]
+        self.assertIn("x224-confirm", [e.get("phase") for e in events])  # the server's log
+        self.assertTrue(all(e["conn"] == events[0]["conn"] for e in events))
+        ok = [t for t in root.iter("testcase") if t.get("name") == "healthy-rdp"][0]
+        self.assertIsNone(ok.find("failure"))
+        self.assertIsNone(ok.find("system-out"))
+
+    def test_html_in_headless_chromium(self):
+        rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe,xfreerdp",
+                            "--scenarios", "healthy-tls,ssl-not-allowed,denied-after-active",
+                            "--html", self.path("r.html"), "--json", self.path("r.json"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("r.json")) as f:
+            cells = json.load(f)["cells"]
+        self.assertEqual(len(cells), 6)  # 3 scenarios x 2 clients, one of them skipped
+        i = next(k for k, c in enumerate(cells)
+                 if c["scenario"] == "denied-after-active" and c["client"] == "xfreerdp")
+        dom = self.chromium("--dump-dom", f"file://{self.path('r.html')}#cell-{i}")
+        self.assertEqual(len(re.findall(r'<td id="cell-\d+"', dom)), 6)
+        # The cell opened its timeline: phases in order, the fault, the client.
+        m = re.search(r'<section id="timeline" data-open="cell-(\d+)">(.*?)</section>', dom, re.S)
+        self.assertIsNotNone(m, dom[-2000:])
+        self.assertEqual(int(m.group(1)), i)
+        body = m.group(2)
+        self.assertIn("denied-after-active × xfreerdp: pass", body)
+        self.assertLess(body.index("phase: x224-request"), body.index("phase: active"))
+        self.assertIn("fault: deny at active", body)
+        self.assertIn("ERRINFO_SERVER_DENIED_CONNECTION", body)
+        shot = self.path("matrix.png")
+        self.chromium(f"--screenshot={shot}", "--window-size=1100,1000",
+                      f"file://{self.path('r.html')}#cell-{i}")
+        self.assertGreater(os.path.getsize(shot), 10000)
+        keep = os.environ.get("RDPFAULT_KEEP_SCREENSHOT")
+        if keep:
+            shutil.copy(shot, keep)
+
+    def test_starts_xvfb_without_a_display(self):
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+        rc, _, err = matrix("--clients", "xfreerdp", "--scenarios", "healthy-tls", env=env)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 matched, 0 drifted", err)
+
+    def test_bad_input_exits_2_naming_it(self):
+        bad = self.path("bad.yaml")
+        with open(bad, "w") as f:
+            f.write("name: mine\ncommand: [/bin/true]\nverdict: maybe\n")
+        with open(bad.replace("bad", "cmd"), "w") as f:
+            f.write("name: mine\ncommand: [true]\n")  # YAML's true, not a program
+        cases = [
+            (["--client-file", bad], f"{bad}: verdict: session"),
+            (["--client-file", bad.replace("bad", "cmd")], "cmd.yaml: command: required"),
+            (["--clients", "nosuch"], "unknown client 'nosuch'"),
+            (["--scenarios", "no-such-*"], "selects no scenario"),
+            (["--jobs", "0"], "--jobs 0: expected 1-64"),
+            (["--connect", "127.0.0.1"], "--connect needs --port-base"),
+            (["--client-file", self.path("missing.yaml")], "missing.yaml: cannot read"),
+            (["--bogus"], "unrecognized arguments: --bogus"),
+        ]
+        for args, needle in cases:
+            rc, _, err = matrix(*args)
+            self.assertEqual(rc, 2, (args, err))
+            self.assertIn(needle, err, args)
+
+    def chromium(self, *args):
+        p = subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                            "--user-data-dir=" + self.path("chromium"), *args],
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+        return p.stdout
+
+    def validate(self, path):
+        p = subprocess.run(["xmllint", "--noout", "--schema", XSD, path], capture_output=True,
+                           text=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
