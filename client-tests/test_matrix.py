@@ -127,6 +127,46 @@ class Matrix(unittest.TestCase):
         self.assertEqual(rc, 0, err)
         self.assertIn("1 matched, 0 drifted", err)
 
+    def test_uses_a_running_harness(self):
+        with rf.Harness() as h:
+            rc, _, err = matrix("--connect", "127.0.0.1", "--port-base", str(h.port_base),
+                                "--events", h.events_path, "--client-file", PROBE,
+                                "--clients", "x224-probe,nmap", "--scenarios", "healthy-tls",
+                                "--json", self.path("r.json"))
+            self.assertEqual(rc, 0, err)
+            served = [e for e in h.events() if e["event"] == "scenario"]
+        with open(self.path("r.json")) as f:
+            cells = {c["client"]: c for c in json.load(f)["cells"]}
+        self.assertEqual(cells["x224-probe"]["status"], "pass")
+        self.assertEqual(cells["x224-probe"]["port"], h.port_base)
+        self.assertIn("x224-confirm", [s["what"] for s in cells["x224-probe"]["timeline"][0]["steps"]])
+        self.assertEqual(len(served), 1)
+        # Port-3389 clients need addresses only a harness of the run's own has.
+        self.assertEqual(cells["nmap"]["status"], "skipped")
+
+    def test_live_progress_on_a_terminal(self):
+        import pty
+        master, slave = pty.openpty()
+        p = subprocess.Popen([rf.rdpfault_binary(), "matrix", "--client-file", PROBE,
+                              "--clients", "x224-probe", "--scenarios", "healthy-tls,healthy-rdp"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+        os.close(slave)
+        data = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        os.close(master)
+        self.assertEqual(p.wait(60), 0, data)
+        text = data.decode()
+        self.assertIn("\r\x1b[K[", text)                 # the bar redraws in place
+        self.assertRegex(text, r"\[#{30}\] 2/2, 0 drifted")
+        self.assertNotRegex(text, r"\[\d/2\] ok")       # no per-cell lines for matches
+
     def test_bad_input_exits_2_naming_it(self):
         bad = self.path("bad.yaml")
         with open(bad, "w") as f:
