@@ -59,6 +59,10 @@ def timeline(cell):
         elif e["event"] == "close":
             c["steps"].append({"t_ms": t, "kind": "close", "what": e.get("reason", ""),
                                "detail": {"last_phase": e.get("last_phase")}})
+        elif e["event"] == "admission":
+            c["steps"].append({"t_ms": t, "kind": "admission", "what": e.get("decision", ""),
+                               "detail": {k: v for k, v in e.items()
+                                          if k not in ("ts_ms", "conn", "event", "decision")}})
         elif e["event"] in ("credssp-failed", "deadline", "client-quirk"):
             c["steps"].append({"t_ms": t, "kind": e["event"], "what": e["event"]})
     return list(conns.values())
@@ -141,7 +145,7 @@ td.sel{outline:3px solid #2060c0}
 ol.steps{list-style:none;padding-left:0;border-left:3px solid #9ab;margin-left:.5em}
 ol.steps li{padding:1px 0 1px 10px}
 li.phase{color:#234}li.fault{color:#a00;font-weight:bold}li.fault-failed{color:#c60}
-li.close{color:#555;font-style:italic}
+li.close{color:#555;font-style:italic}li.admission{color:#60a}
 pre{background:#f6f6f6;padding:.5em;overflow:auto;max-height:24em;font-size:12px}
 .bad{color:#a00}
 </style></head><body>

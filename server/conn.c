@@ -1,6 +1,8 @@
 /* conn.c — connection lifetime and its events (see conn.h). */
 #include "conn.h"
 
+#include "admission.h"
+
 #include "deadline.h"
 
 #include <event2/event.h>
@@ -50,6 +52,7 @@ void conn_release(struct conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
+	admission_on_close(c);
 	json_t *f = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
 	                      c->close_reason[0] ? c->close_reason : "unknown", "last_phase",
 	                      phase_name((enum phase)atomic_load(&c->last_phase)), "bytes_from_client",
@@ -92,6 +95,8 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail)
 		json_decref(detail);
 	}
 	events_emit(c->id, "phase", f);
+	if (p == PH_ACTIVE)
+		admission_on_active(c); /* its slot is free */
 	/* The scenario's configured conditions that strike here. */
 	if (c->served && c->served->conditions[p])
 		events_emit(c->id, "fault", json_loads(c->served->conditions[p], 0, NULL));

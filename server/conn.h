@@ -51,6 +51,12 @@ struct conn {
 	atomic_int cut; /* a reset or close ended the client's side: later phases are
 	                   the server's alone and are not logged */
 
+	/* Admission (admission.c): the scenario whose slot it holds, and
+	 * whether the slot was given back (active or closed). */
+	const struct served *counted;
+	atomic_int count_done;
+	int session_counted; /* counted in its scenario's active sessions */
+
 	/* A fault the peer thread asks the relay to apply (conn_request). */
 	pthread_mutex_t req_lock;
 	pthread_cond_t req_cond;

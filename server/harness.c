@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "certgen.h"
 #include "conn.h"
 #include "events.h"
@@ -330,6 +331,13 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		h->served[i].sc = h->catalog.items[i];
 		uses_nla |= (h->catalog.items[i]->protocols & SC_PROTO_NLA) != 0;
 		problems += fault_plan_compile(h->served[i].sc, &h->served[i].plan, stderr);
+		/* The session limit's deny (admission.max_sessions). */
+		const char *code = h->served[i].sc->admission.session_limit_code;
+		h->served[i].session_limit = (struct fault_step){
+		    .action = FA_DENY,
+		    .at = PH_LICENSING,
+		    .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
+		    .duration_ms = -1};
 		fault_plan_scale(&h->served[i].plan, opt->time_scale);
 	}
 	if (problems) {
@@ -374,6 +382,16 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 	return 0;
 }
 
+/* A syn-drop scenario's own ports may ask for a small kernel queue, so
+ * that SYNs past it go unanswered soon. */
+static int backlog_of(const struct harness *h, const struct served *s)
+{
+	const struct sc_admission *a = &s->sc->admission;
+	if (a->policy == SC_POLICY_SYN_DROP && a->max_outstanding >= 0)
+		return a->backlog >= 0 ? a->backlog : 0;
+	return h->opt.backlog;
+}
+
 int harness_listen(struct harness *h, char *err, size_t n)
 {
 	const struct harness_options *o = &h->opt;
@@ -399,8 +417,8 @@ int harness_listen(struct harness *h, char *err, size_t n)
 			         ls->host, ls->port, ls->scenario);
 			return -3;
 		}
-		if (listener_open(h, &h->listeners[h->n_listeners], ls->host, ls->port, def, o->backlog,
-		                  err, n) != 0)
+		if (listener_open(h, &h->listeners[h->n_listeners], ls->host, ls->port, def,
+		                  backlog_of(h, def), err, n) != 0)
 			return -1;
 		h->n_listeners++;
 	}
@@ -414,10 +432,14 @@ int harness_listen(struct harness *h, char *err, size_t n)
 				return -1;
 			}
 			if (listener_open(h, &h->listeners[h->n_listeners], o->port_base_host, s->port, s,
-			                  o->backlog, err, n) != 0)
+			                  backlog_of(h, s), err, n) != 0)
 				return -1;
 			h->n_listeners++;
 		}
+	}
+	if (admission_init(h) != 0) {
+		snprintf(err, n, "out of memory");
+		return -1;
 	}
 	return 0;
 }
@@ -431,6 +453,7 @@ static void stop(struct harness *h, const char *why)
 	for (size_t i = 0; i < h->n_listeners; i++)
 		listener_close(&h->listeners[i]);
 	select_abort_all();
+	admission_close_held();
 	relay_abort_all("shutdown");
 	event_base_loopexit(h->base, NULL);
 }
@@ -459,9 +482,14 @@ int harness_run(struct harness *h)
 	event_base_dispatch(h->base);
 
 	long left = peer_wait_all(STOP_WAIT_MS);
-	events_emit(0, "stop",
-	            json_pack("{s:I, s:i}", "connections", (json_int_t)conn_total_count(),
-	                      "peers_still_running", (int)left));
+	json_t *stopf = json_pack("{s:I, s:i}", "connections", (json_int_t)conn_total_count(),
+	                          "peers_still_running", (int)left);
+	json_t *adm = admission_summary(h);
+	if (json_object_size(adm))
+		json_object_set_new(stopf, "admission", adm);
+	else
+		json_decref(adm);
+	events_emit(0, "stop", stopf);
 	return left ? 1 : 0;
 }
 
@@ -487,6 +515,7 @@ void harness_free(struct harness *h)
 		event_free(h->sig_int);
 	if (h->sig_term)
 		event_free(h->sig_term);
+	admission_free(h);
 	if (h->base)
 		event_base_free(h->base);
 	for (size_t i = 0; h->served && i < h->catalog.n; i++) {

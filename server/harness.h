@@ -14,6 +14,7 @@
 
 #include <openssl/evp.h>
 
+#include "admission.h"
 #include "faultplan.h"
 #include "scenario.h"
 
@@ -35,6 +36,8 @@ struct served {
 	 * text), per phase where it strikes: an expired certificate at
 	 * tls-client-hello, a TLS policy, FIPS-only encryption... */
 	char *conditions[PH_COUNT];
+	struct admission_live adm; /* its limits' counters (admission.c) */
+	struct fault_step session_limit; /* the deny past max_sessions */
 };
 
 const char *served_name(const struct served *s);
@@ -77,6 +80,7 @@ struct listener {
 	const struct served *def;
 	struct evconnlistener *evl;
 	struct harness *h;
+	int paused; /* syn-drop: not accepting until a slot frees */
 };
 
 struct harness {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "events.h"
 #include "harness.h"
@@ -40,8 +41,11 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	struct listener *l = arg;
 	char client[64];
 	(void)evl;
-	(void)len;
 
+	if (admission_is_phantom(sa, (unsigned int)len)) {
+		evutil_closesocket(fd); /* the harness's own queue filler (syn-drop prefill) */
+		return;
+	}
 	addr_text(sa, client, sizeof(client));
 	struct conn *c = conn_new(l, l->name, fd, client);
 	if (!c) {
@@ -53,6 +57,10 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	            json_pack("{s:s, s:s, s:s}", "listener", l->name, "client", client,
 	                      "listener_scenario", served_name(l->def)));
 	conn_phase(c, PH_TCP_ACCEPT, NULL);
+	if (admission_admit(l->def, c, "tcp-accept")) {
+		admission_refuse(l->def, c);
+		return;
+	}
 	select_begin(l->h, c);
 }
 
@@ -97,12 +105,23 @@ int listener_open(struct harness *h, struct listener *l, const char *host, int p
 	}
 	l->h = h;
 	l->def = def;
+	/* libevent reads a backlog of 0 as "already listening": ask for 1,
+	 * then set 0 (a queue of one on Linux) with a second listen(). */
+	errno = 0;
 	l->evl = evconnlistener_new_bind(h->base, on_accept, l,
 	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 	                                     LEV_OPT_CLOSE_ON_EXEC,
-	                                 backlog, (struct sockaddr *)&ss, (int)sslen);
+	                                 backlog > 0 ? backlog : 1, (struct sockaddr *)&ss,
+	                                 (int)sslen);
 	if (!l->evl) {
-		snprintf(err, n, "cannot listen on %s: %s", l->name, strerror(errno));
+		snprintf(err, n, "cannot listen on %s: %s", l->name,
+		         errno ? strerror(errno) : "the event library refused the socket");
+		return -1;
+	}
+	if (backlog == 0 && listen(evconnlistener_get_fd(l->evl), 0) != 0) {
+		snprintf(err, n, "cannot listen on %s with backlog 0: %s", l->name, strerror(errno));
+		evconnlistener_free(l->evl);
+		l->evl = NULL;
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);

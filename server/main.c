@@ -11,6 +11,7 @@
 
 #include <winpr/ssl.h>
 
+#include "admission.h"
 #include "cli.h"
 #include "faultplan.h"
 #include "events.h"
@@ -54,7 +55,12 @@ static json_t *scenario_json(const struct scenario *s)
 		json_array_append_new(expect, expect_json(&s->expect[i]));
 	for (char **t = s->tags; t && *t; t++)
 		json_array_append_new(tags, json_string(*t));
-	return json_pack(
+	const struct sc_admission *a = &s->admission;
+	json_t *adm = json_pack("{s:i, s:s, s:i, s:i, s:i, s:i}", "max_outstanding",
+	                        a->max_outstanding, "policy", admission_policy_name(a->policy),
+	                        "prefill", a->prefill, "backlog", a->backlog, "prelogon_timeout_ms",
+	                        a->prelogon_timeout_ms, "max_sessions", a->max_sessions);
+	json_t *o = json_pack(
 	    "{s:s, s:s, s:i, s:s, s:s, s:s, s:o, s:{s:s, s:s, s:i, s:i, s:i, s:s?}, "
 	    "s:{s:s, s:i, s:s, s:I, s:I}, s:s?, s:s?, s:o, s:o}",
 	    "name", s->name, "file", s->file, "port_offset", s->port_offset, "summary", s->summary,
@@ -67,6 +73,8 @@ static json_t *scenario_json(const struct scenario *s)
 	    (json_int_t)s->cert.not_after_offset, "account_user", s->account.user,
 	    "account_password", s->account.password, "faults", faults,
 	    "expect", expect);
+	json_object_set_new(o, "admission", adm);
+	return o;
 }
 
 static const char *tls_text(uint16_t v)
@@ -125,6 +133,22 @@ static void show_text(const struct scenario *s)
 		printf("  NLA account       %s%s%s / %s\n", s->account.domain && *s->account.domain ? s->account.domain : "",
 		       s->account.domain && *s->account.domain ? "\\" : "", s->account.user,
 		       s->account.password);
+	const struct sc_admission *a = &s->admission;
+	if (a->max_outstanding >= 0) {
+		printf("  admission         at most %d outstanding (accepted, not yet active); past "
+		       "that: %s",
+		       a->max_outstanding, admission_policy_name(a->policy));
+		if (a->prefill)
+			printf("; %d phantom slot%s from the start", a->prefill, a->prefill == 1 ? "" : "s");
+		if (a->policy == SC_POLICY_SYN_DROP)
+			printf("; kernel queue %d", a->backlog >= 0 ? a->backlog : 0);
+		printf("\n");
+	}
+	if (a->prelogon_timeout_ms >= 0)
+		printf("  pre-logon timeout %d ms\n", a->prelogon_timeout_ms);
+	if (a->max_sessions >= 0)
+		printf("  session limit     %d active; past it Set Error Info %s at licensing\n",
+		       a->max_sessions, a->session_limit_code ? a->session_limit_code : "0x7");
 	if (s->n_faults == 0)
 		printf("  faults            none\n");
 	for (size_t i = 0; i < s->n_faults; i++) {

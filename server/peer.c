@@ -24,6 +24,7 @@
 #include <freerdp/update.h>
 #include <winpr/synch.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "desktop.h"
 #include "events.h"
@@ -171,6 +172,18 @@ static void send_messages(struct rf_context *ctx, enum phase p, freerdp_peer *li
 		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
 			send_message(ctx, &plan->steps[i], lic, lic_s);
 	/* FreeRDP may hold output in its transport buffer: out with it first. */
+	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+	conn_request(ctx->conn, &fin, 2000);
+}
+
+/* One message of the harness's own (the session limit's deny), then the
+ * hold and the FIN, as for a scenario's messages. */
+static void end_with(struct rf_context *ctx, const struct fault_step *st)
+{
+	static const struct fault_step fin = {
+	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
+	ctx->denied = 1;
+	send_message(ctx, st, NULL, NULL);
 	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
 	conn_request(ctx->conn, &fin, 2000);
 }
@@ -336,6 +349,11 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 	if (!ctx->licensing_seen) {
 		ctx->licensing_seen = 1;
 		conn_phase(ctx->conn, PH_LICENSING, NULL);
+		/* The session limit: where Windows decides on a session. */
+		if (admission_session_limited(ctx->served, ctx->conn)) {
+			end_with(ctx, &ctx->served->session_limit);
+			return LICENSE_CB_ABORT;
+		}
 		maybe_send(ctx, PH_LICENSING, 0, client, s);
 		if (ctx->denied)
 			return LICENSE_CB_ABORT;

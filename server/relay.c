@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "deadline.h"
 #include "events.h"
@@ -555,7 +556,7 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	if (atomic_load(&r->c->active))
 		return;
 	events_emit(r->c->id, "deadline",
-	            json_pack("{s:i, s:s}", "after_ms", r->h->opt.handshake_timeout_ms, "phase",
+	            json_pack("{s:i, s:s}", "after_ms", admission_deadline_ms(r->h, r->c->served), "phase",
 	                      phase_name((enum phase)atomic_load(&r->c->last_phase))));
 	abort_relay(r, "deadline");
 }
@@ -603,9 +604,8 @@ void relay_start(struct harness *h, struct conn *c)
 	bufferevent_enable(r->inner, EV_READ | EV_WRITE);
 
 	uint64_t elapsed = events_now_ms() - c->t_accept_ms;
-	uint64_t left = elapsed < (uint64_t)h->opt.handshake_timeout_ms
-	                    ? (uint64_t)h->opt.handshake_timeout_ms - elapsed
-	                    : 0;
+	uint64_t limit = (uint64_t)admission_deadline_ms(h, c->served);
+	uint64_t left = elapsed < limit ? limit - elapsed : 0;
 	r->deadline = timer_after_ms(h->base, (long)left, on_deadline, r);
 
 	if (peer_start(h, c, sv[1]) != 0) {

@@ -1132,6 +1132,50 @@ static void finish_cert(struct ctx *c, const yaml_node_t *map, const char *path,
 	free(p);
 }
 
+static const struct name_val policy_names[] = {
+    {"syn-drop", SC_POLICY_SYN_DROP},
+    {"accept-close", SC_POLICY_ACCEPT_CLOSE},
+    {"accept-reset", SC_POLICY_ACCEPT_RESET},
+    {"hold", SC_POLICY_HOLD},
+    {NULL, 0},
+};
+
+static void finish_admission(struct ctx *c, const yaml_node_t *map, const char *path,
+			     void *base, int clean)
+{
+	const struct sc_admission *a = base;
+	const char *key = NULL, *why = NULL;
+	if (!clean)
+		return;
+	if (a->prefill > 0 && a->max_outstanding < 0)
+		key = "prefill", why = "needs max_outstanding (the slots it fills)";
+	else if (a->max_outstanding >= 0 && a->prefill > a->max_outstanding)
+		key = "prefill", why = "is above max_outstanding";
+	else if (map_get(c, map, "policy") && a->max_outstanding < 0)
+		key = "policy", why = "needs max_outstanding (the limit it applies past)";
+	else if (map_get(c, map, "backlog") && a->policy != SC_POLICY_SYN_DROP)
+		key = "backlog", why = "applies to policy syn-drop only";
+	else if (map_get(c, map, "session_limit_code") && a->max_sessions < 0)
+		key = "session_limit_code", why = "needs max_sessions";
+	if (!key)
+		return;
+	const yaml_node_t *n = map_get(c, map, key);
+	char *p = path_key(path, key);
+	problem(c, n ? line_of(n) : line_of(map), p, "%s", why);
+	free(p);
+}
+
+static int check_errinfo(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
+{
+	char *end;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 0);
+	if (!errno && end != v && !*end && *v != '-' && x > 0 && x <= 0xFFFFFFFFul)
+		return 0;
+	problem_q(c, line_of(n), path, "%s is not an ERRINFO code", v, " (a number such as 0x7)");
+	return -1;
+}
+
 static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
 			int clean)
 {
@@ -1295,6 +1339,32 @@ static const struct field expect_fields[] = {
 static const struct schema expect_schema = {expect_fields,
 					    sizeof expect_fields / sizeof *expect_fields, NULL};
 
+#define ADM(m) offsetof(struct sc_admission, m)
+static const struct field admission_fields[] = {
+    {.key = "max_outstanding", .kind = K_INT, .off = ADM(max_outstanding), .min = 0,
+     .max = 1000000, .def_num = -1},
+    {.key = "policy",
+     .kind = K_ENUM,
+     .off = ADM(policy),
+     .what = "admission policy",
+     .names = policy_names,
+     .width = W_INT,
+     .def_num = SC_POLICY_ACCEPT_CLOSE},
+    {.key = "prefill", .kind = K_INT, .off = ADM(prefill), .min = 0, .max = 1000000},
+    {.key = "backlog", .kind = K_INT, .off = ADM(backlog), .min = 0, .max = 65535,
+     .def_num = -1},
+    {.key = "prelogon_timeout_ms", .kind = K_INT, .off = ADM(prelogon_timeout_ms), .min = 100,
+     .max = 86400000, .def_num = -1},
+    {.key = "max_sessions", .kind = K_INT, .off = ADM(max_sessions), .min = 0, .max = 1000000,
+     .def_num = -1},
+    {.key = "session_limit_code",
+     .kind = K_STR,
+     .off = ADM(session_limit_code),
+     .check = check_errinfo},
+};
+static const struct schema admission_schema = {
+    admission_fields, sizeof admission_fields / sizeof *admission_fields, finish_admission};
+
 static const struct field root_fields[] = {
     {.key = "name", .kind = K_STR, .off = SEC(name), .flags = F_REQUIRED, .check = check_name},
     {.key = "port_offset",
@@ -1321,6 +1391,7 @@ static const struct field root_fields[] = {
      .check = check_token},
     {.key = "security", .kind = K_MAP, .off = 0, .sub = &security_schema},
     {.key = "certificate", .kind = K_MAP, .off = SEC(cert), .sub = &cert_schema},
+    {.key = "admission", .kind = K_MAP, .off = SEC(admission), .sub = &admission_schema},
     {.key = "account",
      .kind = K_MAP,
      .off = SEC(account),
@@ -1937,6 +2008,7 @@ void scenario_free(struct scenario *s)
 	free(s->faults);
 	strv_free(s->each_phase);
 	free(s->template_name);
+	free(s->admission.session_limit_code);
 	for (size_t i = 0; i < s->n_expect; i++) {
 		struct sc_expect *e = &s->expect[i];
 		free(e->client);

@@ -54,6 +54,26 @@ struct sc_account {
 	char *password;
 };
 
+/* Admission control in the front door (the MaxOutstandingConnections
+ * model): past max_outstanding connections accepted but not yet active,
+ * new ones are refused by the policy. */
+enum sc_policy {
+	SC_POLICY_SYN_DROP = 0, /* stop accepting: the kernel queue fills, SYNs go unanswered */
+	SC_POLICY_ACCEPT_CLOSE, /* accept, FIN at once */
+	SC_POLICY_ACCEPT_RESET, /* accept, RST at once */
+	SC_POLICY_HOLD,         /* accept, never answer until the pre-logon deadline */
+};
+struct sc_admission {
+	int max_outstanding;     /* -1: no limit */
+	int policy;              /* enum sc_policy; default accept-close */
+	int prefill;             /* phantom outstanding slots from the start */
+	int backlog;             /* listen backlog of the scenario's own port; -1: --backlog */
+	int prelogon_timeout_ms; /* not active this long: closed, the slot freed; -1: the
+	                            harness's --handshake-timeout */
+	int max_sessions;        /* past this many active sessions: deny (session limit); -1 */
+	char *session_limit_code; /* the Set Error Info code for that, a number; NULL: 0x7 */
+};
+
 /* What one client is expected to show against this scenario. Every
  * field but `client` is optional; unset ints are -1, unset strings NULL. */
 struct sc_expect {
@@ -111,6 +131,7 @@ struct scenario {
 
 	struct sc_cert cert;
 	struct sc_account account;
+	struct sc_admission admission;
 
 	struct sc_fault *faults;
 	size_t n_faults;

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "conn.h"
 #include "deadline.h"
 #include "events.h"
@@ -38,6 +39,13 @@ struct pending {
 };
 
 static struct pending *pending_head;
+
+/* The pre-logon deadline: the chosen scenario's, before that the
+ * listener's. */
+static int deadline_of(const struct pending *p)
+{
+	return admission_deadline_ms(p->h, p->c->served ? p->c->served : p->c->listener->def);
+}
 
 static void pending_free(struct pending *p)
 {
@@ -104,9 +112,9 @@ static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 	                                                        : p->c->served)->plan,
 	                          p->held_at);
 	if (st && st->duration_ms < 0) { /* a stall for as long as it lasts: the deadline */
-		events_emit(p->c->id, "deadline", json_pack("{s:i, s:s}", "after_ms",
-		                                            p->h->opt.handshake_timeout_ms, "phase",
-		                                            phase_name(p->held_at)));
+		events_emit(p->c->id, "deadline",
+		            json_pack("{s:i, s:s}", "after_ms", deadline_of(p), "phase",
+		                      phase_name(p->held_at)));
 		pending_close(p, "deadline");
 		return;
 	}
@@ -118,7 +126,7 @@ static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 		start_relay(p);
 		return;
 	}
-	struct timeval tv = timeval_ms(p->h->opt.handshake_timeout_ms);
+	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);
 	on_readable(p->c->client_fd, EV_READ, p); /* the request may be waiting already */
 }
@@ -159,7 +167,7 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 		on_readable(c->client_fd, EV_READ, p);
 		return 1;
 	default: { /* stall, delay: hold, with a timer for the end or the deadline */
-		int ms = st->duration_ms >= 0 ? st->duration_ms : p->h->opt.handshake_timeout_ms;
+		int ms = st->duration_ms >= 0 ? st->duration_ms : deadline_of(p);
 		p->held_at = at;
 		event_del(p->ev);
 		p->timer = timer_after_ms(p->h->base, ms, on_front_timer, p);
@@ -210,6 +218,11 @@ static void choose(struct pending *p)
 	events_emit(c->id, "scenario",
 	            json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
 	                      c->selected_by));
+	if (admission_admit(c->served, c, "x224-request")) {
+		pending_free(p);
+		admission_refuse(c->served, c);
+		return;
+	}
 
 	const struct fault_step *nf = fault_plan_find(&c->served->plan, FA_NEG_FAILURE);
 	if (nf) {
@@ -279,7 +292,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		/* The persistent event's timeout restarts with every segment;
 		 * the deadline counts from accept. */
-		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)p->h->opt.handshake_timeout_ms) {
+		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)deadline_of(p)) {
 			events_emit(p->c->id, "request-timeout", NULL);
 			pending_close(p, "request-timeout");
 		}
@@ -312,7 +325,7 @@ void select_begin(struct harness *h, struct conn *c)
 	if (pending_head)
 		pending_head->prev = p;
 	pending_head = p;
-	struct timeval tv = timeval_ms(h->opt.handshake_timeout_ms);
+	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);
 	/* A fault at tcp-accept strikes before the request is read: the
 	 * cookie is unknown yet, so it is the listener's scenario's. */

@@ -460,7 +460,7 @@ static void test_several_problems(void **state)
 		     "%s:8: security.protocols[1]: unknown protocol \"tsl\" (expected rdp, tls "
 		     "or nla)\n"
 		     "%s:10: expect.xfreerdp.result: unknown result \"maybe\" (expected "
-		     "connected, failed or retries-forever)\n",
+		     "connected, failed, retries-forever or hangs)\n",
 		     f, f, f, f) > 0);
 	assert_string_equal(cap_text(&cap), want);
 	free(want);

@@ -1,0 +1,396 @@
+/* admission.c — outstanding-connection and session limits (see
+ * admission.h). */
+#include "admission.h"
+
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "deadline.h"
+#include "events.h"
+#include "harness.h"
+#include "log.h"
+#include "tcp.h"
+
+static struct harness *H;
+static struct event *wake; /* a slot freed on another thread: re-check paused listeners */
+static int initialised;
+
+/* A connection refused by hold: a bare socket, drained, until the deadline
+ * or the client's close. */
+struct held {
+	struct held *prev, *next;
+	struct conn *c;
+	const struct served *s;
+	struct event *ev;
+	struct event *timer;
+};
+static struct held *held_head;
+
+/* prefill on a syn-drop scenario: the listener is paused from the start,
+ * and the kernel's accept queue is filled with connections of the
+ * harness's own, so the first real client's SYN already goes unanswered.
+ * Their local addresses tell them apart if the listener resumes. */
+#define MAX_PHANTOMS 256
+static struct {
+	int fd;
+	struct sockaddr_storage local;
+	socklen_t len;
+} phantoms[MAX_PHANTOMS];
+static int n_phantoms;
+
+static void fill_queue(struct listener *l, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t lfd = evconnlistener_get_fd(l->evl);
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	/* Linux queues backlog + 1 connections before it drops SYNs. */
+	for (int i = 0; i <= backlog && n_phantoms < MAX_PHANTOMS; i++) {
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+			close(fd);
+			return;
+		}
+		phantoms[n_phantoms].fd = fd;
+		phantoms[n_phantoms].len = sizeof(phantoms[n_phantoms].local);
+		getsockname(fd, (struct sockaddr *)&phantoms[n_phantoms].local,
+		            &phantoms[n_phantoms].len);
+		n_phantoms++;
+	}
+	events_emit(0, "admission",
+	            json_pack("{s:s, s:s, s:i}", "decision", "queue-filled", "listener", l->name,
+	                      "connections", backlog + 1));
+}
+
+int admission_is_phantom(const struct sockaddr *peer, unsigned int len)
+{
+	for (int i = 0; i < n_phantoms; i++)
+		if (phantoms[i].len == len && memcmp(&phantoms[i].local, peer, len) == 0)
+			return 1;
+	return 0;
+}
+
+const char *admission_policy_name(int policy)
+{
+	static const char *const names[] = {"syn-drop", "accept-close", "accept-reset", "hold"};
+	return policy >= 0 && policy < 4 ? names[policy] : "none";
+}
+
+/* A scenario's counters: the served table is read-only but for these. */
+static struct admission_live *live(const struct served *s)
+{
+	return (struct admission_live *)&s->adm;
+}
+
+static const struct sc_admission *limits(const struct served *s)
+{
+	return &s->sc->admission;
+}
+
+int admission_deadline_ms(const struct harness *h, const struct served *s)
+{
+	int own = s ? limits(s)->prelogon_timeout_ms : -1;
+	if (own < 0)
+		return h->opt.handshake_timeout_ms;
+	double scaled = own * (h->opt.time_scale > 0 ? h->opt.time_scale : 1);
+	return scaled < 100 ? 100 : (int)scaled;
+}
+
+/* syn-drop: a scenario's own listeners accept only while it has a slot. */
+static void update_listeners(const struct served *s)
+{
+	const struct sc_admission *a = limits(s);
+	if (a->max_outstanding < 0 || a->policy != SC_POLICY_SYN_DROP)
+		return;
+	int full = atomic_load(&s->adm.outstanding) >= a->max_outstanding;
+	for (size_t i = 0; i < H->n_listeners; i++) {
+		struct listener *l = &H->listeners[i];
+		if (l->def != s || !l->evl || l->paused == full)
+			continue;
+		if (full)
+			evconnlistener_disable(l->evl);
+		else
+			evconnlistener_enable(l->evl);
+		l->paused = full;
+		if (full && !initialised && a->prefill >= a->max_outstanding)
+			fill_queue(l, a->backlog >= 0 ? a->backlog : 0);
+		events_emit(0, "admission",
+		            json_pack("{s:s, s:s, s:s, s:I, s:i}", "decision",
+		                      full ? "listener-paused" : "listener-resumed", "listener", l->name,
+		                      "scenario", served_name(s), "outstanding",
+		                      (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
+		                      a->max_outstanding));
+	}
+}
+
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	for (size_t i = 0; i < H->catalog.n; i++)
+		update_listeners(&H->served[i]);
+}
+
+int admission_init(struct harness *h)
+{
+	H = h;
+	wake = event_new(h->base, -1, 0, on_wake, NULL);
+	if (!wake)
+		return -1;
+	for (size_t i = 0; i < h->catalog.n; i++) {
+		struct served *s = &h->served[i];
+		atomic_store(&live(s)->outstanding, limits(s)->prefill);
+		update_listeners(s);
+	}
+	initialised = 1;
+	return 0;
+}
+
+void admission_free(struct harness *h)
+{
+	(void)h;
+	if (wake)
+		event_free(wake);
+	wake = NULL;
+	for (int i = 0; i < n_phantoms; i++)
+		close(phantoms[i].fd);
+	n_phantoms = 0;
+	initialised = 0;
+}
+
+static void emit(struct conn *c, const struct served *s, const char *decision, const char *at)
+{
+	const struct sc_admission *a = limits(s);
+	json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I}", "decision", decision, "at", at,
+	                      "scenario", served_name(s), "outstanding",
+	                      (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
+	                      a->max_outstanding, "prefill", (json_int_t)a->prefill);
+	if (strcmp(decision, "admitted") != 0)
+		json_object_set_new(f, "policy", json_string(admission_policy_name(a->policy)));
+	events_emit(c->id, "admission", f);
+}
+
+static void held_free(struct held *k)
+{
+	if (k->prev)
+		k->prev->next = k->next;
+	else
+		held_head = k->next;
+	if (k->next)
+		k->next->prev = k->prev;
+	event_free(k->ev);
+	event_free(k->timer);
+	atomic_fetch_sub(&live(k->s)->held, 1);
+	free(k);
+}
+
+static void held_close(struct held *k, const char *reason)
+{
+	struct conn *c = k->c;
+	conn_set_close_reason(c, "%s", reason);
+	close(c->client_fd);
+	c->client_fd = -1;
+	held_free(k);
+	conn_release(c);
+}
+
+static void on_held_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct held *k = arg;
+	char sink[4096];
+	ssize_t n;
+	(void)what;
+	/* Read and drop what the client sends (it is never answered); its
+	 * close ends the hold. */
+	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		k->c->bytes_from_client += (uint64_t)n;
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+		held_close(k, "client-closed");
+}
+
+static void on_held_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct held *k = arg;
+	(void)fd;
+	(void)what;
+	events_emit(k->c->id, "deadline",
+	            json_pack("{s:i, s:s}", "after_ms", admission_deadline_ms(H, k->s), "phase",
+	                      "held"));
+	held_close(k, "held-deadline");
+}
+
+static void hold(struct conn *c, const struct served *s)
+{
+	struct held *k = calloc(1, sizeof(*k));
+	if (!k) {
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		c->client_fd = -1;
+		conn_release(c);
+		return;
+	}
+	k->c = c;
+	k->s = s;
+	k->ev = event_new(H->base, c->client_fd, EV_READ | EV_PERSIST, on_held_readable, k);
+	int left = admission_deadline_ms(H, s) - (int)(events_now_ms() - c->t_accept_ms);
+	k->timer = timer_after_ms(H->base, left > 0 ? left : 0, on_held_deadline, k);
+	if (!k->ev || !k->timer) {
+		if (k->ev)
+			event_free(k->ev);
+		if (k->timer)
+			event_free(k->timer);
+		free(k);
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		c->client_fd = -1;
+		conn_release(c);
+		return;
+	}
+	event_add(k->ev, NULL);
+	atomic_fetch_add(&live(s)->held, 1);
+	k->next = held_head;
+	if (held_head)
+		held_head->prev = k;
+	held_head = k;
+}
+
+int admission_admit(const struct served *s, struct conn *c, const char *at)
+{
+	const struct sc_admission *a = limits(s);
+	if (a->max_outstanding < 0 || c->counted == s)
+		return 0;
+	if (c->counted) /* counted at accept for the listener's scenario: move */
+		admission_on_close(c);
+	if (atomic_load(&s->adm.outstanding) < a->max_outstanding) {
+		atomic_fetch_add(&live(s)->outstanding, 1);
+		atomic_fetch_add(&live(s)->admitted, 1);
+		c->counted = s;
+		atomic_store(&c->count_done, 0);
+		emit(c, s, "admitted", at);
+		update_listeners(s);
+		return 0;
+	}
+	atomic_fetch_add(&live(s)->refused[a->policy], 1);
+	if (!c->served) { /* refused at accept: the listener's scenario refused it */
+		c->served = s;
+		c->selected_by = "listener";
+		events_emit(c->id, "scenario",
+		            json_pack("{s:s, s:s}", "scenario", served_name(s), "selected_by",
+		                      "listener"));
+	}
+	emit(c, s, "refused", at);
+	return 1;
+}
+
+void admission_refuse(const struct served *s, struct conn *c)
+{
+	switch (limits(s)->policy) {
+	case SC_POLICY_ACCEPT_RESET:
+		conn_set_close_reason(c, "refused: accept-reset");
+		tcp_arm_reset(c->client_fd);
+		close(c->client_fd);
+		c->client_fd = -1;
+		conn_release(c);
+		break;
+	case SC_POLICY_ACCEPT_CLOSE:
+		conn_set_close_reason(c, "refused: accept-close");
+		tcp_fin(c->client_fd);
+		close(c->client_fd);
+		c->client_fd = -1;
+		conn_release(c);
+		break;
+	default: /* hold; syn-drop on a connection already accepted (by cookie) */
+		hold(c, s);
+		break;
+	}
+}
+
+/* Frees the connection's slot once. */
+static void uncount(struct conn *c, int timed_out)
+{
+	const struct served *s = c->counted;
+	if (!s || atomic_exchange(&c->count_done, 1))
+		return;
+	atomic_fetch_sub(&live(s)->outstanding, 1);
+	if (timed_out)
+		atomic_fetch_add(&live(s)->freed_by_timeout, 1);
+	if (wake && limits(s)->policy == SC_POLICY_SYN_DROP)
+		event_active(wake, 0, 0);
+}
+
+void admission_on_active(struct conn *c)
+{
+	const struct served *s = c->served;
+	uncount(c, 0);
+	if (s && limits(s)->max_sessions >= 0 && !c->session_counted) {
+		c->session_counted = 1;
+		atomic_fetch_add(&live(s)->active_sessions, 1);
+	}
+}
+
+void admission_on_close(struct conn *c)
+{
+	int timed_out = strcmp(c->close_reason, "deadline") == 0 ||
+	                strcmp(c->close_reason, "request-timeout") == 0;
+	uncount(c, timed_out);
+	if (c->session_counted) {
+		c->session_counted = 0;
+		atomic_fetch_sub(&live(c->served)->active_sessions, 1);
+	}
+	c->counted = NULL;
+}
+
+int admission_session_limited(const struct served *s, struct conn *c)
+{
+	const struct sc_admission *a = limits(s);
+	long n = atomic_load(&s->adm.active_sessions);
+	if (a->max_sessions < 0 || n < a->max_sessions)
+		return 0;
+	atomic_fetch_add(&live(s)->session_limited, 1);
+	events_emit(c->id, "admission",
+	            json_pack("{s:s, s:s, s:s, s:I, s:i}", "decision", "session-limit", "at",
+	                      "licensing", "scenario", served_name(s), "active_sessions",
+	                      (json_int_t)n, "max_sessions", a->max_sessions));
+	return 1;
+}
+
+json_t *admission_summary(const struct harness *h)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; i < h->catalog.n; i++) {
+		const struct served *s = &h->served[i];
+		const struct sc_admission *a = limits(s);
+		if (a->max_outstanding < 0 && a->max_sessions < 0)
+			continue;
+		json_t *refused = json_object();
+		for (int p = 0; p < 4; p++)
+			json_object_set_new(refused, admission_policy_name(p),
+			                    json_integer(atomic_load(&s->adm.refused[p])));
+		json_object_set_new(
+		    all, served_name(s),
+		    json_pack("{s:I, s:i, s:I, s:o, s:I, s:I, s:I, s:I}", "outstanding",
+		              (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
+		              a->max_outstanding, "admitted", (json_int_t)atomic_load(&s->adm.admitted),
+		              "refused", refused, "held_now", (json_int_t)atomic_load(&s->adm.held),
+		              "freed_by_timeout", (json_int_t)atomic_load(&s->adm.freed_by_timeout),
+		              "active_sessions", (json_int_t)atomic_load(&s->adm.active_sessions),
+		              "session_limited", (json_int_t)atomic_load(&s->adm.session_limited)));
+	}
+	return all;
+}
+
+void admission_close_held(void)
+{
+	while (held_head)
+		held_close(held_head, "shutdown");
+}

@@ -1,0 +1,73 @@
+/* admission.h — admission control in the front door: the server's limit on
+ * outstanding connections (accepted, not yet active: Windows'
+ * MaxOutstandingConnections) and on active sessions, per scenario (its
+ * `admission:` section).
+ *
+ * A connection counts against its scenario from admission until it is
+ * active or closed. Past max_outstanding a new one is refused by the
+ * scenario's policy: syn-drop pauses the scenario's own listeners (the
+ * kernel's small queue fills and SYNs go unanswered) until a slot frees;
+ * accept-close and accept-reset end it at once; hold keeps it as a bare
+ * socket in the event loop — no FreeRDP context, no thread — until the
+ * pre-logon deadline. Every decision is an "admission" event with the
+ * count at that moment; the "stop" event sums them up.
+ *
+ * Event-loop thread, except admission_on_active() (peer threads). */
+#ifndef RDPFAULT_ADMISSION_H
+#define RDPFAULT_ADMISSION_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+
+struct harness;
+struct served;
+struct conn;
+
+/* Per scenario, in struct served. */
+struct admission_live {
+	atomic_long outstanding;     /* counted connections plus prefill */
+	atomic_long active_sessions;
+	atomic_long admitted, refused[4], freed_by_timeout, session_limited;
+	atomic_long held;            /* refused by hold, still open */
+};
+
+/* Sets up the counters (prefill) and the wake-up event. */
+int admission_init(struct harness *h);
+void admission_free(struct harness *h);
+
+/* At accept on a listener whose scenario has a limit, and at selection
+ * when the cookie chose another scenario: admits (returns 0, the caller
+ * goes on) or decides to refuse (returns 1: the caller lets go of its own
+ * handles on the socket and calls admission_refuse). `at` names where:
+ * "tcp-accept" or "x224-request". */
+int admission_admit(const struct served *s, struct conn *c, const char *at);
+/* Refuses by the scenario's policy; takes the connection over. */
+void admission_refuse(const struct served *s, struct conn *c);
+
+/* The connection became active (peer thread) / closed (any thread, from
+ * the last release): its slot is freed, once. */
+void admission_on_active(struct conn *c);
+void admission_on_close(struct conn *c);
+
+/* Past the scenario's max_sessions? (peer thread, at licensing.) When it
+ * is, emits the "admission" event and returns 1. */
+int admission_session_limited(const struct served *s, struct conn *c);
+
+/* The pre-logon deadline of a scenario (its own, else the harness's), ms. */
+int admission_deadline_ms(const struct harness *h, const struct served *s);
+
+/* {"SCENARIO": {outstanding, admitted, refused: {policy: n}, ...}} for the
+ * scenarios that have limits. */
+json_t *admission_summary(const struct harness *h);
+
+/* One of the harness's own queue-filling connections (syn-drop prefill),
+ * by the peer address accept saw. */
+struct sockaddr;
+int admission_is_phantom(const struct sockaddr *peer, unsigned int len);
+
+/* Closes the held connections (shutdown). */
+void admission_close_held(void);
+
+const char *admission_policy_name(int policy);
+
+#endif
