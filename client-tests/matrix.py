@@ -33,7 +33,7 @@ import matrix_report  # noqa: E402
 
 CONNECTED_S = 5    # a session client running this long, with phase active, connected
 HUNG_S = 5         # a client running this long after the server closed all it had, hung
-MAX_CONNECTIONS = 20  # more from one cell: the client retries without bound; it is stopped
+MAX_CONNECTIONS = 12  # more from one cell: the client retries without bound; it is stopped
 MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
 POLL_BYTES = 1 << 20  # event log one poll parses at most (a retry flood stays cheap)
 
@@ -271,7 +271,7 @@ def run_cell(target, display, client, sc, expect, timeout_s):
                 break
         else:
             all_closed_at = None
-        time.sleep(0.2)
+        time.sleep(0.1)
     still_running = rc is None
     if still_running:
         rf.end_process(p)
