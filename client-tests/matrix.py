@@ -216,7 +216,7 @@ def run_cell(target, display, client, sc, expect, timeout_s):
     host, port = target.where(client, sc)
     if host is None:
         return {"status": "skipped", "why": "the client needs port 3389 on an address of the "
-                "scenario's own, which only a harness this run starts has"}
+                "scenario's own: start the harness with --address-base and give --events"}
     argv = build_argv(client, sc, expect, host, port)
     env = dict(os.environ)
     if client["display"] and display:
@@ -398,6 +398,25 @@ def addresses_for(scenarios):
     return {sc["name"]: f"127.0.{1 + i // 250}.{1 + i % 250}" for i, sc in enumerate(scenarios)}
 
 
+def addresses_from_log(path):
+    """A running harness's port-3389 listeners (serve --address-base, or
+    --listen ADDR:3389=SCENARIO), from its start event: scenario -> address."""
+    out = {}
+    try:
+        with open(path) as f:
+            for line in f:
+                e = json.loads(line)
+                if e.get("event") != "start":
+                    continue
+                for ls in e.get("listeners", []):
+                    host, _, port = ls["address"].rpartition(":")
+                    if port == "3389":
+                        out.setdefault(ls["scenario"], host.strip("[]"))
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
     cells = []
     for sc in scenarios:
@@ -423,7 +442,8 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
     for s in a.set:
         extra += ["--set", s]
     if a.connect:
-        target = Target(host=a.connect, port_base=a.port_base, events=a.events)
+        target = Target(host=a.connect, port_base=a.port_base, events=a.events,
+                        addresses=addresses_from_log(a.events) if a.events else None)
     else:
         extra += [x for n in need_3389 for x in ("--listen", f"{addrs[n]}:3389={n}")]
         harness = rf.Harness(extra_args=extra)

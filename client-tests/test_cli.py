@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -139,6 +140,27 @@ class Cli(unittest.TestCase):
         rc, _, err = run("show", "--phases", "healthy-tls")
         self.assertEqual(rc, 2)
         self.assertIn("take no NAME", err)
+
+    def test_ready_file(self):
+        """The readiness signal: written (with the pid) once listening, gone
+        after a stop; $RDPFAULT_READY_FILE is the default."""
+        import tempfile
+        d = tempfile.mkdtemp(prefix="rfready-")
+        path = os.path.join(d, "ready")
+        os.environ["RDPFAULT_READY_FILE"] = path
+        try:
+            with rf.Harness() as h:
+                deadline = time.monotonic() + 10
+                while not os.path.exists(path) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                with open(path) as f:
+                    self.assertEqual(int(f.read()), h.proc.pid)
+                rc, _ = h.stop()
+                self.assertEqual(rc, 0)
+                self.assertFalse(os.path.exists(path))
+        finally:
+            del os.environ["RDPFAULT_READY_FILE"]
+            os.rmdir(d)
 
     def test_show_unknown_exits_4(self):
         rc, _, err = run("show", "no-such")

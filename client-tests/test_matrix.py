@@ -139,10 +139,25 @@ class Matrix(unittest.TestCase):
             cells = {c["client"]: c for c in json.load(f)["cells"]}
         self.assertEqual(cells["x224-probe"]["status"], "pass")
         self.assertEqual(cells["x224-probe"]["port"], h.port_base)
-        self.assertIn("x224-confirm", [s["what"] for s in cells["x224-probe"]["timeline"][0]["steps"]])
+        steps = [s["what"] for s in cells["x224-probe"]["timeline"][0]["steps"]]
+        self.assertIn("x224-confirm", steps)
         self.assertEqual(len(served), 1)
-        # Port-3389 clients need addresses only a harness of the run's own has.
+        # A port-3389 client needs an address of the scenario's own.
         self.assertEqual(cells["nmap"]["status"], "skipped")
+        self.assertIn("--address-base", cells["nmap"]["why"])
+
+    def test_running_harness_with_address_base(self):
+        with rf.Harness(extra_args=["--address-base", "127.0.3.1"]) as h:
+            rc, _, err = matrix("--connect", "127.0.0.1", "--port-base", str(h.port_base),
+                                "--events", h.events_path, "--clients", "nmap",
+                                "--scenarios", "healthy-tls,healthy-nla",
+                                "--json", self.path("r.json"))
+            self.assertEqual(rc, 0, err)
+        with open(self.path("r.json")) as f:
+            cells = {c["scenario"]: c for c in json.load(f)["cells"]}
+        self.assertEqual(cells["healthy-tls"]["host"], "127.0.3.1")   # offset 0
+        self.assertEqual(cells["healthy-nla"]["host"], "127.0.3.2")   # offset 1
+        self.assertTrue(all(c["status"] == "pass" for c in cells.values()), cells)
 
     def test_live_progress_on_a_terminal(self):
         import pty

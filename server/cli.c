@@ -4,6 +4,7 @@
  * where to look, in one line on stderr, like curl's. */
 #include "cli.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -53,6 +54,11 @@ static const char usage_serve[] =
     "                           --default. Repeatable.\n"
     "  -p, --port-base PORT     also one listener per scenario on PORT + its port_offset\n"
     "      --port-host ADDR     address of the --port-base listeners (default 127.0.0.1)\n"
+    "      --address-base ADDR  also one listener per scenario on port 3389 of its own\n"
+    "                           IPv4 address, ADDR + its port_offset (e.g. 127.0.1.1), for\n"
+    "                           clients that only reach port 3389 and send no cookie\n"
+    "      --ready-file PATH    write PATH (this process's pid) once every listener is\n"
+    "                           open, remove it at exit; default $RDPFAULT_READY_FILE\n"
     "  -d, --default NAME       the default scenario (default healthy-tls)\n"
     "  -s, --scenarios DIR      the scenario directory (default: the installed catalog)\n"
     "      --set NAME.PATH=VALUE  change one field of a scenario before it is checked,\n"
@@ -223,6 +229,8 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	    {"listen", required_argument, NULL, 'l'},
 	    {"port-base", required_argument, NULL, 'p'},
 	    {"port-host", required_argument, NULL, 'H'},
+	    {"address-base", required_argument, NULL, 'B'},
+	    {"ready-file", required_argument, NULL, 'R'},
 	    {"default", required_argument, NULL, 'd'},
 	    {"scenarios", required_argument, NULL, 's'},
 	    {"events", required_argument, NULL, 'e'},
@@ -265,6 +273,18 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			break;
 		case 'H':
 			o->port_base_host = optarg;
+			break;
+		case 'B': {
+			struct in_addr a;
+			if (inet_pton(AF_INET, optarg, &a) != 1)
+				return usage_error("serve ", "--address-base '%s': expected an IPv4 address%s",
+				                   optarg, "");
+			o->address_base = optarg;
+			port_base_given = 1; /* listeners of its own: no implicit defaults */
+			break;
+		}
+		case 'R':
+			o->ready_file = optarg;
 			break;
 		case 'd':
 			o->default_scenario = optarg;
@@ -467,6 +487,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	c->serve.default_scenario = DEFAULT_SCENARIO;
 	c->serve.handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
 	c->serve.time_scale = 1;
+	c->serve.ready_file = getenv("RDPFAULT_READY_FILE");
+	if (c->serve.ready_file && !*c->serve.ready_file)
+		c->serve.ready_file = NULL;
 	c->serve.backlog = DEFAULT_BACKLOG;
 	c->port_base = -1;
 

@@ -10,6 +10,7 @@
 
 #define SCALED_DEADLINE_FLOOR_MS 15000
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/event.h>
 #include <event2/listener.h>
@@ -395,7 +396,8 @@ static int backlog_of(const struct harness *h, const struct served *s)
 int harness_listen(struct harness *h, char *err, size_t n)
 {
 	const struct harness_options *o = &h->opt;
-	size_t total = o->n_listens + (o->port_base >= 0 ? h->catalog.n : 0);
+	size_t total = o->n_listens + (o->port_base >= 0 ? h->catalog.n : 0) +
+	               (o->address_base ? h->catalog.n : 0);
 
 	/* Peer threads wake the relay with event_active(). */
 	evthread_use_pthreads();
@@ -433,6 +435,21 @@ int harness_listen(struct harness *h, char *err, size_t n)
 			}
 			if (listener_open(h, &h->listeners[h->n_listeners], o->port_base_host, s->port, s,
 			                  backlog_of(h, s), err, n) != 0)
+				return -1;
+			h->n_listeners++;
+		}
+	}
+	if (o->address_base) {
+		struct in_addr base;
+		inet_pton(AF_INET, o->address_base, &base);
+		for (size_t i = 0; i < h->catalog.n; i++) {
+			struct served *s = &h->served[i];
+			uint32_t a = ntohl(base.s_addr) + (uint32_t)s->sc->port_offset;
+			struct in_addr ia = {.s_addr = htonl(a)};
+			char host[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &ia, host, sizeof(host));
+			if (listener_open(h, &h->listeners[h->n_listeners], host, 3389, s, backlog_of(h, s),
+			                  err, n) != 0)
 				return -1;
 			h->n_listeners++;
 		}
@@ -479,6 +496,17 @@ int harness_run(struct harness *h)
 	h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
 	event_add(h->sig_int, NULL);
 	event_add(h->sig_term, NULL);
+	if (h->opt.ready_file) {
+		/* The readiness signal (a container's HEALTHCHECK): every listener
+		 * is open and the start event is out. */
+		FILE *f = fopen(h->opt.ready_file, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		} else {
+			log_warn("cannot write the ready file %s: %s", h->opt.ready_file, strerror(errno));
+		}
+	}
 	event_base_dispatch(h->base);
 
 	long left = peer_wait_all(STOP_WAIT_MS);
@@ -490,6 +518,8 @@ int harness_run(struct harness *h)
 	else
 		json_decref(adm);
 	events_emit(0, "stop", stopf);
+	if (h->opt.ready_file)
+		unlink(h->opt.ready_file);
 	return left ? 1 : 0;
 }
 

@@ -64,6 +64,8 @@ struct harness_options {
 	int backlog;
 	double time_scale;        /* the server's own waits (faults' after_ms and
 	                             duration_ms, the deadline) times this; 1 */
+	const char *address_base; /* IPv4: one listener per scenario on ADDR+offset:3389 */
+	const char *ready_file;   /* written once listening, removed at exit; NULL: none */
 };
 
 /* The RDP Standard Security key in FreeRDP's little-endian layout. */
