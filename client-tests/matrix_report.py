@@ -5,6 +5,7 @@ cell a timeline of the handshake).
 
 import html
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -12,6 +13,12 @@ import xml.etree.ElementTree as ET
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 OUTPUT_LINES = 60     # the end of a client's output a report keeps
 EVENTS_KEPT = 400     # a cell's server events a report keeps (a retry flood is cut)
+
+
+def _parent(path):
+    """Reports may go to a folder that does not exist yet."""
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
 
 
 def summary(cells, wall):
@@ -80,6 +87,7 @@ def public(cell):
 
 
 def write_json(path, cells, summ, meta):
+    _parent(path)
     with open(path, "w") as f:
         json.dump({"meta": meta, "summary": summ, "cells": [public(c) for c in cells]}, f,
                   indent=1)
@@ -123,6 +131,7 @@ def write_junit(path, cells, summ):
                 out.text = _clean(f"$ {' '.join(c.get('argv', []))}\n{tail(c.get('output'))}\n"
                                   f"\n--- server event log, this cell's connections ---\n{log}\n")
     ET.indent(root)
+    _parent(path)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
 
 
@@ -210,5 +219,6 @@ def write_html(path, cells, summ, meta, phases):
     data = json.dumps([public(c) for c in cells]).replace("</", "<\\/")
     page = (_PAGE.replace("__SUMMARY__", summ_text).replace("__HEAD__", head)
             .replace("__ROWS__", "\n".join(rows)).replace("__DATA__", data))
+    _parent(path)
     with open(path, "w") as f:
         f.write(page)

@@ -63,7 +63,10 @@ static int join(char *out, size_t n, const char *dir, const char *name)
 
 static int subdir(const char *root, const char *name, char *out, size_t n, char *err, size_t en)
 {
-	snprintf(out, n, "%s/%s", root, name);
+	if (join(out, n, root, name) != 0) {
+		snprintf(err, en, "path too long: %s/%s", root, name);
+		return -1;
+	}
 	if (mkdir(out, 0700) < 0 && errno != EEXIST) {
 		snprintf(err, en, "cannot create %s: %s", out, strerror(errno));
 		return -1;
