@@ -100,9 +100,8 @@ int admission_deadline_ms(const struct harness *h, const struct served *s)
 {
 	int own = s ? limits(s)->prelogon_timeout_ms : -1;
 	if (own < 0)
-		return h->opt.handshake_timeout_ms;
-	double scaled = own * (h->opt.time_scale > 0 ? h->opt.time_scale : 1);
-	return scaled < 100 ? 100 : (int)scaled;
+		return h->opt.handshake_timeout_ms; /* scaled already */
+	return scaled_deadline_ms(own, h->opt.time_scale);
 }
 
 /* syn-drop: a scenario's own listeners accept only while it has a slot. */

@@ -25,6 +25,20 @@ static inline struct event *timer_after_ms(struct event_base *base, long ms,
 	return ev;
 }
 
+/* A pre-logon deadline under --time-scale: scaled, but never below clients'
+ * own give-up timers (xfreerdp's is 10 s, so 15 s), nor below the
+ * unscaled value when that was shorter. A scaled run ends the way an
+ * unscaled one does, only sooner. */
+#define SCALED_DEADLINE_FLOOR_MS 15000
+static inline int scaled_deadline_ms(int ms, double scale)
+{
+	if (scale <= 0 || scale == 1)
+		return ms;
+	int floor_ms = ms < SCALED_DEADLINE_FLOOR_MS ? ms : SCALED_DEADLINE_FLOOR_MS;
+	double t = ms * scale;
+	return t < floor_ms ? floor_ms : t > 86400000 ? 86400000 : (int)t;
+}
+
 static inline struct timespec deadline_after_ms(int ms)
 {
 	struct timespec t;

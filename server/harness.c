@@ -8,7 +8,6 @@
  * under a second. */
 #include "harness.h"
 
-#define SCALED_DEADLINE_FLOOR_MS 15000
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,6 +27,7 @@
 #include "admission.h"
 #include "certgen.h"
 #include "conn.h"
+#include "deadline.h"
 #include "events.h"
 #include "listener.h"
 #include "log.h"
@@ -307,16 +307,7 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 
 	memset(h, 0, sizeof(*h));
 	h->opt = *opt;
-	if (opt->time_scale > 0 && opt->time_scale != 1) {
-		/* The deadline is scaled too, but never below clients' own
-		 * give-up timers (xfreerdp's is 10 s): a scaled run must end the
-		 * way an unscaled one does, only sooner. */
-		int floor_ms = opt->handshake_timeout_ms < SCALED_DEADLINE_FLOOR_MS
-		                   ? opt->handshake_timeout_ms
-		                   : SCALED_DEADLINE_FLOOR_MS;
-		double t = opt->handshake_timeout_ms * opt->time_scale;
-		h->opt.handshake_timeout_ms = t < floor_ms ? floor_ms : t > 86400000 ? 86400000 : (int)t;
-	}
+	h->opt.handshake_timeout_ms = scaled_deadline_ms(opt->handshake_timeout_ms, opt->time_scale);
 	the_harness = h;
 	int problems =
 	    catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets, &h->catalog, stderr);
