@@ -124,7 +124,7 @@ mkdir -p "$work/reports"
 t0=$(date +%s)
 rc=0
 TAG=$tag BASE=$base REPORTS="$work/reports" TIME_SCALE="${TIME_SCALE:-0.2}" JOBS=3 \
-  docker-compose -f docker/compose.yml -p "$project" up --no-build --exit-code-from matrix \
+  docker-compose -f docker/compose.yml -p "$project" up --build --exit-code-from matrix \
   >"$work/compose.log" 2>&1 || rc=$?
 echo "compose matrix: exit $rc in $(( $(date +%s) - t0 )) s"
 grep -E "matched|DRIFT" "$work/compose.log" | tail -5
