@@ -7,6 +7,7 @@
 #include <event2/listener.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -24,13 +25,13 @@ static int initialised;
 /* A connection refused by hold: a bare socket, drained, until the deadline
  * or the client's close. */
 struct held {
-	struct held *prev, *next;
+	LIST_ENTRY(held) link; /* in `helds` */
 	struct conn *c;
 	const struct served *s;
 	struct event *ev;
 	struct event *timer;
 };
-static struct held *held_head;
+static LIST_HEAD(, held) helds = LIST_HEAD_INITIALIZER(helds);
 
 /* prefill on a syn-drop scenario: the listener is paused from the start,
  * and the kernel's accept queue is filled with connections of the
@@ -181,12 +182,7 @@ static void emit(struct conn *c, const struct served *s, const char *decision, c
 
 static void held_free(struct held *k)
 {
-	if (k->prev)
-		k->prev->next = k->next;
-	else
-		held_head = k->next;
-	if (k->next)
-		k->next->prev = k->prev;
+	LIST_REMOVE(k, link);
 	event_free(k->ev);
 	event_free(k->timer);
 	atomic_fetch_sub(&live(k->s)->held, 1);
@@ -257,10 +253,7 @@ static void hold(struct conn *c, const struct served *s)
 	}
 	event_add(k->ev, NULL);
 	atomic_fetch_add(&live(s)->held, 1);
-	k->next = held_head;
-	if (held_head)
-		held_head->prev = k;
-	held_head = k;
+	LIST_INSERT_HEAD(&helds, k, link);
 }
 
 int admission_admit(const struct served *s, struct conn *c, const char *at)
@@ -390,6 +383,6 @@ json_t *admission_summary(const struct harness *h)
 
 void admission_close_held(void)
 {
-	while (held_head)
-		held_close(held_head, "shutdown");
+	while (!LIST_EMPTY(&helds))
+		held_close(LIST_FIRST(&helds), "shutdown");
 }

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,7 +37,7 @@
 #define LINGER_MS 5000        /* how long a client may keep the socket after our FIN */
 
 struct relay {
-	struct relay *prev, *next;
+	LIST_ENTRY(relay) link; /* in `relays` */
 	struct harness *h;
 	struct conn *c;
 	struct bufferevent *client, *inner;
@@ -62,7 +63,7 @@ struct relay {
 	size_t scan_base;                /* where the chunk being scanned starts in the buffer */
 };
 
-static struct relay *relays;
+static LIST_HEAD(, relay) relays = LIST_HEAD_INITIALIZER(relays);
 static long n_relays;
 
 long relay_live(void)
@@ -91,12 +92,7 @@ static void finish(struct relay *r)
 	pthread_mutex_unlock(&r->c->req_lock);
 	if (r->wake)
 		event_free(r->wake);
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		relays = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
+	LIST_REMOVE(r, link);
 	n_relays--;
 	r->c->relay = NULL;
 	r->c->client_fd = -1;
@@ -588,10 +584,7 @@ void relay_start(struct harness *h, struct conn *c)
 	evutil_make_socket_nonblocking(sv[0]);
 	r->client = bufferevent_socket_new(h->base, c->client_fd, BEV_OPT_CLOSE_ON_FREE);
 	r->inner = bufferevent_socket_new(h->base, sv[0], BEV_OPT_CLOSE_ON_FREE);
-	r->next = relays;
-	if (relays)
-		relays->prev = r;
-	relays = r;
+	LIST_INSERT_HEAD(&relays, r, link);
 	n_relays++;
 	if (!r->client || !r->inner) {
 		close(sv[1]);
@@ -616,6 +609,6 @@ void relay_start(struct harness *h, struct conn *c)
 
 void relay_abort_all(const char *reason)
 {
-	while (relays)
-		abort_relay(relays, reason);
+	while (!LIST_EMPTY(&relays))
+		abort_relay(LIST_FIRST(&relays), reason);
 }

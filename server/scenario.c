@@ -1589,13 +1589,15 @@ static void apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_
 				problem(c, line_of(map), o->path, "--set: %s has no list to index", key);
 				return;
 			}
-			int k = add_scalar(doc, key, map->start_mark);
-			int v = last ? add_scalar(doc, o->value, map->start_mark)
+			/* Adding nodes may move every node: `map` is not used after. */
+			yaml_mark_t mark = map->start_mark;
+			int k = add_scalar(doc, key, mark);
+			int v = last ? add_scalar(doc, o->value, mark)
 				     : yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
 			if (!v || !yaml_document_append_mapping_pair(doc, cur, k, v))
 				oom();
 			if (!last)
-				yaml_document_get_node(doc, v)->start_mark = map->start_mark;
+				yaml_document_get_node(doc, v)->start_mark = mark;
 			cur = v;
 			continue;
 		}

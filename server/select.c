@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -29,7 +30,7 @@
 #include "relay.h"
 
 struct pending {
-	struct pending *prev, *next;
+	LIST_ENTRY(pending) link; /* in `pendings` */
 	struct harness *h;
 	struct conn *c;
 	struct event *ev;
@@ -38,7 +39,7 @@ struct pending {
 	enum phase held_at;    /* the phase a stall or delay holds (PH_NONE: none) */
 };
 
-static struct pending *pending_head;
+static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
 
 /* The pre-logon deadline: the chosen scenario's, before that the
  * listener's. */
@@ -49,12 +50,7 @@ static int deadline_of(const struct pending *p)
 
 static void pending_free(struct pending *p)
 {
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		pending_head = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
+	LIST_REMOVE(p, link);
 	event_free(p->ev);
 	if (p->timer)
 		event_free(p->timer);
@@ -321,10 +317,7 @@ void select_begin(struct harness *h, struct conn *c)
 	p->c = c;
 	p->ev = event_new(h->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
 	                  p);
-	p->next = pending_head;
-	if (pending_head)
-		pending_head->prev = p;
-	pending_head = p;
+	LIST_INSERT_HEAD(&pendings, p, link);
 	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);
 	/* A fault at tcp-accept strikes before the request is read: the
@@ -334,6 +327,6 @@ void select_begin(struct harness *h, struct conn *c)
 
 void select_abort_all(void)
 {
-	while (pending_head)
-		pending_close(pending_head, "shutdown");
+	while (!LIST_EMPTY(&pendings))
+		pending_close(LIST_FIRST(&pendings), "shutdown");
 }
