@@ -36,6 +36,10 @@ HUNG_S = 5         # a client running this long after the server closed all it h
 MAX_CONNECTIONS = 12  # more from one cell: the client retries without bound; it is stopped
 MAX_OUTPUT = 1 << 20  # bytes of a client's output kept (its start and its end)
 POLL_BYTES = 1 << 20  # event log one poll parses at most (a retry flood stays cheap)
+# A client that could not open the X display never reached the server: the
+# run says nothing about the scenario, so the cell runs once more.
+DISPLAY_FAILURE = re.compile(r"failed to open X11 display|[Cc]an't open display|"
+                             r"unable to open display|failed to open display")
 
 # The phase model (`rdpfault show --phases`), in connection order.
 PHASES = ["tcp-accept", "x224-request", "x224-confirm", "tls-client-hello", "tls-server-hello",
@@ -468,6 +472,12 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
                 client = clients[c["client"]]
                 r = run_cell(target, dname, client, c["sc"], c["expect"],
                              a.timeout or client["timeout_s"])
+                if (r["status"] == "ran" and r["connections"] == 0 and
+                        DISPLAY_FAILURE.search(r["output"])):
+                    first = matrix_report.tail(r["output"], 3)
+                    r = run_cell(target, dname, client, c["sc"], c["expect"],
+                                 a.timeout or client["timeout_s"])
+                    r["infra_retry"] = f"ran again: the first run could not open the display ({first})"
                 c.update(r)
                 if r["status"] == "ran" and a.record:
                     c["status"], c["problems"] = "pass", []

@@ -79,7 +79,7 @@ def public(cell):
     """A cell as the JSON report and the HTML page carry it."""
     keep = ("scenario", "client", "status", "problems", "why", "argv", "host", "port", "exit",
             "connected", "hung", "unbounded_retries", "timed_out", "seconds", "connections",
-            "faults", "ends", "expect")
+            "faults", "ends", "expect", "infra_retry")
     out = {k: cell[k] for k in keep if k in cell}
     out["output_tail"] = tail(cell.get("output", ""))
     out["timeline"] = timeline(cell)

@@ -295,7 +295,7 @@ class Display:
         # to the pipe once it is ready (no race between parallel tests).
         rfd, wfd = os.pipe()
         self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0",
-                                      "1280x800x24", "-nolisten", "tcp"],
+                                      "1280x800x24", "-nolisten", "tcp", "-maxclients", "512"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      pass_fds=(wfd,))
         os.close(wfd)
