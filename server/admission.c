@@ -286,25 +286,19 @@ int admission_admit(const struct served *s, struct conn *c, const char *at)
 
 void admission_refuse(const struct served *s, struct conn *c)
 {
-	switch (limits(s)->policy) {
-	case SC_POLICY_ACCEPT_RESET:
-		conn_set_close_reason(c, "refused: accept-reset");
-		tcp_arm_reset(c->client_fd);
-		close(c->client_fd);
-		c->client_fd = -1;
-		conn_release(c);
-		break;
-	case SC_POLICY_ACCEPT_CLOSE:
-		conn_set_close_reason(c, "refused: accept-close");
-		tcp_fin(c->client_fd);
-		close(c->client_fd);
-		c->client_fd = -1;
-		conn_release(c);
-		break;
-	default: /* hold; syn-drop on a connection already accepted (by cookie) */
-		hold(c, s);
-		break;
+	int policy = limits(s)->policy;
+	if (policy != SC_POLICY_ACCEPT_RESET && policy != SC_POLICY_ACCEPT_CLOSE) {
+		hold(c, s); /* hold; syn-drop on a connection already accepted (by cookie) */
+		return;
 	}
+	conn_set_close_reason(c, "refused: %s", admission_policy_name(policy));
+	if (policy == SC_POLICY_ACCEPT_RESET)
+		tcp_arm_reset(c->client_fd);
+	else
+		tcp_fin(c->client_fd);
+	close(c->client_fd);
+	c->client_fd = -1;
+	conn_release(c);
 }
 
 /* Frees the connection's slot once. */

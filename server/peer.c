@@ -161,31 +161,34 @@ static void send_message(struct rf_context *ctx, const struct fault_step *st,
  * closes). A FIN right behind the last PDU makes xfreerdp fail on the end
  * of the stream before it handles the PDU, so the close follows after a
  * short hold, as a server's disconnect does. */
-static void send_messages(struct rf_context *ctx, enum phase p, freerdp_peer *lic, wStream *lic_s)
+/* After the server's last message: the hold, then the relay's FIN. */
+static void close_after_hold(struct rf_context *ctx)
 {
 	static const struct fault_step fin = {
 	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
+	/* FreeRDP may hold output in its transport buffer: out with it first. */
+	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+	conn_request(ctx->conn, &fin, 2000);
+}
+
+static void send_messages(struct rf_context *ctx, enum phase p, freerdp_peer *lic, wStream *lic_s)
+{
 	const struct fault_plan *plan = &ctx->served->plan;
 	ctx->denied = 1;
 	ctx->deny_due = 0;
 	for (size_t i = 0; i < plan->n; i++)
 		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
 			send_message(ctx, &plan->steps[i], lic, lic_s);
-	/* FreeRDP may hold output in its transport buffer: out with it first. */
-	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
-	conn_request(ctx->conn, &fin, 2000);
+	close_after_hold(ctx);
 }
 
 /* One message of the harness's own (the session limit's deny), then the
  * hold and the FIN, as for a scenario's messages. */
 static void end_with(struct rf_context *ctx, const struct fault_step *st)
 {
-	static const struct fault_step fin = {
-	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
 	ctx->denied = 1;
 	send_message(ctx, st, NULL, NULL);
-	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
-	conn_request(ctx->conn, &fin, 2000);
+	close_after_hold(ctx);
 }
 
 /* Called at every peer phase: the messages that strike here. Inside
