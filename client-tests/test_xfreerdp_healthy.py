@@ -32,8 +32,14 @@ class HealthyScenarios(unittest.TestCase):
         c = rf.xfreerdp(port, user, password, extra, self.display.name)
         try:
             rc = c.wait(SESSION_S)
-            self.assertIsNone(rc, f"xfreerdp exited {rc} instead of staying connected:\n"
-                                  f"{c.output()[-3000:]}")
+            if rc is not None:
+                # What the server saw of it, for a failure that is not the client's.
+                closes = [e for e in self.h.events() if e["event"] == "close"
+                          and e["conn"] not in before]
+                self.fail(f"xfreerdp exited {rc} instead of staying connected:\n"
+                          f"{c.output()[-3000:]}\nserver closes: {closes}\n"
+                          f"harness alive: {self.h.proc.poll() is None}; its stderr:\n"
+                          f"{self.h.stderr_text()[-3000:]}")
             conn = self.h.wait_for(
                 lambda ev: next((e["conn"] for e in ev if e["event"] == "phase"
                                  and e["phase"] == "active" and e["conn"] not in before), None),
