@@ -25,6 +25,7 @@ def summary(cells, wall):
     s = {k: 0 for k in ("pass", "drift", "error", "skipped")}
     for c in cells:
         s[c["status"]] += 1
+    s["flaky"] = sum(c["status"] == "pass" and bool(c.get("flaky")) for c in cells)
     s["cells"] = len(cells)
     s["wall_s"] = wall
     per_client = {}
@@ -79,7 +80,7 @@ def public(cell):
     """A cell as the JSON report and the HTML page carry it."""
     keep = ("scenario", "client", "status", "problems", "why", "argv", "host", "port", "exit",
             "connected", "hung", "unbounded_retries", "timed_out", "seconds", "connections",
-            "faults", "ends", "expect", "infra_retry")
+            "faults", "ends", "expect", "infra_retry", "flaky")
     out = {k: cell[k] for k in keep if k in cell}
     out["output_tail"] = tail(cell.get("output", ""))
     out["timeline"] = timeline(cell)
@@ -130,6 +131,9 @@ def write_junit(path, cells, summ):
                 log = "\n".join(json.dumps(e) for e in _events(c))
                 out.text = _clean(f"$ {' '.join(c.get('argv', []))}\n{tail(c.get('output'))}\n"
                                   f"\n--- server event log, this cell's connections ---\n{log}\n")
+            elif c.get("flaky"):
+                out = ET.SubElement(tc, "system-out")
+                out.text = _clean("flaky: matched on a rerun; " + "; ".join(c["flaky"]) + "\n")
     ET.indent(root)
     _parent(path)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
@@ -176,6 +180,8 @@ function open_cell(i){
   var td = document.getElementById('cell-'+i); if(td) td.classList.add('sel');
   var h = '<h2>'+esc(c.scenario)+' &times; '+esc(c.client)+': '+esc(c.status)+'</h2>';
   if(c.problems && c.problems.length) h += '<p class="bad">'+c.problems.map(esc).join('<br>')+'</p>';
+  if(c.flaky && c.flaky.length) h += '<p>flaky, matched on a rerun: '+c.flaky.map(esc).join('<br>')+'</p>';
+  if(c.infra_retry) h += '<p>'+esc(c.infra_retry)+'</p>';
   if(c.why) h += '<p>'+esc(c.why)+'</p>';
   h += '<p>expected: <code>'+esc(JSON.stringify(c.expect||{}))+'</code><br>got: exit <code>'+
        esc(c.exit==null?'none':c.exit)+'</code>'+(c.exit==null?' (still running: the runner stopped it)':'')+', connected <code>'+esc(c.connected)+'</code>, '+
@@ -213,7 +219,9 @@ def write_html(path, cells, summ, meta, phases):
                        f'{html.escape(cl)}"><a href="#cell-{i}">{word[c["status"]]}</a></td>')
         rows.append(f'<tr><th class="sc">{html.escape(sc)}</th>{"".join(tds)}</tr>')
     head = "".join(f"<th>{html.escape(c)}</th>" for c in clients)
-    summ_text = (f"{summ['pass']} matched, {summ['drift']} drifted, {summ['error']} errors, "
+    summ_text = (f"{summ['pass']} matched"
+                 + (f" ({summ['flaky']} flaky)" if summ.get("flaky") else "") + ", "
+                 f"{summ['drift']} drifted, {summ['error']} errors, "
                  f"{summ['skipped']} skipped &middot; {summ['wall_s']} s &middot; "
                  f"{html.escape(meta.get('started', ''))}")
     data = json.dumps([public(c) for c in cells]).replace("</", "<\\/")

@@ -92,6 +92,43 @@ class Matrix(unittest.TestCase):
         self.assertIsNone(ok.find("failure"))
         self.assertIsNone(ok.find("system-out"))
 
+    def test_rerun_drifted_marks_a_later_match_flaky(self):
+        # A client that fails its first run only (a marker file tells).
+        mark = self.path("ran-once")
+        flaky = self.path("flaky.yaml")
+        with open(flaky, "w") as f:
+            f.write(f"""name: flaky-probe
+command: >-
+  if [ -e {mark} ]; then exec nc -z -w 5 {{host}} {{port}}; else touch {mark}; exit 3; fi
+verdict: exit
+success: {{exit: 0}}
+timeout_s: 15
+expect:
+  "healthy-tls": {{result: connected}}
+""")
+        args = ["--client-file", flaky, "--clients", "flaky-probe", "--scenarios", "healthy-tls"]
+        rc, _, err = matrix(*args)
+        self.assertEqual(rc, 1, err)                       # no rerun: the drift stands
+        self.assertIn("DRIFT healthy-tls x flaky-probe", err)
+        os.unlink(mark)
+        rc, _, err = matrix(*args, "--rerun-drifted", "1", "--json", self.path("r.json"),
+                            "--junit", self.path("r.xml"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("1 matched (1 flaky), 0 drifted", err)
+        self.assertRegex(err, r"ok +healthy-tls x flaky-probe .* flaky, first run: expected "
+                              r"connected, got failed \(exit 3\)")
+        with open(self.path("r.json")) as f:
+            report = json.load(f)
+        self.assertEqual(report["summary"]["flaky"], 1)
+        self.assertEqual(len(report["cells"][0]["flaky"]), 1)
+        self.validate(self.path("r.xml"))
+        case = ET.parse(self.path("r.xml")).getroot().find(".//testcase")
+        self.assertIsNone(case.find("failure"))
+        self.assertIn("flaky: matched on a rerun", case.find("system-out").text)
+        rc, _, err = matrix(*args, "--rerun-drifted", "9")
+        self.assertEqual(rc, 2)
+        self.assertIn("--rerun-drifted 9: expected 0-5", err)
+
     def test_html_in_headless_chromium(self):
         rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe,xfreerdp",
                             "--scenarios", "healthy-tls,ssl-not-allowed,denied-after-active",
