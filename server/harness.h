@@ -83,6 +83,7 @@ struct listener {
 	struct evconnlistener *evl;
 	struct harness *h;
 	int paused; /* syn-drop: not accepting until a slot frees */
+	struct udpside *udp; /* multitransport: the UDP socket on the same port, or NULL */
 };
 
 struct harness {

@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "log.h"
 #include "select.h"
+#include "udpside.h"
 
 static void addr_text(const struct sockaddr *sa, char *out, size_t n)
 {
@@ -125,6 +126,11 @@ int listener_open(struct harness *h, struct listener *l, const char *host, int p
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	if (udpside_open(h, &l->udp, host, port, def, err, n) != 0) {
+		evconnlistener_free(l->evl);
+		l->evl = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -133,4 +139,6 @@ void listener_close(struct listener *l)
 	if (l->evl)
 		evconnlistener_free(l->evl);
 	l->evl = NULL;
+	udpside_close(l->udp);
+	l->udp = NULL;
 }

@@ -33,6 +33,7 @@
 #include "license.h"
 #include "log.h"
 #include "mcsfix.h"
+#include "mtbootstrap.h"
 #include "tlshook.h"
 #include "tsrequest.h"
 #include "ultimatum.h"
@@ -56,6 +57,8 @@ struct rf_context {
 	int license_rewritten;
 	uint8_t license_pdu[1024]; /* the rewritten copy, FreeRDP's is const */
 	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
+	struct mt_session mt;             /* multitransport bootstrapping */
+	struct fault_step mt_deny;        /* its fallback deny */
 };
 
 static _Thread_local struct rf_context *current;
@@ -269,8 +272,20 @@ void peer_on_client_read(void *buf, size_t len)
 	tsrequest_stream_feed(&current->client_ts, buf, len);
 }
 
-int peer_on_server_write(const void *buf, size_t len, const void **out)
+int peer_filters_reads(void)
 {
+	return current && current->mt.filtering;
+}
+
+int peer_filtered_read(SSL *ssl, void *buf, int num, int (*real)(SSL *, void *, int))
+{
+	return mts_read(&current->mt, ssl, buf, num, real);
+}
+
+int peer_on_server_write(const void *buf, size_t len, const void **out, size_t *out_len)
+{
+	if (current && current->credssp_done && current->mt.cfg)
+		mts_server_write(&current->mt, buf, len, out, out_len);
 	if (current && current->license_rewrite && len <= sizeof(current->license_pdu)) {
 		const struct fault_step *st = current->license_rewrite;
 		memcpy(current->license_pdu, buf, len);
@@ -341,6 +356,7 @@ static BOOL on_logon(freerdp_peer *client, SEC_WINNT_AUTH_IDENTITY *identity, BO
 	const char *layer = s->NlaSecurity ? "nla" : s->TlsSecurity ? "tls" : "rdp";
 	(void)identity;
 	ctx->credssp_done = 1;
+	mts_start(&ctx->mt); /* the MCS Connect Initial comes next */
 	events_emit(ctx->conn->id, "security",
 	            json_pack("{s:s, s:b}", "layer", layer, "nla_authenticated", automatic));
 	return TRUE;
@@ -362,6 +378,34 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 			return LICENSE_CB_ABORT;
 	}
 	return ctx->license_default ? ctx->license_default(client, s) : LICENSE_CB_COMPLETED;
+}
+
+/* After licensing, before Demand Active: the multitransport bootstrapping
+ * and the fallback it ends in. */
+static BOOL on_capabilities(freerdp_peer *client)
+{
+	static const struct fault_step rst = {
+	    .action = FA_RESET, .at = PH_NONE, .duration_ms = -1, .after_ms = 0};
+	struct rf_context *ctx = ctx_of(client);
+	if (ctx->denied)
+		return FALSE;
+	switch (mts_bootstrap(&ctx->mt, ctx->ssl, tlshook_read_raw)) {
+	case MTS_PROCEED:
+		return TRUE;
+	case MTS_STALL:
+		mts_stall(&ctx->mt, ctx->ssl, tlshook_read_raw);
+		return FALSE;
+	case MTS_RESET:
+		client->DrainOutputBuffer(client);
+		events_emit(ctx->conn->id, "fault", fault_step_json(&rst));
+		conn_request(ctx->conn, &rst, 2000);
+		return FALSE;
+	case MTS_DENY:
+		end_with(ctx, &ctx->mt_deny);
+		return FALSE;
+	default:
+		return FALSE;
+	}
 }
 
 static BOOL on_client_capabilities(freerdp_peer *client)
@@ -524,6 +568,14 @@ static void *peer_main(void *arg)
 	struct rf_context *ctx = ctx_of(client);
 	ctx->conn = c;
 	ctx->served = c->served;
+	mts_init(&ctx->mt, c->served->sc, c->id, st.fd, st.h->opt.time_scale);
+	{
+		const char *code = c->served->sc->multitransport.deny_code;
+		ctx->mt_deny = (struct fault_step){.action = FA_DENY,
+		                                   .at = PH_CAPABILITIES,
+		                                   .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
+		                                   .duration_ms = -1};
+	}
 	current = ctx;
 	if (configure(client, st.h, c->served) != 0) {
 		end = "internal-error: settings";
@@ -533,6 +585,7 @@ static void *peer_main(void *arg)
 	client->PostConnect = on_post_connect;
 	client->Activate = on_activate;
 	client->ClientCapabilities = on_client_capabilities;
+	client->Capabilities = on_capabilities;
 	ctx->license_default = client->LicenseCallback;
 	client->LicenseCallback = on_license;
 	client->update->RefreshRect = on_refresh_rect;
@@ -580,6 +633,7 @@ static void *peer_main(void *arg)
 	client->Disconnect(client);
 free_peer:
 	current = NULL;
+	mts_free(&ctx->mt);
 	freerdp_peer_context_free(client);
 	freerdp_peer_free(client);
 out:

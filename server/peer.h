@@ -27,8 +27,13 @@ void peer_on_tls_handshake_done(SSL *ssl);
  * in place, never resized (see mcsfix.h). */
 void peer_on_client_read(void *buf, size_t len);
 /* The server's plaintext on its way into TLS. Returns non-zero when the
- * peer wrote something else instead (the write must fail); otherwise *out
- * is what to write: buf, or a rewritten copy of the same length. */
-int peer_on_server_write(const void *buf, size_t len, const void **out);
+ * peer wrote something else instead (the write must fail); otherwise
+ * *out / *out_len is what to write: buf, a rewritten copy of the same
+ * length, or a grown PDU (the MCS Connect Response with multitransport). */
+int peer_on_server_write(const void *buf, size_t len, const void **out, size_t *out_len);
+/* 1 when this thread's peer reads the client through its PDU filter. */
+int peer_filters_reads(void);
+/* SSL_read for such a peer: `real` is libssl's. */
+int peer_filtered_read(SSL *ssl, void *buf, int num, int (*real)(SSL *, void *, int));
 
 #endif

@@ -1165,6 +1165,39 @@ static void finish_admission(struct ctx *c, const yaml_node_t *map, const char *
 	free(p);
 }
 
+static const struct name_val mt_protocol_names[] = {
+    {"reliable", 0x0001}, /* TRANSPORTTYPE_UDPFECR */
+    {"lossy", 0x0004},    /* TRANSPORTTYPE_UDPFECL */
+    {NULL, 0},
+};
+
+static const struct name_val udp_mode_names[] = {
+    {"drop", SC_UDP_DROP},
+    {"unreachable", SC_UDP_UNREACHABLE},
+    {"answer-garbage", SC_UDP_ANSWER_GARBAGE},
+    {NULL, 0},
+};
+
+static const struct name_val fallback_names[] = {
+    {"proceed", SC_FALLBACK_PROCEED},
+    {"stall", SC_FALLBACK_STALL},
+    {"reset", SC_FALLBACK_RESET},
+    {"deny", SC_FALLBACK_DENY},
+    {NULL, 0},
+};
+
+static void finish_multitransport(struct ctx *c, const yaml_node_t *map, const char *path,
+				  void *base, int clean)
+{
+	struct sc_multitransport *m = base;
+	m->on = 1;
+	if (!clean || !map_get(c, map, "deny_code") || m->fallback == SC_FALLBACK_DENY)
+		return;
+	char *p = path_key(path, "deny_code");
+	problem(c, line_of(map_get(c, map, "deny_code")), p, "applies to fallback deny only");
+	free(p);
+}
+
 static int check_errinfo(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
 {
 	char *end;
@@ -1185,6 +1218,12 @@ static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path,
 	if ((s->protocols & SC_PROTO_NLA) && !map_get(c, map, "account"))
 		problem(c, line_of(map), "account",
 			"required when security.protocols includes nla");
+	/* The bootstrapping PDUs travel inside TLS (as RDP-UDP's own security
+	 * needs the server's TLS certificate). */
+	const yaml_node_t *mt = map_get(c, map, "multitransport");
+	if (mt && (s->protocols & SC_PROTO_RDP))
+		problem(c, line_of(mt), "multitransport",
+			"needs security.protocols without rdp (the bootstrapping travels inside TLS)");
 }
 
 #define SEC(m) offsetof(struct scenario, m)
@@ -1365,6 +1404,39 @@ static const struct field admission_fields[] = {
 static const struct schema admission_schema = {
     admission_fields, sizeof admission_fields / sizeof *admission_fields, finish_admission};
 
+#define MT(m) offsetof(struct sc_multitransport, m)
+static const struct field multitransport_fields[] = {
+    {.key = "protocols",
+     .kind = K_FLAGS,
+     .off = MT(protocols),
+     .flags = F_NONEMPTY,
+     .what = "multitransport protocol",
+     .names = mt_protocol_names,
+     .def_num = 0x0001},
+    {.key = "udp",
+     .kind = K_ENUM,
+     .off = MT(udp),
+     .what = "udp side",
+     .names = udp_mode_names,
+     .width = W_INT,
+     .def_num = SC_UDP_DROP},
+    {.key = "response_timeout_ms", .kind = K_INT, .off = MT(response_timeout_ms), .min = 0,
+     .max = 600000, .def_num = 5000},
+    {.key = "fallback",
+     .kind = K_ENUM,
+     .off = MT(fallback),
+     .what = "fallback",
+     .names = fallback_names,
+     .width = W_INT,
+     .def_num = SC_FALLBACK_PROCEED},
+    {.key = "fallback_after_ms", .kind = K_INT, .off = MT(fallback_after_ms), .min = 0,
+     .max = 600000},
+    {.key = "deny_code", .kind = K_STR, .off = MT(deny_code), .check = check_errinfo},
+};
+static const struct schema multitransport_schema = {
+    multitransport_fields, sizeof multitransport_fields / sizeof *multitransport_fields,
+    finish_multitransport};
+
 static const struct field root_fields[] = {
     {.key = "name", .kind = K_STR, .off = SEC(name), .flags = F_REQUIRED, .check = check_name},
     {.key = "port_offset",
@@ -1392,6 +1464,10 @@ static const struct field root_fields[] = {
     {.key = "security", .kind = K_MAP, .off = 0, .sub = &security_schema},
     {.key = "certificate", .kind = K_MAP, .off = SEC(cert), .sub = &cert_schema},
     {.key = "admission", .kind = K_MAP, .off = SEC(admission), .sub = &admission_schema},
+    {.key = "multitransport",
+     .kind = K_MAP,
+     .off = SEC(multitransport),
+     .sub = &multitransport_schema},
     {.key = "account",
      .kind = K_MAP,
      .off = SEC(account),
@@ -2011,6 +2087,7 @@ void scenario_free(struct scenario *s)
 	strv_free(s->each_phase);
 	free(s->template_name);
 	free(s->admission.session_limit_code);
+	free(s->multitransport.deny_code);
 	for (size_t i = 0; i < s->n_expect; i++) {
 		struct sc_expect *e = &s->expect[i];
 		free(e->client);

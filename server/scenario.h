@@ -74,6 +74,31 @@ struct sc_admission {
 	char *session_limit_code; /* the Set Error Info code for that, a number; NULL: 0x7 */
 };
 
+/* multitransport: the server offers UDP to a client that advertises it
+ * (MS-RDPBCGR 2.2.15), and the UDP side on the same port number answers as
+ * `udp` says; after the attempt the TCP connection goes on as `fallback`
+ * says. */
+enum sc_udp_mode {
+	SC_UDP_DROP = 0,       /* a bound socket that logs every datagram and answers none */
+	SC_UDP_UNREACHABLE,    /* no socket: the kernel answers ICMP port unreachable */
+	SC_UDP_ANSWER_GARBAGE, /* a socket that answers each datagram with bytes no client parses */
+};
+enum sc_fallback {
+	SC_FALLBACK_PROCEED = 0, /* Demand Active: the healthy fallback to TCP */
+	SC_FALLBACK_STALL,       /* never goes on: waits until the pre-logon deadline */
+	SC_FALLBACK_RESET,       /* RST */
+	SC_FALLBACK_DENY,        /* Set Error Info (deny_code), then the close */
+};
+struct sc_multitransport {
+	int on;                  /* the section is present */
+	unsigned protocols;      /* MT_TRANSPORTTYPE_UDPFECR (1) / _UDPFECL (4): a request each */
+	int udp;                 /* enum sc_udp_mode */
+	int response_timeout_ms; /* how long the server waits for the client's responses */
+	int fallback;            /* enum sc_fallback */
+	int fallback_after_ms;   /* between the end of the UDP attempt and the fallback */
+	char *deny_code;         /* fallback deny: the Set Error Info code; NULL: 0x7 */
+};
+
 /* What one client is expected to show against this scenario. Every
  * field but `client` is optional; unset ints are -1, unset strings NULL. */
 struct sc_expect {
@@ -132,6 +157,7 @@ struct scenario {
 	struct sc_cert cert;
 	struct sc_account account;
 	struct sc_admission admission;
+	struct sc_multitransport multitransport;
 
 	struct sc_fault *faults;
 	size_t n_faults;

@@ -45,8 +45,11 @@ int SSL_write(SSL *s, const void *buf, int num)
 	if (!real_write)
 		return -1;
 	const void *out = buf;
-	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num, &out) != 0)
+	size_t out_len = num > 0 ? (size_t)num : 0;
+	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num, &out, &out_len) != 0)
 		return -1; /* the peer replaced this PDU: FreeRDP sees a failed write */
+	if (out_len != (size_t)num) /* a longer PDU in place of FreeRDP's: all of it, or none */
+		return tlshook_write(s, out, (int)out_len) == 0 ? num : -1;
 	return real_write(s, out, num);
 }
 
@@ -55,10 +58,18 @@ int SSL_read(SSL *s, void *buf, int num)
 	pthread_once(&once, resolve);
 	if (!real_read)
 		return -1;
-	int rc = real_read(s, buf, num);
-	if (rc > 0 && SSL_is_server(s))
+	int server = SSL_is_server(s);
+	int rc = server && peer_filters_reads() ? peer_filtered_read(s, buf, num, real_read)
+	                                        : real_read(s, buf, num);
+	if (rc > 0 && server)
 		peer_on_client_read(buf, (size_t)rc);
 	return rc;
+}
+
+int tlshook_read_raw(SSL *ssl, void *buf, int num)
+{
+	pthread_once(&once, resolve);
+	return real_read ? real_read(ssl, buf, num) : -1;
 }
 
 int tlshook_write(SSL *ssl, const void *buf, int num)

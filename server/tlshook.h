@@ -7,12 +7,16 @@
  * - SSL_do_handshake: tells the peer when the server's TLS handshake
  *   completes, and hands it the connection's SSL handle.
  * - SSL_write: shows the peer every plaintext PDU the server writes; the
- *   peer may replace one (it writes its own with tlshook_write and the
- *   hook fails FreeRDP's write, which ends the connection).
+ *   peer may replace one with a PDU of the same length, or of another
+ *   length (written whole; FreeRDP is told its bytes went), or write its
+ *   own with tlshook_write and have the hook fail FreeRDP's write, which
+ *   ends the connection.
  * - SSL_read: shows the peer every plaintext PDU the client sent (as
  *   FreeRDP reads it: a PDU may come in more than one read), before
  *   FreeRDP parses it; the peer may rewrite bytes in place (never their
- *   count, so SSL_pending and FreeRDP's framing are unaffected).
+ *   count, so SSL_pending and FreeRDP's framing are unaffected). A peer
+ *   whose scenario bootstraps multitransport reads through its PDU filter
+ *   instead, which withholds the PDUs FreeRDP must not see.
  * tlshook_write() writes on that handle from the peer's own thread without
  * passing through the hook: the way the harness adds a PDU FreeRDP 2 has
  * no sender for. */
@@ -23,6 +27,9 @@
 
 /* 1 when the interposed functions resolve to the real libssl ones. */
 int tlshook_ready(void);
+
+/* libssl's own SSL_read, past the hook. */
+int tlshook_read_raw(SSL *ssl, void *buf, int num);
 
 /* Writes all of buf on ssl (looping over partial writes). 0, or -1. */
 int tlshook_write(SSL *ssl, const void *buf, int num);
