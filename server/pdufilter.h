@@ -25,23 +25,23 @@ typedef int (*pdufilter_read_fn)(void *io, uint8_t *buf, int num);
 typedef int (*pdufilter_keep_fn)(void *arg, const uint8_t *pdu, size_t len);
 
 struct pdufilter {
-  uint8_t *buf;    /* allocated on first use, PDUFILTER_MAX bytes */
-  size_t len;      /* bytes assembled */
-  size_t need;     /* the PDU's length once its header is in, else 0 */
-  size_t served;   /* of a complete kept PDU, bytes handed on */
-  int complete;    /* buf holds a kept PDU being handed on */
-  int passthrough; /* framing lost: plain reads from here */
-  uint64_t withheld;
+	uint8_t *buf;    /* allocated on first use, PDUFILTER_MAX bytes */
+	size_t len;      /* bytes assembled */
+	size_t need;     /* the PDU's length once its header is in, else 0 */
+	size_t served;   /* of a complete kept PDU, bytes handed on */
+	int complete;    /* buf holds a kept PDU being handed on */
+	int passthrough; /* framing lost: plain reads from here */
+	uint64_t withheld;
 };
 
 /* Assembles until a kept PDU is complete (1), or returns the underlying
  * read's result (<= 0) when it gives no more for now; -2 when out of
  * memory. Keeps nothing pending beyond one PDU. */
-int pdufilter_fill(struct pdufilter *f, pdufilter_read_fn rd, void *io,
-                   pdufilter_keep_fn keep, void *arg);
+int pdufilter_fill(struct pdufilter *f, pdufilter_read_fn rd, void *io, pdufilter_keep_fn keep,
+                   void *arg);
 /* Reads as the underlying read would, minus the withheld PDUs. */
-int pdufilter_read(struct pdufilter *f, pdufilter_read_fn rd, void *io,
-                   pdufilter_keep_fn keep, void *arg, uint8_t *out, int num);
+int pdufilter_read(struct pdufilter *f, pdufilter_read_fn rd, void *io, pdufilter_keep_fn keep,
+                   void *arg, uint8_t *out, int num);
 /* 1 when a kept PDU (or a part of one) waits to be read. */
 int pdufilter_has_kept(const struct pdufilter *f);
 void pdufilter_free(struct pdufilter *f);
