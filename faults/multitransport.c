@@ -98,13 +98,21 @@ static int per_len(struct cur *c, size_t *len)
 	return 0;
 }
 
-static size_t put_ber_len(uint8_t *o, size_t len)
+/* Bytes a BER length takes: at least `min` (the form FreeRDP chose:
+ * the harness keeps its framing), more when the value needs them. */
+static size_t ber_len_size(size_t len, size_t min)
 {
-	if (len < 0x80) {
+	size_t need = len < 0x80 ? 1 : len <= 0xFF ? 2 : 3;
+	return need > min ? need : min;
+}
+
+static size_t put_ber_len(uint8_t *o, size_t len, size_t size)
+{
+	if (size == 1) {
 		o[0] = (uint8_t)len;
 		return 1;
 	}
-	if (len <= 0xFF) {
+	if (size == 2) {
 		o[0] = 0x81;
 		o[1] = (uint8_t)len;
 		return 2;
@@ -115,9 +123,9 @@ static size_t put_ber_len(uint8_t *o, size_t len)
 	return 3;
 }
 
-static size_t put_per_len(uint8_t *o, size_t len)
+static size_t put_per_len(uint8_t *o, size_t len, size_t size)
 {
-	if (len < 0x80) {
+	if (size == 1) {
 		o[0] = (uint8_t)len;
 		return 1;
 	}
@@ -261,6 +269,7 @@ struct cresp {
 	struct cur gcc;        /* userData content */
 	struct cur blocks;
 	size_t key_end; /* in gcc: just past "McDn" */
+	size_t app_lsize, ud_lsize, per_lsize; /* the sizes of the three lengths */
 };
 
 static int parse_cresp(const uint8_t *pdu, size_t len, struct cresp *r, const char **why)
@@ -274,6 +283,7 @@ static int parse_cresp(const uint8_t *pdu, size_t len, struct cresp *r, const ch
 		return -1;
 	*why = "the Connect Response's fields are cut short";
 	r->inner_head.p = cr.p;
+	r->app_lsize = (size_t)(cr.p - (pdu + 9));
 	for (int i = 0; i < 3; i++) /* result, calledConnectId, domainParameters */
 		if (ber_skip(&cr, &tag))
 			return -1;
@@ -283,6 +293,8 @@ static int parse_cresp(const uint8_t *pdu, size_t len, struct cresp *r, const ch
 	*why = "no GCC server data blocks (H.221 key \"McDn\") fill the user data";
 	if (gcc_blocks(&r->gcc, "McDn", &r->blocks, &r->key_end))
 		return -1;
+	r->ud_lsize = (size_t)(r->gcc.p - (r->inner_head.p + r->inner_head.n + 1));
+	r->per_lsize = (size_t)(r->blocks.p - (r->gcc.p + r->key_end));
 	return 0;
 }
 
@@ -319,12 +331,13 @@ size_t mt_add_server_multitransport(const uint8_t *pdu, size_t len, uint32_t fla
 		return 0;
 	}
 	size_t blocks_len = r.blocks.n + 8;
-	size_t gcc_len = r.key_end + (blocks_len < 0x80 ? 1 : 2) + blocks_len;
-	size_t ud_len = 1 + (gcc_len < 0x80 ? 1 : gcc_len <= 0xFF ? 2 : 3) + gcc_len;
-	size_t inner_len = r.inner_head.n + ud_len;
-	size_t app_len = 2 + (inner_len < 0x80 ? 1 : inner_len <= 0xFF ? 2 : 3) + inner_len;
-	size_t total = 7 + app_len;
-	if (total > 0xFFFF || total > cap || blocks_len > 0x7FFF) {
+	size_t per_size = blocks_len < 0x80 && r.per_lsize < 2 ? 1 : 2;
+	size_t gcc_len = r.key_end + per_size + blocks_len;
+	size_t ud_size = ber_len_size(gcc_len, r.ud_lsize);
+	size_t inner_len = r.inner_head.n + 1 + ud_size + gcc_len;
+	size_t app_size = ber_len_size(inner_len, r.app_lsize);
+	size_t total = 7 + 2 + app_size + inner_len;
+	if (total > 0xFFFF || total > cap || blocks_len > 0x3FFF) {
 		*why = "no room for the grown Connect Response";
 		return 0;
 	}
@@ -339,14 +352,14 @@ size_t mt_add_server_multitransport(const uint8_t *pdu, size_t len, uint32_t fla
 	o += 7;
 	*o++ = 0x7F;
 	*o++ = 0x66;
-	o += put_ber_len(o, inner_len);
+	o += put_ber_len(o, inner_len, app_size);
 	memcpy(o, r.inner_head.p, r.inner_head.n);
 	o += r.inner_head.n;
 	*o++ = 0x04;
-	o += put_ber_len(o, gcc_len);
+	o += put_ber_len(o, gcc_len, ud_size);
 	memcpy(o, r.gcc.p, r.key_end);
 	o += r.key_end;
-	o += put_per_len(o, blocks_len);
+	o += put_per_len(o, blocks_len, per_size);
 	memcpy(o, r.blocks.p, r.blocks.n);
 	o += r.blocks.n;
 	put16le(o, SC_MULTITRANSPORT);
@@ -382,7 +395,7 @@ static size_t put_senddata(uint8_t *o, unsigned choice, uint16_t initiator, uint
 	o[3] = (uint8_t)(channel >> 8);
 	o[4] = (uint8_t)channel;
 	o[5] = 0x70; /* high priority, begin and end of segmentation */
-	return 6 + put_per_len(o + 6, data_len);
+	return 6 + put_per_len(o + 6, data_len, data_len < 0x80 ? 1 : 2);
 }
 
 static void put_tpkt(uint8_t *o, size_t total)
