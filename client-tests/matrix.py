@@ -223,6 +223,8 @@ def run_cell(target, display, client, sc, expect, timeout_s):
                 "scenario's own: start the harness with --address-base and give --events"}
     argv = build_argv(client, sc, expect, host, port)
     env = dict(os.environ)
+    # The project's own clients (rdpfault-mtclient) live beside rdpfault.
+    env["PATH"] = os.path.dirname(rf.rdpfault_binary()) + os.pathsep + env.get("PATH", "")
     if client["display"] and display:
         env["DISPLAY"] = display
     home = None
