@@ -36,6 +36,17 @@ static json_t *expect_json(const struct sc_expect *e)
 	return o;
 }
 
+static const char *mt_udp_name(int u)
+{
+	return u == SC_UDP_DROP ? "drop" : u == SC_UDP_UNREACHABLE ? "unreachable" : "answer-garbage";
+}
+
+static const char *mt_fallback_name(int f)
+{
+	static const char *names[] = {"proceed", "stall", "reset", "deny"};
+	return f >= 0 && f <= SC_FALLBACK_DENY ? names[f] : "?";
+}
+
 static json_t *scenario_json(const struct scenario *s)
 {
 	char protos[32];
@@ -74,6 +85,20 @@ static json_t *scenario_json(const struct scenario *s)
 	    "account_password", s->account.password, "faults", faults,
 	    "expect", expect);
 	json_object_set_new(o, "admission", adm);
+	const struct sc_multitransport *m = &s->multitransport;
+	if (m->on) {
+		json_t *pr = json_array();
+		if (m->protocols & 0x1)
+			json_array_append_new(pr, json_string("reliable"));
+		if (m->protocols & 0x4)
+			json_array_append_new(pr, json_string("lossy"));
+		json_object_set_new(
+		    o, "multitransport",
+		    json_pack("{s:o, s:s, s:i, s:s, s:i, s:s}", "protocols", pr, "udp",
+		              mt_udp_name(m->udp), "response_timeout_ms", m->response_timeout_ms,
+		              "fallback", mt_fallback_name(m->fallback), "fallback_after_ms",
+		              m->fallback_after_ms, "deny_code", m->deny_code ? m->deny_code : "0x7"));
+	}
 	return o;
 }
 
@@ -149,6 +174,17 @@ static void show_text(const struct scenario *s)
 	if (a->max_sessions >= 0)
 		printf("  session limit     %d active; past it Set Error Info %s at licensing\n",
 		       a->max_sessions, a->session_limit_code ? a->session_limit_code : "0x7");
+	const struct sc_multitransport *m = &s->multitransport;
+	if (m->on) {
+		printf("  multitransport    offers UDP (%s%s%s) to clients that advertise it; UDP side: %s\n",
+		       m->protocols & 0x1 ? "reliable" : "", m->protocols == 0x5 ? ", " : "",
+		       m->protocols & 0x4 ? "lossy" : "", mt_udp_name(m->udp));
+		printf("  fallback          waits %d ms for the client's responses, then %d ms, then %s",
+		       m->response_timeout_ms, m->fallback_after_ms, mt_fallback_name(m->fallback));
+		if (m->fallback == SC_FALLBACK_DENY)
+			printf(" (Set Error Info %s)", m->deny_code ? m->deny_code : "0x7");
+		printf("\n");
+	}
 	if (s->n_faults == 0)
 		printf("  faults            none\n");
 	for (size_t i = 0; i < s->n_faults; i++) {
