@@ -363,12 +363,17 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 			;
 		on_read(r->inner, r);
 	}
+	/* apply() may free r, and finish() wakes the waiting peer thread,
+	 * which may then drop the last other reference to c before we are
+	 * done with it here: hold one of our own. */
+	conn_ref(c);
 	if (st)
-		apply(r, st); /* may free r; c lives on (the peer holds it) */
+		apply(r, st);
 	pthread_mutex_lock(&c->req_lock);
 	c->req_done = 1;
 	pthread_cond_broadcast(&c->req_cond);
 	pthread_mutex_unlock(&c->req_lock);
+	conn_release(c);
 }
 
 /* After an RDP_NEG_FAILURE a server sends nothing but the close

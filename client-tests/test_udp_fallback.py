@@ -78,7 +78,8 @@ class ProjectClient(unittest.TestCase):
             t.start()
         for t in threads:
             t.join()
-        cls.h.wait_for(lambda ev: len([e for e in ev if e["event"] == "close"]) > len(OFFSETS),
+        cls.h.wait_for(lambda ev: len([e for e in ev if e["event"] == "close"]) ==
+                       len([e for e in ev if e["event"] == "accept"]) >= len(OFFSETS),
                        timeout=30, what="every connection's close")
 
     @classmethod
@@ -90,10 +91,10 @@ class ProjectClient(unittest.TestCase):
         """What every udp-* connection shares; returns (conn, client lines)."""
         rc, lines, err = self.runs[name]
         conns = conn_of(self.h, name)
-        # FreeRDP's client library tries once more after a transport
+        # FreeRDP's client library may try once more after a transport
         # failure (the reset): the first connection is the one to read.
-        self.assertEqual(len(conns), 2 if name == "udp-fallback-reset" else 1,
-                         f"{name}: connections {conns}; client said {err[-500:]}")
+        self.assertIn(len(conns), (1, 2) if name == "udp-fallback-reset" else (1,),
+                      f"{name}: connections {conns}; client said {err[-500:]}")
         c = conns[0]
         offer = mt_events(self.h, c, "client-data")[0]
         self.assertTrue(offer["udp_offered"], offer)
@@ -161,9 +162,12 @@ class ProjectClient(unittest.TestCase):
         self.assertEqual(mt_events(self.h, c, "fallback")[0]["action"], "stall")
         # No Demand Active ever: the client gave up waiting for activation.
         self.assertNotIn("confirm-active", self.h.phases(c))
+        # The server held on until the client gave up (about 9 s): who
+        # closed first is a race at that moment.
         close = self.h.first(c, "close")
         self.assertEqual(close["last_phase"], "capabilities")
-        self.assertEqual(close["reason"], "client-closed")
+        self.assertIn(close["reason"], ("client-closed", "server-closed"))
+        self.assertGreater(close["duration_ms"], 8000)
 
     def test_fallback_reset(self):
         c, lines, rc, _ = self.common("udp-fallback-reset")
