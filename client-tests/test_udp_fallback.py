@@ -221,6 +221,31 @@ class Variations(unittest.TestCase):
             self.assertEqual([e["what"] for e in mt_events(h, c)], ["client-data", "not-offered"])
             self.assertIn("active", h.phases(c))
 
+    def test_fallback_after_its_wait_and_the_udp_summary_at_stop(self):
+        h = rf.Harness(extra_args=["--set", "udp-fallback-denied.multitransport.fallback_after_ms=1200"])
+        h.start()
+        try:
+            rc, lines, err = mtclient(h.scenario_port(OFFSETS["udp-fallback-denied"]), "--syns", "2")
+            self.assertEqual(rc, 1, err)
+            self.assertEqual(one(lines, "result")["last_error"], "ERRINFO_SERVER_DENIED_CONNECTION")
+            c = h.connections()[-1]
+            over = mt_events(h, c, "attempt-over")[0]
+            fb = mt_events(h, c, "fallback")[0]
+            self.assertEqual((fb["action"], fb["after_ms"]), ("deny", 1200))
+            self.assertGreaterEqual(fb["ts_ms"] - over["ts_ms"], 1200)
+            self.assertGreaterEqual(h.first(c, "fault")["ts_ms"], fb["ts_ms"])
+            rc, _ = h.stop()
+            self.assertEqual(rc, 0)
+            sides = {e["scenario"]: e for e in h.events() if e["event"] == "udp-side"}
+            # unreachable has no socket; the four others report their totals.
+            self.assertEqual(set(sides), set(OFFSETS) - {"udp-unreachable-fallback-ok"})
+            d = sides["udp-fallback-denied"]
+            self.assertEqual((d["datagrams"], d["syns"], d["cookie_matched"], d["bytes"]),
+                             (2, 2, 2, 2464))
+        finally:
+            h.stop()
+            h.cleanup()
+
     def test_two_requests_reliable_and_lossy(self):
         with tempfile.TemporaryDirectory() as tmp:
             cat = os.path.join(tmp, "scenarios")
