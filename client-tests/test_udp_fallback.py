@@ -174,6 +174,8 @@ class ProjectClient(unittest.TestCase):
         self.assertEqual(rc, 1)
         self.assertEqual(one(lines, "result")["last_error"], "ERRCONNECT_CONNECT_TRANSPORT_FAILED")
         self.assertEqual(mt_events(self.h, c, "fallback")[0]["action"], "reset")
+        fault = self.h.first(c, "fault")
+        self.assertEqual((fault["action"], fault["at"]), ("reset", "capabilities"))
         self.assertEqual(self.h.first(c, "close")["reason"], "server-reset")
 
     def test_fallback_denied(self):

@@ -385,7 +385,7 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 static BOOL on_capabilities(freerdp_peer *client)
 {
 	static const struct fault_step rst = {
-	    .action = FA_RESET, .at = PH_NONE, .duration_ms = -1, .after_ms = 0};
+	    .action = FA_RESET, .at = PH_CAPABILITIES, .duration_ms = -1, .after_ms = 0};
 	struct rf_context *ctx = ctx_of(client);
 	if (ctx->denied)
 		return FALSE;
