@@ -72,6 +72,11 @@ docker build -q --network host --build-arg BASE="$base" -f docker/Dockerfile -t 
 docker build -q --network host --build-arg BASE="$base" --build-arg HARNESS="rdpfault:$tag" \
   -f docker/Dockerfile.client -t "rdpfault-client:$tag" . >/dev/null
 echo "built both images in $(( $(date +%s) - t0 )) s"
+# A rebuild leaves the previous images of these tags untagged; with the vfs
+# storage driver each is a full copy on disk. Remove ours, and only ours.
+for title in rdpfault rdpfault-client; do
+  docker image prune -f --filter "label=org.opencontainers.image.title=$title" >/dev/null
+done
 for i in "rdpfault:$tag" "rdpfault-client:$tag"; do
   printf '%-24s %6d MB\n' "$i" $(( $(docker image inspect -f '{{.Size}}' "$i") / 1000000 ))
 done
