@@ -36,17 +36,6 @@ static json_t *expect_json(const struct sc_expect *e)
 	return o;
 }
 
-static const char *mt_udp_name(int u)
-{
-	return u == SC_UDP_DROP ? "drop" : u == SC_UDP_UNREACHABLE ? "unreachable" : "answer-garbage";
-}
-
-static const char *mt_fallback_name(int f)
-{
-	static const char *names[] = {"proceed", "stall", "reset", "deny"};
-	return f >= 0 && f <= SC_FALLBACK_DENY ? names[f] : "?";
-}
-
 static json_t *scenario_json(const struct scenario *s)
 {
 	char protos[32];
@@ -87,16 +76,16 @@ static json_t *scenario_json(const struct scenario *s)
 	json_object_set_new(o, "admission", adm);
 	const struct sc_multitransport *m = &s->multitransport;
 	if (m->on) {
+		char mtp[32];
 		json_t *pr = json_array();
-		if (m->protocols & 0x1)
-			json_array_append_new(pr, json_string("reliable"));
-		if (m->protocols & 0x4)
-			json_array_append_new(pr, json_string("lossy"));
+		sc_mt_protocols_str(m->protocols, mtp, sizeof(mtp));
+		for (char *save = NULL, *t = strtok_r(mtp, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			json_array_append_new(pr, json_string(t));
 		json_object_set_new(
 		    o, "multitransport",
 		    json_pack("{s:o, s:s, s:i, s:s, s:i, s:s}", "protocols", pr, "udp",
-		              mt_udp_name(m->udp), "response_timeout_ms", m->response_timeout_ms,
-		              "fallback", mt_fallback_name(m->fallback), "fallback_after_ms",
+		              sc_udp_mode_str(m->udp), "response_timeout_ms", m->response_timeout_ms,
+		              "fallback", sc_fallback_str(m->fallback), "fallback_after_ms",
 		              m->fallback_after_ms, "deny_code", m->deny_code ? m->deny_code : "0x7"));
 	}
 	return o;
@@ -176,11 +165,11 @@ static void show_text(const struct scenario *s)
 		       a->max_sessions, a->session_limit_code ? a->session_limit_code : "0x7");
 	const struct sc_multitransport *m = &s->multitransport;
 	if (m->on) {
-		printf("  multitransport    offers UDP (%s%s%s) to clients that advertise it; UDP side: %s\n",
-		       m->protocols & 0x1 ? "reliable" : "", m->protocols == 0x5 ? ", " : "",
-		       m->protocols & 0x4 ? "lossy" : "", mt_udp_name(m->udp));
+		char mtp[32];
+		printf("  multitransport    offers UDP (%s) to clients that advertise it; UDP side: %s\n",
+		       sc_mt_protocols_str(m->protocols, mtp, sizeof(mtp)), sc_udp_mode_str(m->udp));
 		printf("  fallback          waits %d ms for the client's responses, then %d ms, then %s",
-		       m->response_timeout_ms, m->fallback_after_ms, mt_fallback_name(m->fallback));
+		       m->response_timeout_ms, m->fallback_after_ms, sc_fallback_str(m->fallback));
 		if (m->fallback == SC_FALLBACK_DENY)
 			printf(" (Set Error Info %s)", m->deny_code ? m->deny_code : "0x7");
 		printf("\n");

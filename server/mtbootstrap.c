@@ -330,12 +330,6 @@ static int read_until(struct mt_session *m, SSL *ssl, mts_read_fn real, uint64_t
 	}
 }
 
-static const char *fallback_name(int f)
-{
-	static const char *names[] = {"proceed", "stall", "reset", "deny"};
-	return f >= 0 && f <= SC_FALLBACK_DENY ? names[f] : "?";
-}
-
 enum mts_outcome mts_bootstrap(struct mt_session *m, SSL *ssl, mts_read_fn real)
 {
 	if (!m->cfg || !m->offered || m->done)
@@ -396,7 +390,7 @@ enum mts_outcome mts_bootstrap(struct mt_session *m, SSL *ssl, mts_read_fn real)
 	    read_until(m, ssl, real, events_now_ms() + (uint64_t)m->after_ms, 0) < 0)
 		return MTS_GONE;
 	emit(m, "fallback",
-	     json_pack("{s:s, s:i}", "action", fallback_name(m->cfg->fallback), "after_ms",
+	     json_pack("{s:s, s:i}", "action", sc_fallback_str(m->cfg->fallback), "after_ms",
 	               m->after_ms));
 	return (enum mts_outcome)m->cfg->fallback;
 }

@@ -2119,13 +2119,14 @@ void catalog_free(struct catalog *c)
 	c->n = 0;
 }
 
-const char *sc_protocols_str(unsigned mask, char *buf, size_t n)
+/* The names of the flags set in mask, comma-separated, in table order. */
+static const char *flags_str(const struct name_val *names, unsigned mask, char *buf, size_t n)
 {
 	if (!buf || !n)
 		return buf;
 	buf[0] = '\0';
 	size_t used = 0;
-	for (const struct name_val *p = protocol_names; p->name; p++) {
+	for (const struct name_val *p = names; p->name; p++) {
 		if (!(mask & (unsigned)p->val))
 			continue;
 		int r = snprintf(buf + used, n - used, "%s%s", used ? "," : "", p->name);
@@ -2138,10 +2139,35 @@ const char *sc_protocols_str(unsigned mask, char *buf, size_t n)
 	return buf;
 }
 
-const char *sc_encryption_level_str(enum sc_encryption_level l)
+static const char *name_of(const struct name_val *names, long v)
 {
-	for (const struct name_val *p = enclevel_names; p->name; p++)
-		if (p->val == (long)l)
+	for (const struct name_val *p = names; p->name; p++)
+		if (p->val == v)
 			return p->name;
 	return "unknown";
+}
+
+const char *sc_protocols_str(unsigned mask, char *buf, size_t n)
+{
+	return flags_str(protocol_names, mask, buf, n);
+}
+
+const char *sc_mt_protocols_str(unsigned mask, char *buf, size_t n)
+{
+	return flags_str(mt_protocol_names, mask, buf, n);
+}
+
+const char *sc_udp_mode_str(int mode)
+{
+	return name_of(udp_mode_names, mode);
+}
+
+const char *sc_fallback_str(int fallback)
+{
+	return name_of(fallback_names, fallback);
+}
+
+const char *sc_encryption_level_str(enum sc_encryption_level l)
+{
+	return name_of(enclevel_names, (long)l);
 }

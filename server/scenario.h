@@ -211,5 +211,11 @@ void catalog_free(struct catalog *c);
 /* "rdp", "tls", "nla" joined by ",". Writes at most n bytes. */
 const char *sc_protocols_str(unsigned mask, char *buf, size_t n);
 const char *sc_encryption_level_str(enum sc_encryption_level l);
+/* multitransport: "reliable,lossy" for a protocols mask (into buf);
+ * "drop", "unreachable", "answer-garbage"; "proceed", "stall", "reset",
+ * "deny" ("unknown" for other values). */
+const char *sc_mt_protocols_str(unsigned mask, char *buf, size_t n);
+const char *sc_udp_mode_str(int mode);
+const char *sc_fallback_str(int fallback);
 
 #endif
