@@ -300,6 +300,16 @@ static int load_or_make_ca(struct harness *h, const char *dir, char *err, size_t
 	return 0;
 }
 
+/* A deny at phase `at` with an ERRINFO code given as text (checked by the
+ * scenario loader), or ERRINFO_SERVER_DENIED_CONNECTION (0x7). */
+static struct fault_step deny_step(enum phase at, const char *code)
+{
+	return (struct fault_step){.action = FA_DENY,
+	                           .at = at,
+	                           .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
+	                           .duration_ms = -1};
+}
+
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n)
 {
 	char certs[PATH_MAX], sams[PATH_MAX], e[256];
@@ -326,13 +336,12 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		h->served[i].sc = h->catalog.items[i];
 		uses_nla |= (h->catalog.items[i]->protocols & SC_PROTO_NLA) != 0;
 		problems += fault_plan_compile(h->served[i].sc, &h->served[i].plan, stderr);
-		/* The session limit's deny (admission.max_sessions). */
-		const char *code = h->served[i].sc->admission.session_limit_code;
-		h->served[i].session_limit = (struct fault_step){
-		    .action = FA_DENY,
-		    .at = PH_LICENSING,
-		    .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
-		    .duration_ms = -1};
+		/* The denies a scenario's settings imply: the session limit's
+		 * (admission.max_sessions) and multitransport's fallback. */
+		const struct scenario *sc = h->served[i].sc;
+		h->served[i].session_limit =
+		    deny_step(PH_LICENSING, sc->admission.session_limit_code);
+		h->served[i].mt_deny = deny_step(PH_CAPABILITIES, sc->multitransport.deny_code);
 		fault_plan_scale(&h->served[i].plan, opt->time_scale);
 	}
 	if (problems) {

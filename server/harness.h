@@ -38,6 +38,7 @@ struct served {
 	char *conditions[PH_COUNT];
 	struct admission_live adm; /* its limits' counters (admission.c) */
 	struct fault_step session_limit; /* the deny past max_sessions */
+	struct fault_step mt_deny;       /* multitransport's fallback deny */
 };
 
 const char *served_name(const struct served *s);

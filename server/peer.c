@@ -58,7 +58,6 @@ struct rf_context {
 	uint8_t license_pdu[1024]; /* the rewritten copy, FreeRDP's is const */
 	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
 	struct mt_session mt;             /* multitransport bootstrapping */
-	struct fault_step mt_deny;        /* its fallback deny */
 };
 
 static _Thread_local struct rf_context *current;
@@ -401,7 +400,7 @@ static BOOL on_capabilities(freerdp_peer *client)
 		conn_request(ctx->conn, &rst, 2000);
 		return FALSE;
 	case MTS_DENY:
-		end_with(ctx, &ctx->mt_deny);
+		end_with(ctx, &ctx->served->mt_deny);
 		return FALSE;
 	default:
 		return FALSE;
@@ -569,13 +568,6 @@ static void *peer_main(void *arg)
 	ctx->conn = c;
 	ctx->served = c->served;
 	mts_init(&ctx->mt, c->served->sc, c->id, st.fd, st.h->opt.time_scale);
-	{
-		const char *code = c->served->sc->multitransport.deny_code;
-		ctx->mt_deny = (struct fault_step){.action = FA_DENY,
-		                                   .at = PH_CAPABILITIES,
-		                                   .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
-		                                   .duration_ms = -1};
-	}
 	current = ctx;
 	if (configure(client, st.h, c->served) != 0) {
 		end = "internal-error: settings";
