@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "events.h"
+#include "hexstr.h"
 #include "tlshook.h"
 #include "udp.h"
 
@@ -51,16 +52,6 @@ int mts_cookie_owner(const uint8_t hash[32], uint64_t *conn, uint32_t *request_i
 		}
 	pthread_mutex_unlock(&ring_lock);
 	return found;
-}
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
 }
 
 static void emit(struct mt_session *m, const char *what, json_t *f)
@@ -359,10 +350,10 @@ enum mts_outcome mts_bootstrap(struct mt_session *m, SSL *ssl, mts_read_fn real)
 		int ok = tlshook_write(ssl, pdu, sizeof(pdu)) == 0;
 		char cookie[2 * MT_COOKIE_LEN + 1], hash_hex[65];
 		uint8_t h[32];
-		hex(r->cookie, MT_COOKIE_LEN, cookie);
+		hex_encode(r->cookie, MT_COOKIE_LEN, cookie);
 		hash_hex[0] = 0;
 		if (udp_cookie_hash(r->cookie, h) == 0)
-			hex(h, 32, hash_hex);
+			hex_encode(h, 32, hash_hex);
 		emit(m, "request",
 		     json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:b}", "request_id",
 		               (json_int_t)r->request_id, "protocol", mt_protocol_name(r->protocol),

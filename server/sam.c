@@ -17,6 +17,8 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 
+#include "hexstr.h"
+
 int sam_md4_ok(void)
 {
 	EVP_MD *md;
@@ -112,14 +114,12 @@ static unsigned char *utf8_to_utf16le(const char *s, size_t *outlen)
 
 int sam_nt_hash_hex(const char *password, char out[33])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	unsigned char *wide;
 	size_t wlen = 0;
 	EVP_MD *md;
 	int ok;
-	int i;
 
 	if (!out)
 		return -1;
@@ -138,11 +138,7 @@ int sam_nt_hash_hex(const char *password, char out[33])
 	OPENSSL_clear_free(wide, 2 * strlen(password) + 1);
 	if (!ok)
 		return -1;
-	for (i = 0; i < 16; i++) {
-		out[2 * i] = hex[digest[i] >> 4];
-		out[2 * i + 1] = hex[digest[i] & 0x0f];
-	}
-	out[32] = '\0';
+	hex_encode(digest, 16, out);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 
 #include "events.h"
 #include "harness.h"
+#include "hexstr.h"
 #include "log.h"
 #include "mtbootstrap.h"
 #include "udp.h"
@@ -30,16 +31,6 @@ struct udpside {
 	int answer;
 	unsigned long datagrams, bytes, syns, matched, answered;
 };
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n)
 {
@@ -67,14 +58,14 @@ static json_t *syn_json(const struct udp_syn *s)
 	json_object_set_new(o, "lossy", json_boolean(s->uFlags & UDP_FLAG_SYNLOSSY));
 	if (s->has_correlation_id) {
 		char id[33];
-		hex(s->correlation_id, 16, id);
+		hex_encode(s->correlation_id, 16, id);
 		json_object_set_new(o, "correlation_id", json_string(id));
 	}
 	if (s->has_synex)
 		json_object_set_new(o, "uUdpVer", json_integer(s->uUdpVer));
 	if (s->has_cookie_hash) {
 		char h[65];
-		hex(s->cookie_hash, 32, h);
+		hex_encode(s->cookie_hash, 32, h);
 		json_object_set_new(o, "cookie_sha256", json_string(h));
 	}
 	return o;
@@ -119,7 +110,7 @@ static void on_datagram(evutil_socket_t fd, short what, void *arg)
 			continue;
 		char peer[64], first[33];
 		peer_text(&from, peer, sizeof(peer));
-		hex(d, n < 16 ? (size_t)n : 16, first);
+		hex_encode(d, n < 16 ? (size_t)n : 16, first);
 		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "listener", u->name,
 		                      "scenario", served_name(u->def), "from", peer, "datagram",
 		                      (json_int_t)u->datagrams, "bytes", (json_int_t)n,

@@ -38,6 +38,7 @@
 #include <winpr/wlog.h>
 
 #include "multitransport.h"
+#include "hexstr.h"
 #include "pdufilter.h"
 #include "udp.h"
 
@@ -68,16 +69,6 @@ typedef int (*read_fn)(SSL *, void *, int);
 typedef int (*write_fn)(SSL *, const void *, int);
 static read_fn real_read;
 static write_fn real_write;
-
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = d[b[i] >> 4];
-		out[2 * i + 1] = d[b[i] & 15];
-	}
-	out[2 * n] = 0;
-}
 
 static double now_ms(void)
 {
@@ -152,7 +143,7 @@ static void try_udp(const struct mt_request *r)
 	uint8_t h[32];
 	char hh[65] = "";
 	if (udp_cookie_hash(r->cookie, h) == 0)
-		hex(h, 32, hh);
+		hex_encode(h, 32, hh);
 	printf("{\"event\":\"udp\",\"sent\":%d,\"bytes\":%d,\"cookie_sha256\":\"%s\","
 	       "\"icmp_unreachable\":%s,\"answers\":%d,\"answer_bytes\":%d}\n",
 	       sent, UDP_SYN_LEN, hh, unreachable ? "true" : "false", answers, answer_bytes);
@@ -165,7 +156,7 @@ static void try_udp(const struct mt_request *r)
 static void on_request(const struct mt_request *r)
 {
 	char cookie[2 * MT_COOKIE_LEN + 1];
-	hex(r->cookie, MT_COOKIE_LEN, cookie);
+	hex_encode(r->cookie, MT_COOKIE_LEN, cookie);
 	st.requests++;
 	printf("{\"event\":\"request\",\"request_id\":%u,\"protocol\":\"%s\",\"security_cookie\":"
 	       "\"%s\",\"channel\":%u,\"initiator\":%u}\n",
