@@ -17,7 +17,7 @@
 #include "select.h"
 #include "udpside.h"
 
-static void addr_text(const struct sockaddr *sa, char *out, size_t n)
+void addr_text(const struct sockaddr *sa, char *out, size_t n)
 {
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
@@ -126,7 +126,7 @@ int listener_open(struct harness *h, struct listener *l, const char *host, int p
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
-	if (udpside_open(h, &l->udp, host, port, def, err, n) != 0) {
+	if (udpside_open(h, &l->udp, (struct sockaddr *)&ss, sslen, l->name, def, err, n) != 0) {
 		evconnlistener_free(l->evl);
 		l->evl = NULL;
 		return -1;

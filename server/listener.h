@@ -6,6 +6,7 @@
 #define RDPFAULT_LISTENER_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct harness;
 struct listener;
@@ -16,5 +17,7 @@ struct served;
 int listener_open(struct harness *h, struct listener *l, const char *host, int port,
                   const struct served *def, int backlog, char *err, size_t n);
 void listener_close(struct listener *l);
+/* An address as the event log writes it: 127.0.0.1:3389, [::1]:3389. */
+void addr_text(const struct sockaddr *sa, char *out, size_t n);
 
 #endif

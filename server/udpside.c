@@ -1,9 +1,7 @@
 /* udpside.c — a scenario's UDP socket (see udpside.h). */
 #include "udpside.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +14,7 @@
 #include "events.h"
 #include "harness.h"
 #include "hexstr.h"
+#include "listener.h"
 #include "log.h"
 #include "mtbootstrap.h"
 #include "udp.h"
@@ -31,22 +30,6 @@ struct udpside {
 	int answer;
 	unsigned long datagrams, bytes, syns, matched, answered;
 };
-
-static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(out, n, "%s:%d", host, ntohs(in->sin_port));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(out, n, "[%s]:%d", host, ntohs(in6->sin6_port));
-	} else {
-		snprintf(out, n, "unknown");
-	}
-}
 
 static json_t *syn_json(const struct udp_syn *s)
 {
@@ -109,7 +92,7 @@ static void on_datagram(evutil_socket_t fd, short what, void *arg)
 		if (u->datagrams > LOGGED_MAX)
 			continue;
 		char peer[64], first[33];
-		peer_text(&from, peer, sizeof(peer));
+		addr_text((const struct sockaddr *)&from, peer, sizeof(peer));
 		hex_encode(d, n < 16 ? (size_t)n : 16, first);
 		json_t *f = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s}", "listener", u->name,
 		                      "scenario", served_name(u->def), "from", peer, "datagram",
@@ -135,40 +118,24 @@ static void on_datagram(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int udpside_open(struct harness *h, struct udpside **out, const char *host, int port,
-                 const struct served *def, char *err, size_t n)
+int udpside_open(struct harness *h, struct udpside **out, const struct sockaddr *addr,
+                 socklen_t addr_len, const char *name, const struct served *def, char *err,
+                 size_t n)
 {
 	const struct sc_multitransport *mt = &def->sc->multitransport;
 	*out = NULL;
 	if (!mt->on || mt->udp == SC_UDP_UNREACHABLE)
 		return 0;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof(ss));
-	if (strchr(host, ':')) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		inet_pton(AF_INET6, host, &in6->sin6_addr);
-		sl = sizeof(*in6);
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		inet_pton(AF_INET, host, &in->sin_addr);
-		sl = sizeof(*in);
-	}
 	struct udpside *u = calloc(1, sizeof(*u));
 	if (!u) {
 		snprintf(err, n, "out of memory");
 		return -1;
 	}
-	snprintf(u->name, sizeof(u->name), strchr(host, ':') ? "udp:[%s]:%d" : "udp:%s:%d", host,
-	         port);
+	snprintf(u->name, sizeof(u->name), "udp:%s", name);
 	u->def = def;
 	u->answer = mt->udp == SC_UDP_ANSWER_GARBAGE;
-	u->fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (u->fd < 0 || bind(u->fd, (struct sockaddr *)&ss, sl) != 0) {
+	u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (u->fd < 0 || bind(u->fd, addr, addr_len) != 0) {
 		snprintf(err, n, "cannot bind %s (multitransport of %s): %s", u->name,
 		         served_name(def), strerror(errno));
 		if (u->fd >= 0)

@@ -8,15 +8,18 @@
 #define RDPFAULT_UDPSIDE_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 struct harness;
 struct served;
 struct udpside;
 
-/* Opens the UDP side of `def` on host:port when its scenario asks for a
- * socket; *out stays NULL when it asks for none. 0, or -1 with err set. */
-int udpside_open(struct harness *h, struct udpside **out, const char *host, int port,
-                 const struct served *def, char *err, size_t n);
+/* Opens the UDP side of `def` on the address its TCP listener `name`
+ * bound, when its scenario asks for a socket; *out stays NULL when it asks
+ * for none. 0, or -1 with err set. */
+int udpside_open(struct harness *h, struct udpside **out, const struct sockaddr *addr,
+                 socklen_t addr_len, const char *name, const struct served *def, char *err,
+                 size_t n);
 /* Emits the socket's summary ("udp-side" closed) and frees it. */
 void udpside_close(struct udpside *u);
 
