@@ -134,6 +134,18 @@ static size_t put_per_len(uint8_t *o, size_t len, size_t size)
 	return 2;
 }
 
+/* TPKT (total bytes) and X.224 Data headers: 7 bytes. */
+static void put_tpkt(uint8_t *o, size_t total)
+{
+	o[0] = 0x03;
+	o[1] = 0;
+	o[2] = (uint8_t)(total >> 8);
+	o[3] = (uint8_t)total;
+	o[4] = 0x02;
+	o[5] = 0xF0;
+	o[6] = 0x80;
+}
+
 /* TPKT and X.224 Data: leaves c on the payload, exactly the TPKT's. */
 static int tpkt_data(const uint8_t *pdu, size_t len, struct cur *c)
 {
@@ -342,13 +354,7 @@ size_t mt_add_server_multitransport(const uint8_t *pdu, size_t len, uint32_t fla
 		return 0;
 	}
 	uint8_t *o = out;
-	o[0] = 0x03;
-	o[1] = 0;
-	o[2] = (uint8_t)(total >> 8);
-	o[3] = (uint8_t)total;
-	o[4] = 0x02;
-	o[5] = 0xF0;
-	o[6] = 0x80;
+	put_tpkt(o, total);
 	o += 7;
 	*o++ = 0x7F;
 	*o++ = 0x66;
@@ -396,17 +402,6 @@ static size_t put_senddata(uint8_t *o, unsigned choice, uint16_t initiator, uint
 	o[4] = (uint8_t)channel;
 	o[5] = 0x70; /* high priority, begin and end of segmentation */
 	return 6 + put_per_len(o + 6, data_len, data_len < 0x80 ? 1 : 2);
-}
-
-static void put_tpkt(uint8_t *o, size_t total)
-{
-	o[0] = 0x03;
-	o[1] = 0;
-	o[2] = (uint8_t)(total >> 8);
-	o[3] = (uint8_t)total;
-	o[4] = 0x02;
-	o[5] = 0xF0;
-	o[6] = 0x80;
 }
 
 size_t mt_request_pdu(const struct mt_request *r, uint8_t out[MT_REQUEST_PDU_LEN])
