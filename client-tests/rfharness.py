@@ -250,6 +250,23 @@ class Harness:
         return None
 
 
+def wait_capturing(cap, timeout=20):
+    """Waits until a tshark started with stderr=PIPE, text=True really
+    captures. "Capturing on" comes before the capture runs; as root, tshark
+    also says "Capture started". Then allow a moment."""
+    deadline = time.monotonic() + timeout
+    seen = ""
+    while time.monotonic() < deadline:
+        line = cap.stderr.readline()
+        seen += line
+        if "Capture started" in line or ("Capturing on" in line and os.geteuid() != 0):
+            time.sleep(0.5)
+            return
+        if cap.poll() is not None:
+            break
+    raise AssertionError(f"tshark did not start capturing: {seen}")
+
+
 def end_process(proc, grace=5):
     """Ends a process we started: SIGTERM, then SIGKILL after `grace` s."""
     if proc.poll() is None:

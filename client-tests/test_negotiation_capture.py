@@ -38,7 +38,7 @@ class NegotiationCapture(unittest.TestCase):
             cap = subprocess.Popen(["tshark", "-i", "lo", "-f", flt, "-w", pcap, "-q"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                self.wait_capturing(cap)
+                rf.wait_capturing(cap)
                 for name, (offer, _) in CASES.items():
                     s = socket.create_connection(("127.0.0.1", ports[name]), timeout=5)
                     s.sendall(rf.x224_request("probe", protocols=offer))
@@ -71,21 +71,6 @@ class NegotiationCapture(unittest.TestCase):
         out = subprocess.run([rf.rdpfault_binary(), "list", "--json"], capture_output=True,
                              text=True, check=True).stdout
         return {s["name"]: s["port_offset"] for s in json.loads(out) if s["name"] in CASES}
-
-    def wait_capturing(self, cap):
-        deadline = time.monotonic() + 20
-        seen = ""
-        while time.monotonic() < deadline:
-            line = cap.stderr.readline()
-            seen += line
-            # "Capturing on" comes before the capture really runs; as root,
-            # tshark also says "Capture started". Then allow a moment.
-            if "Capture started" in line or ("Capturing on" in line and os.geteuid() != 0):
-                time.sleep(0.5)
-                return
-            if cap.poll() is not None:
-                break
-        self.fail(f"tshark did not start capturing: {seen}")
 
 
 if __name__ == "__main__":

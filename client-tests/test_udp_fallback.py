@@ -289,10 +289,10 @@ class Capture(unittest.TestCase):
             drop = h.scenario_port(OFFSETS["udp-fallback-ok"])
             none = h.scenario_port(OFFSETS["udp-unreachable-fallback-ok"])
             pcap = os.path.join(tmp, "udp.pcap")
-            cap = subprocess.Popen(["tshark", "-i", "lo", "-f", f"udp or icmp", "-w", pcap, "-q"],
+            cap = subprocess.Popen(["tshark", "-i", "lo", "-f", "udp or icmp", "-w", pcap, "-q"],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             try:
-                wait_capturing(self, cap)
+                rf.wait_capturing(cap)
                 self.assertEqual(mtclient(drop)[0], 0)
                 self.assertEqual(mtclient(none)[0], 0)
                 time.sleep(1.0)
@@ -312,20 +312,6 @@ class Capture(unittest.TestCase):
             # Answers from the drop socket: none.
             self.assertFalse([r for r in rows if r[0] != str(drop) and r[0] != str(none)
                               and not r[2] and r[0]], out)
-
-
-def wait_capturing(test, cap):
-    deadline = time.monotonic() + 20
-    seen = ""
-    while time.monotonic() < deadline:
-        line = cap.stderr.readline()
-        seen += line
-        if "Capture started" in line or ("Capturing on" in line and os.geteuid() != 0):
-            time.sleep(0.5)
-            return
-        if cap.poll() is not None:
-            break
-    test.fail(f"tshark did not start capturing: {seen}")
 
 
 class Xfreerdp(unittest.TestCase):
