@@ -27,11 +27,8 @@ static struct {
 static size_t ring_next;
 static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void ring_add(const uint8_t cookie[MT_COOKIE_LEN], uint64_t conn, uint32_t request_id)
+static void ring_add(const uint8_t h[32], uint64_t conn, uint32_t request_id)
 {
-	uint8_t h[32];
-	if (udp_cookie_hash(cookie, h))
-		return;
 	pthread_mutex_lock(&ring_lock);
 	memcpy(ring[ring_next].hash, h, 32);
 	ring[ring_next].conn = conn;
@@ -346,14 +343,15 @@ enum mts_outcome mts_bootstrap(struct mt_session *m, SSL *ssl, mts_read_fn real)
 			return MTS_PROCEED;
 		}
 		mt_request_pdu(r, pdu);
-		ring_add(r->cookie, m->conn, r->request_id);
-		int ok = tlshook_write(ssl, pdu, sizeof(pdu)) == 0;
-		char cookie[2 * MT_COOKIE_LEN + 1], hash_hex[65];
+		/* The hash a SYN will carry: for the UDP side, and the log. */
+		char cookie[2 * MT_COOKIE_LEN + 1], hash_hex[65] = "";
 		uint8_t h[32];
-		hex_encode(r->cookie, MT_COOKIE_LEN, cookie);
-		hash_hex[0] = 0;
-		if (udp_cookie_hash(r->cookie, h) == 0)
+		if (udp_cookie_hash(r->cookie, h) == 0) {
+			ring_add(h, m->conn, r->request_id);
 			hex_encode(h, 32, hash_hex);
+		}
+		int ok = tlshook_write(ssl, pdu, sizeof(pdu)) == 0;
+		hex_encode(r->cookie, MT_COOKIE_LEN, cookie);
 		emit(m, "request",
 		     json_pack("{s:I, s:s, s:s, s:s, s:i, s:i, s:b}", "request_id",
 		               (json_int_t)r->request_id, "protocol", mt_protocol_name(r->protocol),
