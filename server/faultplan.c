@@ -220,9 +220,9 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 	return problems;
 }
 
-static int scaled(int ms, double scale)
+int scale_ms(int ms, double scale)
 {
-	if (ms <= 0)
+	if (ms <= 0 || scale <= 0)
 		return ms;
 	double v = ms * scale;
 	return v < 1 ? 1 : v > 86400000 ? 86400000 : (int)v;
@@ -233,8 +233,8 @@ void fault_plan_scale(struct fault_plan *p, double scale)
 	if (scale <= 0 || scale == 1)
 		return;
 	for (size_t i = 0; i < p->n; i++) {
-		p->steps[i].after_ms = scaled(p->steps[i].after_ms, scale);
-		p->steps[i].duration_ms = scaled(p->steps[i].duration_ms, scale);
+		p->steps[i].after_ms = scale_ms(p->steps[i].after_ms, scale);
+		p->steps[i].duration_ms = scale_ms(p->steps[i].duration_ms, scale);
 	}
 }
 

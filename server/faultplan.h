@@ -51,6 +51,9 @@ void fault_plan_free(struct fault_plan *p);
 /* Checks every scenario's faults; the number of problems. */
 int catalog_check_faults(const struct catalog *c, FILE *err);
 
+/* A wait of the server's own under --time-scale: ms * scale, at least 1 ms
+ * when ms > 0 (0 and -1 stay), at most a day. */
+int scale_ms(int ms, double scale);
 /* --time-scale: every after_ms and duration_ms times scale (at least 1 ms
  * when it was not 0). The hold after a message is the protocol's and
  * stays. */

@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 
 #include "events.h"
+#include "faultplan.h"
 #include "hexstr.h"
 #include "tlshook.h"
 #include "udp.h"
@@ -73,12 +74,6 @@ static json_t *flags_json(uint32_t flags)
 	return a;
 }
 
-static int scaled(int ms, double scale)
-{
-	double v = ms * scale;
-	return v < 0 ? 0 : v > 86400000.0 ? 86400000 : (int)v;
-}
-
 void mts_init(struct mt_session *m, const struct scenario *sc, uint64_t conn, int fd,
               double time_scale)
 {
@@ -88,8 +83,8 @@ void mts_init(struct mt_session *m, const struct scenario *sc, uint64_t conn, in
 	if (!sc->multitransport.on)
 		return;
 	m->cfg = &sc->multitransport;
-	m->timeout_ms = scaled(m->cfg->response_timeout_ms, time_scale);
-	m->after_ms = scaled(m->cfg->fallback_after_ms, time_scale);
+	m->timeout_ms = scale_ms(m->cfg->response_timeout_ms, time_scale);
+	m->after_ms = scale_ms(m->cfg->fallback_after_ms, time_scale);
 }
 
 void mts_free(struct mt_session *m)
