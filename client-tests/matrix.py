@@ -350,6 +350,31 @@ def check(result, expect, sc):
     return problems
 
 
+def outcome(result, problems=None):
+    """One run's outcome as a short string: what the client did, its exit
+    code, and what differed from the expectation."""
+    got = ("retries-forever" if result.get("unbounded_retries") else
+           "hangs" if result.get("hung") else
+           "connected" if result.get("connected") else
+           "timed out" if result.get("timed_out") else "failed")
+    text = got + (f", exit {result['exit']}" if result.get("exit") is not None else "")
+    problems = result.get("problems") if problems is None else problems
+    return text + (" (" + "; ".join(problems) + ")" if problems else "")
+
+
+def run_summary(result):
+    return {"outcome": outcome(result), "exit": result.get("exit"),
+            "seconds": result.get("seconds", 0), "connections": result.get("connections", 0),
+            "matched": not result.get("problems")}
+
+
+def outcome_counts(runs):
+    counts = {}
+    for r in runs:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    return counts
+
+
 # ---------------------------------------------------------------- progress
 
 class Progress:
@@ -363,13 +388,14 @@ class Progress:
     def cell(self, cell):
         with self.lock:
             self.done += 1
-            self.bad += cell["status"] in ("drift", "error")
-            word = {"pass": "ok", "drift": "DRIFT", "skipped": "skip", "error": "ERROR"}[cell["status"]]
+            self.bad += cell["status"] in ("drift", "unstable", "error")
+            word = {"pass": "ok", "drift": "DRIFT", "unstable": "UNSTABLE", "skipped": "skip",
+                    "error": "ERROR"}[cell["status"]]
             line = f"{word:<5} {cell['scenario']} x {cell['client']} ({cell.get('seconds', 0)} s)"
             if cell.get("problems"):
                 line += ": " + "; ".join(cell["problems"])
-            if cell.get("flaky") and cell["status"] == "pass":
-                line += " flaky, " + "; ".join(cell["flaky"])
+            if len(cell.get("runs", [])) > 1 and cell["status"] == "pass":
+                line += f" {len(cell['runs'])} runs, one outcome"
             if self.tty:
                 width = 30
                 fill = width * self.done // max(self.total, 1)
@@ -460,8 +486,11 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
         harness.start()
         target = Target(harness=harness, addresses=addrs)
     display = None
+    load = rf.CpuLoad(a.load) if a.load else None
     t0 = time.monotonic()
     try:
+        if load:
+            load.start()
         need_display = any(clients[c["client"]]["display"] for c in todo)
         if need_display and not os.environ.get("DISPLAY"):
             display = rf.Display()
@@ -492,21 +521,29 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
                 if r["status"] == "ran":
                     c["problems"] = check(r, c["expect"], c["sc"])
                     c["status"] = "drift" if c["problems"] else "pass"
-                # A drift may be the client's own race: run it again, at
-                # most --rerun-drifted times; a later match is "flaky" and
-                # keeps what the first run showed.
-                for _ in range(a.rerun_drifted):
-                    if c["status"] != "drift":
-                        break
-                    first = f"first run: {'; '.join(c['problems'])} ({r['connections']} connections)"
-                    r = run_cell(target, dname, client, c["sc"], c["expect"],
-                                 a.timeout or client["timeout_s"])
-                    c.update(r)
+                # --repeat N: the same cell N times. One cell, one outcome:
+                # two different outcomes make it unstable, whatever the
+                # expectation says.
+                runs = [run_summary(c)]
+                for _ in range(a.repeat - 1):
                     if r["status"] != "ran":
                         break
-                    c["problems"] = check(r, c["expect"], c["sc"])
-                    c["status"] = "drift" if c["problems"] else "pass"
-                    c.setdefault("flaky", []).append(first)
+                    r = run_cell(target, dname, client, c["sc"], c["expect"],
+                                 a.timeout or client["timeout_s"])
+                    if r["status"] != "ran":
+                        c.update(r)
+                        break
+                    r["problems"] = check(r, c["expect"], c["sc"])
+                    runs.append(run_summary(r))
+                    if r["problems"] and not c["problems"]:
+                        c.update(r)  # the reports show a run that drifted
+                        c["status"] = "drift"
+                c["runs"] = runs
+                c["outcomes"] = outcome_counts(runs)
+                if len(c["outcomes"]) > 1:
+                    c["status"] = "unstable"
+                    c["problems"] = ["unstable: " + ", ".join(
+                        f"{o} x{n}" for o, n in c["outcomes"].items())]
                 progress.cell(c)
 
         # Longest first keeps the workers busy to the end.
@@ -515,6 +552,8 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
             list(pool.map(run_group, order))
     finally:
         progress.end()
+        if load:
+            load.stop()
         if display:
             display.__exit__(None, None, None)
         if harness:
@@ -555,9 +594,12 @@ def parse_args(argv, clients_hint=""):
     ap.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
     ap.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
-    ap.add_argument("--rerun-drifted", type=int, default=0, metavar="N",
-                    help="run a drifted cell again, up to N times; a cell that then matches "
-                         "counts as matched and is reported as flaky (default 0)")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run every cell N times (1-100); a cell with two different outcomes "
+                         "is unstable and fails the run (default 1)")
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="contend the CPU while the cells run: N busy loops (0-64; 0, the "
+                         "default, none), each ended with the run")
     ap.add_argument("--record", action="store_true",
                     help="run every selected cell, expectation or not, and print what each "
                          "client did (to write expectations) instead of comparing")
@@ -570,8 +612,10 @@ def main(argv=None):
     try:
         if a.rdpfault:
             os.environ["RDPFAULT_BIN"] = a.rdpfault
-        if not 0 <= a.rerun_drifted <= 5:
-            raise UsageError(f"--rerun-drifted {a.rerun_drifted}: expected 0-5")
+        if not 1 <= a.repeat <= 100:
+            raise UsageError(f"--repeat {a.repeat}: expected 1-100")
+        if not 0 <= a.load <= 64:
+            raise UsageError(f"--load {a.load}: expected 0-64")
         if not 1 <= a.jobs <= 64:
             raise UsageError(f"--jobs {a.jobs}: expected 1-64")
         if a.timeout is not None and not 1 <= a.timeout <= 3600:
@@ -598,7 +642,7 @@ def main(argv=None):
     cells, wall = run_matrix(a, clients, scenarios)
     summary = matrix_report.summary(cells, wall)
     meta = {"clients": a.clients, "scenarios": a.scenarios, "jobs": a.jobs,
-            "time_scale": a.time_scale, "wall_s": wall,
+            "time_scale": a.time_scale, "repeat": a.repeat, "load": a.load, "wall_s": wall,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     try:
         if a.json:
@@ -614,10 +658,12 @@ def main(argv=None):
         print(f"{summary['pass']} cells recorded, {summary['error']} errors, in {wall} s",
               file=sys.stderr)
         return 0 if summary["error"] == 0 else 1
-    flaky = f" ({summary['flaky']} flaky)" if summary["flaky"] else ""
-    print(f"{summary['pass']} matched{flaky}, {summary['drift']} drifted, {summary['error']} errors, "
+    runs = f" ({a.repeat} runs each)" if a.repeat > 1 else ""
+    print(f"{summary['pass']} matched{runs}, {summary['drift']} drifted, "
+          f"{summary['unstable']} unstable, {summary['error']} errors, "
           f"{summary['skipped']} skipped, in {wall} s", file=sys.stderr)
-    return 0 if summary["drift"] == 0 and summary["error"] == 0 and summary["pass"] > 0 else 1
+    ok = not (summary["drift"] or summary["unstable"] or summary["error"])
+    return 0 if ok and summary["pass"] > 0 else 1
 
 
 if __name__ == "__main__":

@@ -22,15 +22,15 @@ def _parent(path):
 
 
 def summary(cells, wall):
-    s = {k: 0 for k in ("pass", "drift", "error", "skipped")}
+    s = {k: 0 for k in ("pass", "drift", "unstable", "error", "skipped")}
     for c in cells:
         s[c["status"]] += 1
-    s["flaky"] = sum(c["status"] == "pass" and bool(c.get("flaky")) for c in cells)
+    s["runs"] = sum(len(c.get("runs", [])) for c in cells)
     s["cells"] = len(cells)
     s["wall_s"] = wall
     per_client = {}
     for c in cells:
-        if c["status"] in ("pass", "drift"):
+        if c["status"] in ("pass", "drift", "unstable"):
             per_client.setdefault(c["client"], []).append(c.get("seconds", 0))
     s["client_seconds"] = {k: {"cells": len(v), "total": round(sum(v), 1),
                                "mean": round(sum(v) / len(v), 1), "max": max(v)}
@@ -80,7 +80,7 @@ def public(cell):
     """A cell as the JSON report and the HTML page carry it."""
     keep = ("scenario", "client", "status", "problems", "why", "argv", "host", "port", "exit",
             "connected", "hung", "unbounded_retries", "timed_out", "seconds", "connections",
-            "faults", "ends", "expect", "infra_retry", "flaky")
+            "faults", "ends", "expect", "infra_retry", "runs", "outcomes")
     out = {k: cell[k] for k in keep if k in cell}
     out["output_tail"] = tail(cell.get("output", ""))
     out["timeline"] = timeline(cell)
@@ -104,7 +104,7 @@ def write_junit(path, cells, summ):
     failure with the client's output and the server's event log for that
     cell's connections as system-out."""
     root = ET.Element("testsuites", name="rdpfault matrix", tests=str(len(cells)),
-                      failures=str(summ["drift"]), errors=str(summ["error"]),
+                      failures=str(summ["drift"] + summ["unstable"]), errors=str(summ["error"]),
                       skipped=str(summ["skipped"]), time=f"{summ['wall_s']:.1f}")
     by_client = {}
     for c in cells:
@@ -112,7 +112,7 @@ def write_junit(path, cells, summ):
     for i, (client, group) in enumerate(by_client.items()):
         suite = ET.SubElement(
             root, "testsuite", name=f"rdpfault.{client}", id=str(i), tests=str(len(group)),
-            failures=str(sum(c["status"] == "drift" for c in group)),
+            failures=str(sum(c["status"] in ("drift", "unstable") for c in group)),
             errors=str(sum(c["status"] == "error" for c in group)),
             skipped=str(sum(c["status"] == "skipped" for c in group)),
             time=f"{sum(c.get('seconds', 0) for c in group):.1f}")
@@ -123,17 +123,18 @@ def write_junit(path, cells, summ):
                 ET.SubElement(tc, "skipped", message=_clean(c.get("why", "")))
             elif c["status"] == "error":
                 ET.SubElement(tc, "error", message=_clean(c.get("why", "")), type="error")
-            elif c["status"] == "drift":
+            elif c["status"] in ("drift", "unstable"):
                 msg = "; ".join(c["problems"])
-                f = ET.SubElement(tc, "failure", message=_clean(msg), type="drift")
+                f = ET.SubElement(tc, "failure", message=_clean(msg), type=c["status"])
                 f.text = _clean(f"expected: {json.dumps(c['expect'])}\n{msg}")
                 out = ET.SubElement(tc, "system-out")
                 log = "\n".join(json.dumps(e) for e in _events(c))
                 out.text = _clean(f"$ {' '.join(c.get('argv', []))}\n{tail(c.get('output'))}\n"
                                   f"\n--- server event log, this cell's connections ---\n{log}\n")
-            elif c.get("flaky"):
+            elif len(c.get("runs", [])) > 1:
                 out = ET.SubElement(tc, "system-out")
-                out.text = _clean("flaky: matched on a rerun; " + "; ".join(c["flaky"]) + "\n")
+                out.text = _clean(f"{len(c['runs'])} runs, one outcome: "
+                                  f"{next(iter(c['outcomes']))}\n")
     ET.indent(root)
     _parent(path)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
@@ -151,6 +152,7 @@ table.grid{border-collapse:collapse}
 .grid th.sc{text-align:left;font-weight:normal;font-family:monospace}
 .grid a{display:block;text-decoration:none;color:inherit;min-width:4em}
 td.pass{background:#c8efc8}td.drift{background:#f7b0b0}td.error{background:#f0c080}
+td.unstable{background:#f5d0f0}
 td.skipped{background:#eee;color:#999}
 td.sel{outline:3px solid #2060c0}
 #timeline{margin-top:1.2em;border-top:2px solid #888;padding-top:.5em}
@@ -180,7 +182,8 @@ function open_cell(i){
   var td = document.getElementById('cell-'+i); if(td) td.classList.add('sel');
   var h = '<h2>'+esc(c.scenario)+' &times; '+esc(c.client)+': '+esc(c.status)+'</h2>';
   if(c.problems && c.problems.length) h += '<p class="bad">'+c.problems.map(esc).join('<br>')+'</p>';
-  if(c.flaky && c.flaky.length) h += '<p>flaky, matched on a rerun: '+c.flaky.map(esc).join('<br>')+'</p>';
+  if(c.outcomes && c.runs && c.runs.length > 1) h += '<p>'+esc(c.runs.length)+' runs: '+
+       Object.keys(c.outcomes).map(function(o){return esc(o)+' &times;'+esc(c.outcomes[o]);}).join('<br>')+'</p>';
   if(c.infra_retry) h += '<p>'+esc(c.infra_retry)+'</p>';
   if(c.why) h += '<p>'+esc(c.why)+'</p>';
   h += '<p>expected: <code>'+esc(JSON.stringify(c.expect||{}))+'</code><br>got: exit <code>'+
@@ -205,7 +208,8 @@ def write_html(path, cells, summ, meta, phases):
     clients = list(dict.fromkeys(c["client"] for c in cells))
     scenarios = list(dict.fromkeys(c["scenario"] for c in cells))
     index = {(c["scenario"], c["client"]): i for i, c in enumerate(cells)}
-    word = {"pass": "ok", "drift": "drift", "error": "error", "skipped": "&ndash;"}
+    word = {"pass": "ok", "drift": "drift", "unstable": "unstable", "error": "error",
+            "skipped": "&ndash;"}
     rows = []
     for sc in scenarios:
         tds = []
@@ -219,9 +223,10 @@ def write_html(path, cells, summ, meta, phases):
                        f'{html.escape(cl)}"><a href="#cell-{i}">{word[c["status"]]}</a></td>')
         rows.append(f'<tr><th class="sc">{html.escape(sc)}</th>{"".join(tds)}</tr>')
     head = "".join(f"<th>{html.escape(c)}</th>" for c in clients)
+    repeat = meta.get("repeat", 1)
     summ_text = (f"{summ['pass']} matched"
-                 + (f" ({summ['flaky']} flaky)" if summ.get("flaky") else "") + ", "
-                 f"{summ['drift']} drifted, {summ['error']} errors, "
+                 + (f" ({repeat} runs each)" if repeat > 1 else "") + ", "
+                 f"{summ['drift']} drifted, {summ['unstable']} unstable, {summ['error']} errors, "
                  f"{summ['skipped']} skipped &middot; {summ['wall_s']} s &middot; "
                  f"{html.escape(meta.get('started', ''))}")
     data = json.dumps([public(c) for c in cells]).replace("</", "<\\/")

@@ -15,12 +15,36 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
+
+class CpuLoad:
+    """n busy loops contending for the CPU (matrix --load): each is its own
+    process, bounded by `limit_s` whatever happens, ended by its PID at
+    stop()."""
+
+    def __init__(self, n, limit_s=3600):
+        self.n, self.limit_s, self.procs = n, limit_s, []
+
+    def start(self):
+        code = ("import time\nend = time.monotonic() + %d\n"
+                "while time.monotonic() < end:\n    pass\n" % self.limit_s)
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen([sys.executable, "-c", code],
+                                               stdin=subprocess.DEVNULL))
+
+    def stop(self):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        self.procs = []
 
 
 def rdpfault_binary():

@@ -23,6 +23,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/encoder.h>
 #include <openssl/err.h>
@@ -460,4 +461,47 @@ void certgen_pair_free(struct certgen_pair *p)
 	free(p->key_pem);
 	free(p->cert_pem);
 	memset(p, 0, sizeof(*p));
+}
+
+/* FreeRDP's RDP-security key layout: little-endian modulus and private
+ * exponent, 4-byte little-endian public exponent. */
+int certgen_rdp_key(EVP_PKEY *key, struct rdp_key_blob *b, char *err, size_t n)
+{
+	BIGNUM *bn_n = NULL, *bn_e = NULL, *bn_d = NULL;
+	int rc = -1;
+	if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &bn_n) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &bn_e) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &bn_d) || BN_num_bytes(bn_e) > 4) {
+		snprintf(err, n, "cannot read the RSA key's components");
+		goto out;
+	}
+	/* FreeRDP reads ModulusLength bytes of the private exponent: pad it to
+	 * the modulus's length (d has a zero top byte for 1 key in 256, and
+	 * BN_num_bytes would then give one byte less). */
+	b->modulus_len = (uint32_t)BN_num_bytes(bn_n);
+	b->private_exponent_len = b->modulus_len;
+	b->modulus = malloc(b->modulus_len);
+	b->private_exponent = malloc(b->private_exponent_len);
+	if (!b->modulus || !b->private_exponent) {
+		snprintf(err, n, "out of memory");
+		goto out;
+	}
+	BN_bn2lebinpad(bn_n, b->modulus, (int)b->modulus_len);
+	BN_bn2lebinpad(bn_d, b->private_exponent, (int)b->private_exponent_len);
+	BN_bn2lebinpad(bn_e, b->exponent, 4);
+	rc = 0;
+out:
+	BN_free(bn_n);
+	BN_free(bn_e);
+	BN_clear_free(bn_d);
+	return rc;
+}
+
+void certgen_rdp_key_free(struct rdp_key_blob *b)
+{
+	free(b->modulus);
+	if (b->private_exponent)
+		OPENSSL_cleanse(b->private_exponent, b->private_exponent_len);
+	free(b->private_exponent);
+	memset(b, 0, sizeof(*b));
 }

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct certgen_spec {
 	const char *subject_cn;      /* required */
@@ -51,5 +52,20 @@ char *certgen_private_pem(EVP_PKEY *key);
 char *certgen_rsa_pkcs1_pem(EVP_PKEY *key);
 
 void certgen_pair_free(struct certgen_pair *p);
+
+/* The RDP Standard Security key in FreeRDP's layout: little-endian
+ * modulus, private exponent padded to the modulus's length (FreeRDP reads
+ * that many bytes of it), 4-byte little-endian public exponent. */
+struct rdp_key_blob {
+	uint8_t *modulus;
+	uint32_t modulus_len;
+	uint8_t *private_exponent;
+	uint32_t private_exponent_len; /* always modulus_len */
+	uint8_t exponent[4];
+};
+
+/* From an RSA key. 0, or -1 with err set. */
+int certgen_rdp_key(EVP_PKEY *key, struct rdp_key_blob *b, char *err, size_t n);
+void certgen_rdp_key_free(struct rdp_key_blob *b);
 
 #endif

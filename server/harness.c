@@ -14,8 +14,6 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/pem.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,37 +70,6 @@ static int subdir(const char *root, const char *name, char *out, size_t n, char 
 		return -1;
 	}
 	return 0;
-}
-
-/* FreeRDP's RDP-security key layout: little-endian modulus and private
- * exponent, 4-byte little-endian public exponent. */
-static int rdp_key_from(EVP_PKEY *key, struct rdp_key_blob *b, char *err, size_t n)
-{
-	BIGNUM *bn_n = NULL, *bn_e = NULL, *bn_d = NULL;
-	int rc = -1;
-	if (!EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &bn_n) ||
-	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &bn_e) ||
-	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_D, &bn_d) || BN_num_bytes(bn_e) > 4) {
-		snprintf(err, n, "cannot read the RSA key's components");
-		goto out;
-	}
-	b->modulus_len = (uint32_t)BN_num_bytes(bn_n);
-	b->private_exponent_len = (uint32_t)BN_num_bytes(bn_d);
-	b->modulus = malloc(b->modulus_len);
-	b->private_exponent = malloc(b->private_exponent_len);
-	if (!b->modulus || !b->private_exponent) {
-		snprintf(err, n, "out of memory");
-		goto out;
-	}
-	BN_bn2lebinpad(bn_n, b->modulus, (int)b->modulus_len);
-	BN_bn2lebinpad(bn_d, b->private_exponent, (int)b->private_exponent_len);
-	BN_bn2lebinpad(bn_e, b->exponent, 4);
-	rc = 0;
-out:
-	BN_free(bn_n);
-	BN_free(bn_e);
-	BN_clear_free(bn_d);
-	return rc;
 }
 
 static int has_name(char **names, const char *name)
@@ -378,8 +345,10 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		snprintf(err, n, "cannot generate the RSA key: %s", e);
 		return -1;
 	}
-	if (rdp_key_from(h->shared_key, &h->rdp_key, err, n) != 0)
+	if (certgen_rdp_key(h->shared_key, &h->rdp_key, e, sizeof(e)) != 0) {
+		snprintf(err, n, "the RDP Standard Security key: %s", e);
 		return -1;
+	}
 	for (size_t i = 0; i < h->catalog.n; i++)
 		if (prepare_one(h, &h->served[i], certs, sams, err, n) != 0)
 			return -1;
@@ -559,10 +528,7 @@ void harness_free(struct harness *h)
 			free(h->served[i].conditions[p]);
 	}
 	free(h->served);
-	free(h->rdp_key.modulus);
-	if (h->rdp_key.private_exponent)
-		OPENSSL_cleanse(h->rdp_key.private_exponent, h->rdp_key.private_exponent_len);
-	free(h->rdp_key.private_exponent);
+	certgen_rdp_key_free(&h->rdp_key);
 	EVP_PKEY_free(h->shared_key);
 	X509_free(h->ca_cert);
 	EVP_PKEY_free(h->ca_key);

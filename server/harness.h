@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "admission.h"
+#include "certgen.h"
 #include "faultplan.h"
 #include "scenario.h"
 
@@ -67,15 +68,6 @@ struct harness_options {
 	                             duration_ms, the deadline) times this; 1 */
 	const char *address_base; /* IPv4: one listener per scenario on ADDR+offset:3389 */
 	const char *ready_file;   /* written once listening, removed at exit; NULL: none */
-};
-
-/* The RDP Standard Security key in FreeRDP's little-endian layout. */
-struct rdp_key_blob {
-	uint8_t *modulus;
-	uint32_t modulus_len;
-	uint8_t *private_exponent;
-	uint32_t private_exponent_len;
-	uint8_t exponent[4];
 };
 
 struct listener {

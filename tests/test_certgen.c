@@ -23,10 +23,13 @@
 #include <unistd.h>
 
 #include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <openssl/param_build.h>
 
 #include "certgen.h"
 #include "runtime_dir.h"
@@ -789,6 +792,64 @@ static void test_runtime_remove(void **state)
 	assert_int_equal(rmdir(outside), 0);
 }
 
+/* An RSA key from raw components (not checked: only the layout matters). */
+static EVP_PKEY *key_from_components(const BIGNUM *n, const BIGNUM *e, const BIGNUM *d)
+{
+	OSSL_PARAM_BLD *b = OSSL_PARAM_BLD_new();
+	assert_non_null(b);
+	assert_true(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_N, n));
+	assert_true(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_E, e));
+	assert_true(OSSL_PARAM_BLD_push_BN(b, OSSL_PKEY_PARAM_RSA_D, d));
+	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(b);
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *key = NULL;
+	assert_true(EVP_PKEY_fromdata_init(ctx) == 1);
+	assert_true(EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_KEYPAIR, params) == 1);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(b);
+	return key;
+}
+
+/* FreeRDP reads modulus-length bytes of the private exponent. A key whose
+ * d has a zero top byte (1 in 256 generated keys) must still give a full
+ * length, zero-padded at the top (little-endian: the end). Before, the
+ * exponent was one byte short and FreeRDP read past it (ASan:
+ * heap-buffer-overflow in the RDP Standard Security peer). */
+static void test_rdp_key_short_exponent(void **state)
+{
+	(void)state;
+	BIGNUM *n = BN_new(), *e = BN_new(), *d = BN_new();
+	assert_true(BN_set_bit(n, 2047) && BN_set_bit(n, 0)); /* 256 bytes */
+	assert_true(BN_set_word(e, 65537));
+	assert_true(BN_set_bit(d, 2030) && BN_set_bit(d, 1)); /* 254 bytes: two zero top bytes */
+	EVP_PKEY *key = key_from_components(n, e, d);
+	struct rdp_key_blob b;
+	char err[256];
+	assert_int_equal(certgen_rdp_key(key, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.modulus_len, 256);
+	assert_int_equal(b.private_exponent_len, 256);
+	assert_int_equal(b.private_exponent[0], 0x02);             /* bit 1, least significant first */
+	assert_int_equal(b.private_exponent[2030 / 8], 1u << (2030 % 8));
+	assert_int_equal(b.private_exponent[254], 0);
+	assert_int_equal(b.private_exponent[255], 0);
+	assert_int_equal(b.modulus[0], 0x01);
+	assert_int_equal(b.modulus[255], 0x80);
+	assert_memory_equal(b.exponent, "\x01\x00\x01\x00", 4);
+	certgen_rdp_key_free(&b);
+	assert_null(b.private_exponent);
+	EVP_PKEY_free(key);
+
+	/* A real key: full lengths too. */
+	assert_int_equal(certgen_rdp_key(shared_key, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.private_exponent_len, b.modulus_len);
+	assert_int_equal(b.modulus_len, 256);
+	certgen_rdp_key_free(&b);
+	BN_free(n);
+	BN_free(e);
+	BN_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -799,6 +860,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_specs),	   cmocka_unit_test(test_pkcs1_pem),
 	    cmocka_unit_test(test_write_file),	   cmocka_unit_test(test_runtime_default),
 	    cmocka_unit_test(test_runtime_wanted), cmocka_unit_test(test_runtime_remove),
+	    cmocka_unit_test(test_rdp_key_short_exponent),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
