@@ -216,6 +216,15 @@ class Target:
         return (self.host or "127.0.0.1"), base + sc["port_offset"]
 
 
+def live_sessions(events):
+    """Connections that became active and that the server has not ended:
+    no close, no cut (a reset or close fault), no close after a message."""
+    active = {e["conn"] for e in events if e.get("phase") == "active"}
+    ended = {e["conn"] for e in events if e["event"] in ("close", "close-sequence") or
+             (e["event"] == "fault" and e.get("action") in ("reset", "close"))}
+    return active - ended
+
+
 def run_cell(target, display, client, sc, expect, timeout_s):
     host, port = target.where(client, sc)
     if host is None:
@@ -262,7 +271,7 @@ def run_cell(target, display, client, sc, expect, timeout_s):
             timed_out = True
             break
         events = mine(target.events(max_bytes=POLL_BYTES))
-        active = any(e.get("phase") == "active" for e in events)
+        active = bool(live_sessions(events))
         if client["verdict"] == "session" and time.monotonic() - t0 >= CONNECTED_S and (
                 active or not target.events_path and not target.h):
             break

@@ -13,6 +13,7 @@
 
 #include "conn.h"
 #include "deadline.h"
+#include "faultplan.h"
 #include "events.h"
 #include "harness.h"
 #include "log.h"
@@ -282,6 +283,30 @@ int admission_admit(const struct served *s, struct conn *c, const char *at)
 	}
 	emit(c, s, "refused", at);
 	return 1;
+}
+
+const struct fault_step *admission_refusal_cut(const struct served *s, const char **reason)
+{
+	static const struct fault_step reset = {.action = FA_RESET,
+	                                        .at = PH_TCP_ACCEPT,
+	                                        .duration_ms = -1,
+	                                        .close_notify = 0,
+	                                        .close_after_ms = -1};
+	static const struct fault_step fin = {.action = FA_CLOSE,
+	                                      .at = PH_TCP_ACCEPT,
+	                                      .duration_ms = -1,
+	                                      .close_notify = 0,
+	                                      .close_after_ms = -1};
+	switch (limits(s)->policy) {
+	case SC_POLICY_ACCEPT_RESET:
+		*reason = "refused: accept-reset";
+		return &reset;
+	case SC_POLICY_ACCEPT_CLOSE:
+		*reason = "refused: accept-close";
+		return &fin;
+	default:
+		return NULL;
+	}
 }
 
 void admission_refuse(const struct served *s, struct conn *c)

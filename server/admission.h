@@ -41,6 +41,11 @@ void admission_free(struct harness *h);
  * handles on the socket and calls admission_refuse). `at` names where:
  * "tcp-accept" or "x224-request". */
 int admission_admit(const struct served *s, struct conn *c, const char *at);
+/* At accept: accept-reset and accept-close refusals are cuts the front
+ * door strikes once the client sent its request (or fell quiet): the step
+ * (a reset or a close) and the close reason; NULL for the other policies. */
+struct fault_step;
+const struct fault_step *admission_refusal_cut(const struct served *s, const char **reason);
 /* Refuses by the scenario's policy; takes the connection over. */
 void admission_refuse(const struct served *s, struct conn *c);
 

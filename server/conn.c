@@ -3,8 +3,6 @@
 
 #include "admission.h"
 
-#include "deadline.h"
-
 #include <event2/event.h>
 #include <time.h>
 
@@ -38,7 +36,6 @@ struct conn *conn_new(const struct listener *l, const char *listener_name, int f
 	c->client_fd = fd;
 	c->peer_fd = -1;
 	pthread_mutex_init(&c->req_lock, NULL);
-	pthread_cond_init(&c->req_cond, NULL);
 	atomic_fetch_add(&live, 1);
 	return c;
 }
@@ -66,7 +63,6 @@ void conn_release(struct conn *c)
 	events_emit(c->id, "close", f);
 	atomic_fetch_sub(&live, 1);
 	pthread_mutex_destroy(&c->req_lock);
-	pthread_cond_destroy(&c->req_cond);
 	free(c);
 }
 
@@ -100,33 +96,44 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail)
 	/* The scenario's configured conditions that strike here. */
 	if (c->served && c->served->conditions[p])
 		events_emit(c->id, "fault", json_loads(c->served->conditions[p], 0, NULL));
-	/* From tls-finished on, phases are a peer thread's: a relay fault
-	 * there is applied by the relay while this thread waits, so it lands
-	 * exactly here. (Earlier phases are the relay's own.) */
-	if (c->served && p >= PH_TLS_FINISHED) {
-		const struct fault_step *st = fault_plan_relay_step(&c->served->plan, p);
-		if (st)
-			conn_request(c, st, 2000);
-	}
 }
 
-int conn_request(struct conn *c, const struct fault_step *st, int timeout_ms)
+int conn_tell(struct conn *c, enum conn_msg_kind kind, const struct fault_step *step, uint64_t at,
+              int ok)
 {
-	struct timespec until = deadline_after_ms(timeout_ms);
 	int rc = -1;
 	pthread_mutex_lock(&c->req_lock);
-	if (c->req_wake) {
-		c->req_step = st;
-		c->req_done = 0;
+	if (c->req_wake && c->n_msgs < CONN_MSGS) {
+		c->msgs[c->n_msgs++] = (struct conn_msg){kind, step, at, ok};
 		event_active(c->req_wake, EV_READ, 0);
-		while (!c->req_done && c->req_wake)
-			if (pthread_cond_timedwait(&c->req_cond, &c->req_lock, &until) != 0)
-				break;
-		rc = c->req_done ? 0 : -1;
-		c->req_step = NULL;
+		rc = 0;
 	}
 	pthread_mutex_unlock(&c->req_lock);
 	return rc;
+}
+
+int conn_take(struct conn *c, struct conn_msg *out)
+{
+	int got = 0;
+	pthread_mutex_lock(&c->req_lock);
+	if (c->n_msgs > 0) {
+		*out = c->msgs[0];
+		memmove(c->msgs, c->msgs + 1, sizeof(c->msgs[0]) * (size_t)(c->n_msgs - 1));
+		c->n_msgs--;
+		got = 1;
+	}
+	pthread_mutex_unlock(&c->req_lock);
+	return got;
+}
+
+void conn_kick_peer(struct conn *c, int want_close_notify)
+{
+	pthread_mutex_lock(&c->req_lock);
+	if (want_close_notify)
+		atomic_store(&c->want_close_notify, 1);
+	if (c->kick)
+		c->kick(c);
+	pthread_mutex_unlock(&c->req_lock);
 }
 
 long conn_live_count(void)

@@ -21,6 +21,23 @@ struct served;
 struct listener;
 struct relay;
 struct event;
+struct fault_step;
+
+/* What a peer thread tells the relay. Positions are offsets in the
+ * server's stream (bytes FreeRDP wrote into the socketpair), which the
+ * peer counts as it writes and the relay as it reads: the same bytes. */
+enum conn_msg_kind {
+	CM_STRIKE, /* apply `step` when the server's stream reaches `at` */
+	CM_FLIGHT, /* the server's first TLS flight ends at `at` */
+	CM_FINAL,  /* the server's last bytes (its close_notify) end at `at` */
+};
+struct conn_msg {
+	enum conn_msg_kind kind;
+	const struct fault_step *step;
+	uint64_t at;
+	int ok; /* CM_FINAL: the close_notify was written */
+};
+#define CONN_MSGS 8
 
 struct conn {
 	uint64_t id;
@@ -50,6 +67,11 @@ struct conn {
 	atomic_int active;
 	atomic_int cut; /* a reset or close ended the client's side: later phases are
 	                   the server's alone and are not logged */
+	atomic_int tls_up; /* the server completed its TLS handshake: a close can say close_notify */
+	/* The last PDU FreeRDP read of the client's and wrote of its own (static
+	 * names, see pduinfo.h), for the fault events. */
+	_Atomic(const char *) last_pdu_read;
+	_Atomic(const char *) last_pdu_written;
 
 	/* Admission (admission.c): the scenario whose slot it holds, and
 	 * whether the slot was given back (active or closed). */
@@ -57,20 +79,28 @@ struct conn {
 	atomic_int count_done;
 	int session_counted; /* counted in its scenario's active sessions */
 
-	/* A fault the peer thread asks the relay to apply (conn_request). */
+	/* The peer thread's messages to the relay (conn_tell), and the relay's
+	 * one request to the peer (a TLS close_notify before the FIN). */
 	pthread_mutex_t req_lock;
-	pthread_cond_t req_cond;
 	struct event *req_wake;      /* the relay's, NULL once the relay is gone */
-	const struct fault_step *req_step;
-	int req_done;
+	struct conn_msg msgs[CONN_MSGS];
+	int n_msgs;
+	void (*kick)(struct conn *); /* wakes the peer thread; NULL once it is gone */
+	void *kick_arg;
+	atomic_int want_close_notify;
+	atomic_int relay_gone;
 };
 
-struct fault_step;
-
-/* From a peer thread: asks the relay to apply `st` now and waits (at most
- * timeout_ms) until it has, so the fault lands exactly where the peer is.
- * Returns 0 when applied, -1 when the relay is gone or did not answer. */
-int conn_request(struct conn *c, const struct fault_step *st, int timeout_ms);
+/* From a peer thread: hands the relay a message and returns at once (the
+ * relay acts on its own thread). 0, or -1 when the relay is gone or its
+ * mailbox is full. */
+int conn_tell(struct conn *c, enum conn_msg_kind kind, const struct fault_step *step,
+              uint64_t at, int ok);
+/* From the relay: takes the next message (1), or 0 when none. */
+int conn_take(struct conn *c, struct conn_msg *out);
+/* From the relay: asks the peer thread for a TLS close_notify (want = 1),
+ * or just wakes it (want = 0: the relay struck, or is gone). */
+void conn_kick_peer(struct conn *c, int want_close_notify);
 
 /* A new connection with one reference. */
 struct conn *conn_new(const struct listener *l, const char *listener_name, int fd,

@@ -27,7 +27,7 @@ struct action_spec {
 	enum fault_action action;
 	enum phase def;      /* where it strikes when `at` is absent; PH_NONE: `at` required */
 	unsigned long where; /* phases it can strike at, as bits */
-	const char *params[3];
+	const char *params[5];
 	const char *what; /* what the server does, one sentence */
 };
 
@@ -40,22 +40,28 @@ static const struct action_spec actions[] = {
      "stops answering: holds every byte the server sends, for duration_ms or for good"},
     {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"},
      "holds the server's bytes for duration_ms, then goes on"},
-    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms"},
-     "everything sent before the phase reaches the client, then RST"},
-    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms"},
-     "everything sent before the phase reaches the client, then FIN; reads until the client "
-     "closes"},
+    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms", "flight"},
+     "everything the server sent up to the phase reaches the client; once the client has "
+     "answered and waits, RST"},
+    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms", "close_notify", "flight"},
+     "everything the server sent up to the phase reaches the client; once the client has "
+     "answered and waits, a TLS close_notify (once TLS is up; close_notify: false for a bare "
+     "FIN), then FIN; reads until the client closes"},
     /* Set Error Info needs the client's channels joined: from client-info on. */
-    {"deny", FA_DENY, PH_NONE, AFTER_CLIENT_INFO, {"code", "after_ms"},
-     "Set Error Info with an ERRINFO code (default 0x7), a 500 ms hold, then FIN"},
+    {"deny", FA_DENY, PH_NONE, AFTER_CLIENT_INFO,
+     {"code", "after_ms", "then", "close_after_ms", "close_notify"},
+     "Set Error Info with an ERRINFO code (default 0x7), a 500 ms hold, then FIN (close_notify: "
+     "true for a TLS close_notify first; then: continue: the connection goes on, closed "
+     "close_after_ms later if given)"},
     /* Licensing has one error message, the answer to the client's info. */
-    {"license-error", FA_LICENSE_ERROR, PH_LICENSING, BIT(PH_LICENSING), {"code", "transition"},
+    {"license-error", FA_LICENSE_ERROR, PH_LICENSING, BIT(PH_LICENSING),
+     {"code", "transition", "close_notify"},
      "a License Error Message (ERR_* code, default ERR_NO_LICENSE_SERVER; transition, default "
      "ST_TOTAL_ABORT) instead of \"valid client\", a 500 ms hold, then FIN"},
     /* An MCS PDU: once the MCS connection exists. */
     {"disconnect-ultimatum", FA_ULTIMATUM, PH_NONE, BIT(PH_ERECT_DOMAIN) | BIT(PH_ATTACH_USER) |
          BIT(PH_CHANNEL_JOIN) | BIT(PH_SECURITY_EXCHANGE) | AFTER_CLIENT_INFO,
-     {"reason", "after_ms"},
+     {"reason", "after_ms", "close_notify"},
      "an MCS Disconnect Provider Ultimatum (reason, default rn-provider-initiated), a 500 ms "
      "hold, then FIN"},
 };
@@ -83,6 +89,19 @@ const char *fault_action_name(enum fault_action a)
 		problems++;                                                                        \
 	} while (0)
 #define PROBLEM(fmt, ...) PROBLEM_AT(f->line, fmt, __VA_ARGS__)
+
+static int parse_bool(const char *text, int *out)
+{
+	if (!strcmp(text, "true") || !strcmp(text, "yes")) {
+		*out = 1;
+		return 0;
+	}
+	if (!strcmp(text, "false") || !strcmp(text, "no")) {
+		*out = 0;
+		return 0;
+	}
+	return -1;
+}
 
 static int parse_duration_ms(const char *text, int *out)
 {
@@ -121,6 +140,8 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		st->src = f;
 		st->at = a->def;
 		st->duration_ms = -1;
+		st->close_notify = -1;
+		st->close_after_ms = -1;
 		if (f->at) {
 			enum phase p = phase_from_name(f->at);
 			if (p == PH_NONE)
@@ -137,7 +158,7 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			const char *key = f->params[k].key, *val = f->params[k].value;
 			int line = f->params[k].line;
 			int known = 0;
-			for (size_t j = 0; j < 3 && a->params[j]; j++)
+			for (size_t j = 0; j < 5 && a->params[j]; j++)
 				known |= strcmp(a->params[j], key) == 0;
 			if (!known) {
 				PROBLEM_AT(line, "params.%s: %s takes no parameter \"%s\"", key, a->name, key);
@@ -178,6 +199,23 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 				           val);
 			else if (!strcmp(key, "after_ms") && parse_duration_ms(val, &st->after_ms) != 0)
 				PROBLEM_AT(line, "params.after_ms: \"%s\" is not 0-86400000 milliseconds", val);
+			else if (!strcmp(key, "close_after_ms") &&
+			         parse_duration_ms(val, &st->close_after_ms) != 0)
+				PROBLEM_AT(line, "params.close_after_ms: \"%s\" is not 0-86400000 milliseconds",
+				           val);
+			else if (!strcmp(key, "close_notify") && parse_bool(val, &st->close_notify) != 0)
+				PROBLEM_AT(line, "params.close_notify: \"%s\" is not true or false", val);
+			else if (!strcmp(key, "then")) {
+				if (!strcmp(val, "continue"))
+					st->then_continue = 1;
+				else if (strcmp(val, "close") != 0)
+					PROBLEM_AT(line, "params.then: \"%s\" is not close or continue", val);
+			} else if (!strcmp(key, "flight")) {
+				if (!strcmp(val, "first-record"))
+					st->first_record = 1;
+				else if (strcmp(val, "whole") != 0)
+					PROBLEM_AT(line, "params.flight: \"%s\" is not whole or first-record", val);
+			}
 		}
 		if (a->action == FA_DENY && !sc_fault_param(f, "code"))
 			st->code = ERRINFO_SERVER_DENIED_CONNECTION_CODE;
@@ -193,6 +231,14 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 				        "nla)",
 				        a->name);
 		}
+		if (sc_fault_param(f, "flight") && st->at != PH_TLS_SERVER_HELLO)
+			PROBLEM("params.flight: only a cut at tls-server-hello has a flight to choose "
+			        "(this one strikes at %s)",
+			        phase_name(st->at));
+		if (sc_fault_param(f, "close_after_ms") && !st->then_continue)
+			PROBLEM("params.close_after_ms: goes with then: continue (a deny that closes at "
+			        "once has no later close)%s",
+			        "");
 		if (a->action == FA_ULTIMATUM && !sc_fault_param(f, "reason"))
 			st->code = ULTIMATUM_RN_PROVIDER_INITIATED;
 		if (a->action == FA_DELAY && !sc_fault_param(f, "duration_ms"))
@@ -235,6 +281,7 @@ void fault_plan_scale(struct fault_plan *p, double scale)
 	for (size_t i = 0; i < p->n; i++) {
 		p->steps[i].after_ms = scale_ms(p->steps[i].after_ms, scale);
 		p->steps[i].duration_ms = scale_ms(p->steps[i].duration_ms, scale);
+		p->steps[i].close_after_ms = scale_ms(p->steps[i].close_after_ms, scale);
 	}
 }
 
@@ -301,6 +348,8 @@ json_t *fault_step_json(const struct fault_step *st)
 	case FA_CLOSE:
 		if (st->after_ms)
 			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
+		if (st->first_record)
+			json_object_set_new(f, "flight", json_string("first-record"));
 		break;
 	case FA_DENY:
 		snprintf(hex, sizeof(hex), "0x%X", st->code);
@@ -309,6 +358,11 @@ json_t *fault_step_json(const struct fault_step *st)
 			json_object_set_new(f, "name", json_string(errinfo_name(st->code)));
 		if (st->after_ms)
 			json_object_set_new(f, "after_ms", json_integer(st->after_ms));
+		if (st->then_continue) {
+			json_object_set_new(f, "then", json_string("continue"));
+			if (st->close_after_ms >= 0)
+				json_object_set_new(f, "close_after_ms", json_integer(st->close_after_ms));
+		}
 		break;
 	case FA_LICENSE_ERROR:
 		snprintf(hex, sizeof(hex), "0x%X", st->code);
@@ -340,7 +394,7 @@ json_t *fault_actions_json(void)
 		for (int p = 1; p < PH_COUNT; p++)
 			if (a->where & BIT(p))
 				json_array_append_new(where, json_string(phase_name((enum phase)p)));
-		for (size_t j = 0; j < 3 && a->params[j]; j++)
+		for (size_t j = 0; j < 5 && a->params[j]; j++)
 			json_array_append_new(params, json_string(a->params[j]));
 		json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "action", a->name, "phases", where,
 		                      "params", params, "what", a->what);

@@ -36,6 +36,13 @@ struct fault_step {
 	int duration_ms;    /* stall, delay: how long, -1 for as long as the connection lasts */
 	int after_ms;       /* reset, close, deny, disconnect-ultimatum: wait this long after
 	                       the phase first (0) */
+	int close_notify;   /* a TLS close_notify before the FIN: -1 the action's default
+	                       (close: yes once TLS is up; the messages: no, the close
+	                       measured against Windows' report), 0 no, 1 yes */
+	int then_continue;  /* deny: the connection goes on after the message (no close) */
+	int close_after_ms; /* deny with then continue: the close this long after, -1 never */
+	int first_record;   /* reset/close at tls-server-hello: strike after the ServerHello
+	                       record alone, not the server's whole flight */
 	const struct sc_fault *src;
 };
 
@@ -58,6 +65,16 @@ int scale_ms(int ms, double scale);
  * when it was not 0). The hold after a message is the protocol's and
  * stays. */
 void fault_plan_scale(struct fault_plan *p, double scale);
+
+/* The close a step ends in sends a TLS close_notify first (when TLS is
+ * up): its own choice, else the action's default (a close: yes; the close
+ * after a message: a bare FIN). */
+static inline int fault_wants_close_notify(const struct fault_step *st)
+{
+	if (st->close_notify >= 0)
+		return st->close_notify;
+	return st->action == FA_CLOSE;
+}
 
 /* A reset or a close: the fault ends the client's connection. */
 static inline int fault_ends_connection(const struct fault_step *st)

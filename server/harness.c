@@ -274,7 +274,9 @@ static struct fault_step deny_step(enum phase at, const char *code)
 	return (struct fault_step){.action = FA_DENY,
 	                           .at = at,
 	                           .code = code ? (uint32_t)strtoul(code, NULL, 0) : 0x7,
-	                           .duration_ms = -1};
+	                           .duration_ms = -1,
+	                           .close_notify = -1,
+	                           .close_after_ms = -1};
 }
 
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n)

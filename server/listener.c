@@ -59,7 +59,12 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	                      "listener_scenario", served_name(l->def)));
 	conn_phase(c, PH_TCP_ACCEPT, NULL);
 	if (admission_admit(l->def, c, "tcp-accept")) {
-		admission_refuse(l->def, c);
+		const char *reason;
+		const struct fault_step *cut = admission_refusal_cut(l->def, &reason);
+		if (cut)
+			select_begin_cut(l->h, c, cut, reason);
+		else
+			admission_refuse(l->def, c);
 		return;
 	}
 	select_begin(l->h, c);

@@ -4,7 +4,17 @@
  * once: the certificate and key as PEM text (no file reads), and the RDP
  * Standard Security key already parsed. Handing FreeRDP RdpKeyFile or
  * RdpKeyContent instead would make every peer re-parse the key and run
- * RSA_check_key on it, which costs ~20 ms of CPU per connection. */
+ * RSA_check_key on it, which costs ~20 ms of CPU per connection.
+ *
+ * Faults at the phases FreeRDP reports strike at an exact point of the
+ * server's stream, decided here, on the peer thread, the moment the phase
+ * is reached (often inside FreeRDP's own logging, where nothing may
+ * block): the peer counts every byte FreeRDP writes (the send() and
+ * SSL_write hooks) and closes a gate on FreeRDP's later writes. A cut
+ * (reset, close) withholds them — the client gets nothing after the phase —
+ * and hands the relay the offset where the stream ends; the relay strikes
+ * once the client has answered and waits. A stall or delay holds FreeRDP's
+ * next write, on this thread, until it ends. */
 #include "peer.h"
 
 #include "deadline.h"
@@ -34,9 +44,25 @@
 #include "log.h"
 #include "mcsfix.h"
 #include "mtbootstrap.h"
+#include "pduinfo.h"
 #include "tlshook.h"
 #include "tsrequest.h"
 #include "ultimatum.h"
+
+/* What becomes of FreeRDP's writes. */
+enum gate {
+	GATE_OPEN,
+	GATE_SWALLOW, /* a cut struck: withheld, FreeRDP is told they went */
+	GATE_HOLD,    /* a stall or delay: the writer waits here */
+};
+
+/* A phase that a PDU FreeRDP writes completes (its WLog transition comes
+ * before the PDUs the phase is defined by). */
+enum await {
+	AWAIT_NONE,
+	AWAIT_DEMAND_ACTIVE, /* capabilities: the Demand Active went */
+	AWAIT_GRANTED,       /* finalization: Synchronize, Control Cooperate and Granted Control */
+};
 
 struct rf_context {
 	rdpContext base; /* FreeRDP's; must come first */
@@ -58,6 +84,21 @@ struct rf_context {
 	uint8_t license_pdu[1024]; /* the rewritten copy, FreeRDP's is const */
 	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
 	struct mt_session mt;             /* multitransport bootstrapping */
+
+	/* The server's stream, as this thread writes it (see the top). */
+	uint64_t sent;          /* bytes FreeRDP wrote on the socketpair */
+	int tls_started;        /* SSL_do_handshake ran: send() carries TLS records from here */
+	uint64_t hs_before;     /* `sent` before the handshake step now running */
+	int flight_reported;    /* the end of the server's first TLS flight was told */
+	enum gate gate;
+	const struct fault_step *stall; /* GATE_HOLD: the stall or delay */
+	uint64_t stall_until;           /* events clock ms; UINT64_MAX: for as long as it lasts */
+	enum phase stall_phase;
+	const struct fault_step *strike_after; /* a cut waiting for FreeRDP's next PDU to go out */
+	enum await await;                      /* a phase that a written PDU completes */
+	int plain_units;                       /* RDP Standard Security: PDUs since the await */
+	struct pdutap wtap, rtap;              /* the server's PDUs written, the client's read */
+	HANDLE wake;                           /* the relay's kick (conn_kick_peer) */
 };
 
 static _Thread_local struct rf_context *current;
@@ -86,7 +127,112 @@ long peer_wait_all(int timeout_ms)
 	return n;
 }
 
-#define DENY_HOLD_MS 500 /* between the server's last word and its FIN */
+#define HOLD_MS 500 /* between the server's last message and its close */
+
+static void at_phase(struct rf_context *ctx, enum phase p, json_t *detail, int defer_messages);
+static void maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerdp_peer *lic,
+                       wStream *lic_s);
+
+/* ---------------------------------------------------------------- the gate */
+
+static int relay_gone(const struct rf_context *ctx)
+{
+	return atomic_load(&ctx->conn->relay_gone);
+}
+
+/* The relay wakes this thread through a WinPR event (the peer loop waits
+ * on it beside FreeRDP's handles). */
+static void kick(struct conn *c)
+{
+	struct rf_context *ctx = c->kick_arg;
+	SetEvent(ctx->wake);
+}
+
+/* A cut strikes now: FreeRDP's later writes are withheld, and the relay
+ * learns where the server's stream ends. */
+static void strike_now(struct rf_context *ctx, const struct fault_step *st)
+{
+	ctx->gate = GATE_SWALLOW;
+	ctx->strike_after = NULL;
+	atomic_store(&ctx->conn->cut, 1); /* later phases are the server's alone */
+	conn_tell(ctx->conn, CM_STRIKE, st, ctx->sent, 0);
+}
+
+/* The fault of the scenario's plan that the relay's stream carries out at
+ * phase p: a cut now (or after FreeRDP's next PDU, `after_write`), a stall
+ * or delay of FreeRDP's next write. One fault at a time. */
+static void fault_at(struct rf_context *ctx, enum phase p, int after_write)
+{
+	const struct fault_step *st = fault_plan_relay_step(&ctx->served->plan, p);
+	if (!st || ctx->gate != GATE_OPEN || ctx->strike_after)
+		return;
+	if (st->action == FA_STALL || st->action == FA_DELAY) {
+		json_t *f = fault_step_json(st);
+		json_object_set_new(f, "sent_bytes", json_integer((json_int_t)ctx->sent));
+		events_emit(ctx->conn->id, "fault", f);
+		ctx->gate = GATE_HOLD;
+		ctx->stall = st;
+		ctx->stall_phase = p;
+		ctx->stall_until = st->duration_ms < 0 ? UINT64_MAX
+		                                       : events_now_ms() + (uint64_t)st->duration_ms;
+		return;
+	}
+	if (after_write)
+		ctx->strike_after = st;
+	else
+		strike_now(ctx, st);
+}
+
+/* A stall or delay: the writer waits here until it ends, or until the
+ * relay is gone (the deadline, the client's close). PW_FAIL then. */
+static enum peer_write hold_writer(struct rf_context *ctx)
+{
+	while (ctx->gate == GATE_HOLD) {
+		if (relay_gone(ctx))
+			return PW_FAIL;
+		uint64_t now = events_now_ms();
+		if (now >= ctx->stall_until) {
+			ctx->gate = GATE_OPEN;
+			events_emit(ctx->conn->id, "fault-end",
+			            json_pack("{s:s}", "action", fault_action_name(ctx->stall->action)));
+			break;
+		}
+		uint64_t left = ctx->stall_until - now;
+		WaitForSingleObject(ctx->wake, left > 1000 ? 1000 : (DWORD)left);
+		ResetEvent(ctx->wake);
+	}
+	return PW_PASS;
+}
+
+static enum peer_write gate_write(struct rf_context *ctx)
+{
+	if (ctx->gate == GATE_HOLD && hold_writer(ctx) == PW_FAIL)
+		return PW_FAIL;
+	return ctx->gate == GATE_SWALLOW ? PW_SWALLOW : PW_PASS;
+}
+
+/* One PDU of FreeRDP's went out whole: the phases and cuts that wait for
+ * one. Under TLS the PDUs are named; under RDP Standard Security they are
+ * encrypted, and counted. */
+static void on_server_pdu(void *arg, const struct pduinfo *pdu)
+{
+	struct rf_context *ctx = arg;
+	atomic_store(&ctx->conn->last_pdu_written, pdu->name);
+	int plain = !ctx->ssl;
+	if (ctx->await == AWAIT_DEMAND_ACTIVE && (plain || pdu->share_type == 1)) {
+		ctx->await = AWAIT_NONE;
+		at_phase(ctx, PH_CAPABILITIES, NULL, 1);
+	} else if (ctx->await == AWAIT_GRANTED &&
+	           (plain ? ++ctx->plain_units == 3
+	                  : strcmp(pdu->name, "control-granted-control") == 0)) {
+		ctx->await = AWAIT_NONE;
+		at_phase(ctx, PH_FINALIZATION, NULL, 1);
+	}
+	if (ctx->strike_after && ctx->gate == GATE_OPEN)
+		strike_now(ctx, ctx->strike_after);
+}
+
+/* ---------------------------------------------------------------- messages */
 
 /* Writes bytes of the harness's own on the client's stream, behind what
  * FreeRDP already queued: into TLS when there is TLS, else on the socket
@@ -158,46 +304,86 @@ static void send_message(struct rf_context *ctx, const struct fault_step *st,
 	}
 }
 
-/* The messages that strike at phase p, in the scenario's order; then the
- * relay passes them on and closes (FIN, then drain until the client
- * closes). A FIN right behind the last PDU makes xfreerdp fail on the end
- * of the stream before it handles the PDU, so the close follows after a
- * short hold, as a server's disconnect does. */
-/* After the server's last message: the hold, then the relay's FIN. */
-static void close_after_hold(struct rf_context *ctx)
+/* After the server's last message: a hold (a Set Error Info followed at
+ * once by the end of the stream is lost: xfreerdp fails on the end before
+ * it handles the PDU), then the close a server makes: TLS close_notify
+ * (unless the step says no), FIN. FreeRDP's later writes never reach the
+ * client. Runs on this thread outside FreeRDP's logging, so it may wait. */
+static void close_after_hold(struct rf_context *ctx, int close_notify)
 {
-	static const struct fault_step fin = {
-	    .action = FA_CLOSE, .at = PH_NONE, .duration_ms = -1, .after_ms = DENY_HOLD_MS};
-	/* FreeRDP may hold output in its transport buffer: out with it first. */
+	static const struct fault_step fin = {.action = FA_CLOSE,
+	                                      .at = PH_NONE,
+	                                      .duration_ms = -1,
+	                                      .close_notify = 0,
+	                                      .close_after_ms = -1};
 	ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
-	conn_request(ctx->conn, &fin, 2000);
+	uint64_t until = events_now_ms() + HOLD_MS;
+	while (!relay_gone(ctx) && events_now_ms() < until) {
+		WaitForSingleObject(ctx->wake, (DWORD)(until - events_now_ms()));
+		ResetEvent(ctx->wake);
+	}
+	int notified = 0;
+	if (close_notify && ctx->ssl && !relay_gone(ctx))
+		notified = SSL_shutdown(ctx->ssl) >= 0;
+	ctx->gate = GATE_SWALLOW;
+	atomic_store(&ctx->conn->cut, 1);
+	events_emit(ctx->conn->id, "close-sequence",
+	            json_pack("{s:b, s:I}", "close_notify", notified, "sent_bytes",
+	                      (json_int_t)ctx->sent));
+	conn_tell(ctx->conn, CM_STRIKE, &fin, ctx->sent, 0);
 }
 
+static int step_close_notify(const struct fault_step *st)
+{
+	return fault_wants_close_notify(st);
+}
+
+/* The messages that strike at phase p, in the scenario's order; then the
+ * hold and the close (unless a deny says the connection goes on). */
 static void send_messages(struct rf_context *ctx, enum phase p, freerdp_peer *lic, wStream *lic_s)
 {
 	const struct fault_plan *plan = &ctx->served->plan;
-	ctx->denied = 1;
+	int close_notify = 1, go_on = 0;
+	const struct fault_step *later = NULL;
 	ctx->deny_due = 0;
-	for (size_t i = 0; i < plan->n; i++)
-		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
-			send_message(ctx, &plan->steps[i], lic, lic_s);
-	close_after_hold(ctx);
+	for (size_t i = 0; i < plan->n; i++) {
+		const struct fault_step *st = &plan->steps[i];
+		if (!fault_is_message(st) || st->at != p)
+			continue;
+		send_message(ctx, st, lic, lic_s);
+		close_notify &= step_close_notify(st);
+		if (st->then_continue) {
+			go_on = 1;
+			if (st->close_after_ms >= 0)
+				later = st;
+		}
+	}
+	if (go_on) {
+		/* A server that reports the error and carries on: the session
+		 * goes on; a later close, when asked, is the relay's. */
+		ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
+		if (later)
+			conn_tell(ctx->conn, CM_STRIKE, later, UINT64_MAX, 0);
+		return;
+	}
+	ctx->denied = 1;
+	close_after_hold(ctx, close_notify);
 }
 
 /* One message of the harness's own (the session limit's deny), then the
- * hold and the FIN, as for a scenario's messages. */
+ * hold and the close, as for a scenario's messages. */
 static void end_with(struct rf_context *ctx, const struct fault_step *st)
 {
 	ctx->denied = 1;
 	send_message(ctx, st, NULL, NULL);
-	close_after_hold(ctx);
+	close_after_hold(ctx, step_close_notify(st));
 }
 
 /* Called at every peer phase: the messages that strike here. Inside
- * WLog's callback (the phases FreeRDP reports only by logging) FreeRDP
- * must not be called (its logging refuses to recurse): the peer loop sends
- * them as soon as FreeRDP returns, after the PDUs of that step. The first
- * message's after_ms is the wait for all of that phase. */
+ * WLog's callback (the phases FreeRDP reports only by logging) or a write
+ * hook FreeRDP must not be called: the peer loop sends them as soon as
+ * FreeRDP returns, after the PDUs of that step. The first message's
+ * after_ms is the wait for all of that phase. */
 static void maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerdp_peer *lic,
                        wStream *lic_s)
 {
@@ -206,7 +392,7 @@ static void maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerd
 	for (size_t i = 0; i < plan->n && !st; i++)
 		if (fault_is_message(&plan->steps[i]) && plan->steps[i].at == p)
 			st = &plan->steps[i];
-	if (!st || ctx->denied || ctx->deny_due)
+	if (!st || ctx->denied || ctx->deny_due || ctx->gate == GATE_SWALLOW)
 		return;
 	if (st->after_ms > 0 || in_wlog) {
 		ctx->deny_phase = p;
@@ -216,32 +402,98 @@ static void maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerd
 	send_messages(ctx, p, lic, lic_s);
 }
 
-void peer_on_freerdp_state(const char *state)
+/* A phase the peer sees: logged, then its faults. */
+static void at_phase(struct rf_context *ctx, enum phase p, json_t *detail, int defer_messages)
 {
-	if (!current)
+	conn_phase(ctx->conn, p, detail);
+	fault_at(ctx, p, 0);
+	maybe_send(ctx, p, defer_messages, NULL, NULL);
+}
+
+/* The relay asked for a close_notify (its cut is a graceful close once TLS
+ * is up): written now, and the relay told where it ends. */
+static void serve_kick(struct rf_context *ctx)
+{
+	ResetEvent(ctx->wake);
+	if (!atomic_exchange(&ctx->conn->want_close_notify, 0))
 		return;
-	enum phase p = phase_from_freerdp_state(state);
-	if (p == PH_NONE && strcmp(state, "CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE") == 0 &&
-	    current->base.settings->UseRdpSecurityLayer)
-		p = PH_SECURITY_EXCHANGE;
-	if (p != PH_NONE) {
-		conn_phase(current->conn, p, NULL);
-		maybe_send(current, p, 1, NULL, NULL);
+	int ok = ctx->ssl && SSL_shutdown(ctx->ssl) >= 0;
+	conn_tell(ctx->conn, CM_FINAL, NULL, ctx->sent, ok);
+}
+
+/* On a peer thread that must not return to FreeRDP before a cut is done
+ * (inside the TLS handshake: an NLA server reads on in a blocking loop):
+ * serve the relay's request for a close_notify, or learn that it struck
+ * without one or is gone. */
+static void await_strike(struct rf_context *ctx)
+{
+	while (!relay_gone(ctx)) {
+		if (WaitForSingleObject(ctx->wake, 1000) != WAIT_OBJECT_0)
+			continue;
+		int want = atomic_load(&ctx->conn->want_close_notify);
+		serve_kick(ctx);
+		if (want)
+			break;
 	}
 }
 
-void peer_on_tls_handshake_done(SSL *ssl)
+/* ---------------------------------------------------------------- hooks */
+
+void peer_on_freerdp_state(const char *state)
 {
-	if (!current || current->tls_done)
+	struct rf_context *ctx = current;
+	if (!ctx)
 		return;
-	current->tls_done = 1;
-	tsrequest_stream_init(&current->client_ts);
-	current->ssl = ssl;
-	conn_phase(current->conn, PH_TLS_FINISHED,
+	if (strcmp(state, "CONNECTION_STATE_CAPABILITIES_EXCHANGE") == 0) {
+		/* The phase is the Demand Active's going out, which follows. */
+		ctx->await = AWAIT_DEMAND_ACTIVE;
+		return;
+	}
+	if (strcmp(state, "CONNECTION_STATE_FINALIZATION") == 0) {
+		/* The server's Synchronize, Cooperate and Granted Control come
+		 * next (the last answers the client's Request Control). */
+		ctx->await = AWAIT_GRANTED;
+		ctx->plain_units = 0;
+		return;
+	}
+	enum phase p = phase_from_freerdp_state(state);
+	if (p == PH_NONE && strcmp(state, "CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE") == 0 &&
+	    ctx->base.settings->UseRdpSecurityLayer)
+		p = PH_SECURITY_EXCHANGE;
+	if (p != PH_NONE)
+		at_phase(ctx, p, NULL, 1);
+}
+
+static void tls_handshake_done(struct rf_context *ctx, SSL *ssl)
+{
+	ctx->tls_done = 1;
+	tsrequest_stream_init(&ctx->client_ts);
+	ctx->ssl = ssl;
+	atomic_store(&ctx->conn->tls_up, 1);
+	conn_phase(ctx->conn, PH_TLS_FINISHED,
 	           json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
 	                     SSL_get_cipher_name(ssl)));
-	if (atomic_load(&current->conn->selected_protocol) & X224_PROTOCOL_HYBRID)
-		conn_phase(current->conn, PH_CREDSSP, NULL);
+	fault_at(ctx, PH_TLS_FINISHED, 0);
+	if (atomic_load(&ctx->conn->selected_protocol) & X224_PROTOCOL_HYBRID) {
+		conn_phase(ctx->conn, PH_CREDSSP, NULL);
+		fault_at(ctx, PH_CREDSSP, 0);
+	}
+	if (ctx->gate == GATE_SWALLOW)
+		await_strike(ctx);
+}
+
+void peer_on_tls_step(SSL *ssl, int after, int rc)
+{
+	struct rf_context *ctx = current;
+	if (!ctx || ctx->tls_done)
+		return;
+	if (!after) {
+		ctx->tls_started = 1;
+		ctx->hs_before = ctx->sent;
+		return;
+	}
+	if (rc == 1)
+		tls_handshake_done(ctx, ssl);
 }
 
 static void report_credssp_failure(struct rf_context *ctx, uint32_t code);
@@ -253,22 +505,30 @@ static uint32_t credssp_failure_code(const struct rf_context *ctx)
 	return st ? st->code : NTSTATUS_LOGON_FAILURE;
 }
 
+static void on_client_pdu(void *arg, const struct pduinfo *pdu)
+{
+	struct rf_context *ctx = arg;
+	atomic_store(&ctx->conn->last_pdu_read, pdu->name);
+}
+
 void peer_on_client_read(void *buf, size_t len)
 {
-	if (!current || !current->tls_done)
+	struct rf_context *ctx = current;
+	if (!ctx || !ctx->tls_done)
 		return;
-	if (current->credssp_done) {
+	pdutap_feed(&ctx->rtap, buf, len, on_client_pdu, ctx);
+	if (ctx->credssp_done) {
 		/* After Logon (FreeRDP calls it once TLS and any CredSSP are
 		 * done) the stream is at the MCS Connect Initial: FreeRDP reads
 		 * whole PDUs, never past one. RDP Standard Security is the
 		 * relay's (no TLS). */
-		if (!current->fix.done && mcsfix_feed(&current->fix, buf, len))
-			events_emit(current->conn->id, "client-quirk",
+		if (!ctx->fix.done && mcsfix_feed(&ctx->fix, buf, len))
+			events_emit(ctx->conn->id, "client-quirk",
 			            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers",
 			                      "seen_by", "tls"));
 		return;
 	}
-	tsrequest_stream_feed(&current->client_ts, buf, len);
+	tsrequest_stream_feed(&ctx->client_ts, buf, len);
 }
 
 int peer_filters_reads(void)
@@ -281,35 +541,97 @@ int peer_filtered_read(SSL *ssl, void *buf, int num, int (*real)(SSL *, void *, 
 	return mts_read(&current->mt, ssl, buf, num, real);
 }
 
-int peer_on_server_write(const void *buf, size_t len, const void **out, size_t *out_len)
+enum peer_write peer_on_server_write(const void *buf, size_t len, const void **out,
+                                     size_t *out_len)
 {
-	if (current && current->credssp_done && current->mt.cfg)
-		mts_server_write(&current->mt, buf, len, out, out_len);
-	if (current && current->license_rewrite && len <= sizeof(current->license_pdu)) {
-		const struct fault_step *st = current->license_rewrite;
-		memcpy(current->license_pdu, buf, len);
-		if (license_error_rewrite(current->license_pdu, len, st->code, st->transition) == 0) {
-			current->license_rewrite = NULL;
-			current->license_rewritten = 1;
-			*out = current->license_pdu;
+	struct rf_context *ctx = current;
+	if (!ctx)
+		return PW_PASS;
+	enum peer_write w = gate_write(ctx);
+	if (w != PW_PASS)
+		return w;
+	if (ctx->await == AWAIT_GRANTED) {
+		/* A client that sent no Request Control gets no Granted Control:
+		 * the Font Map is then the first PDU past the phase. */
+		struct pduinfo pdu;
+		pduinfo_name(buf, len < PDUINFO_HEAD ? len : PDUINFO_HEAD, len, &pdu);
+		if (pdu.data_type == 40) {
+			ctx->await = AWAIT_NONE;
+			at_phase(ctx, PH_FINALIZATION, NULL, 1);
+			if ((w = gate_write(ctx)) != PW_PASS)
+				return w;
 		}
-		return 0;
 	}
-	if (!current || !current->tls_done || current->credssp_done)
-		return 0;
+	if (ctx->credssp_done && ctx->mt.cfg)
+		mts_server_write(&ctx->mt, buf, len, out, out_len);
+	if (ctx->license_rewrite && len <= sizeof(ctx->license_pdu)) {
+		const struct fault_step *st = ctx->license_rewrite;
+		memcpy(ctx->license_pdu, buf, len);
+		if (license_error_rewrite(ctx->license_pdu, len, st->code, st->transition) == 0) {
+			ctx->license_rewrite = NULL;
+			ctx->license_rewritten = 1;
+			*out = ctx->license_pdu;
+		}
+		return PW_PASS;
+	}
+	if (!ctx->tls_done || ctx->credssp_done)
+		return PW_PASS;
 	/* The CredSSP version FreeRDP settled on is in its own TSRequests. */
 	int v = tsrequest_version(buf, len);
 	if (v <= 0)
-		return 0;
-	current->credssp_version = v;
+		return PW_PASS;
+	ctx->credssp_version = v;
 	/* credssp-error: NTLM succeeded and the server is about to prove its
 	 * key (pubKeyAuth); it reports the scenario's NTSTATUS instead. */
 	if ((tsrequest_fields(buf, len) & TSREQUEST_PUB_KEY_AUTH) &&
-	    fault_plan_find(&current->served->plan, FA_CREDSSP_ERROR)) {
-		report_credssp_failure(current, credssp_failure_code(current));
-		return 1;
+	    fault_plan_find(&ctx->served->plan, FA_CREDSSP_ERROR)) {
+		report_credssp_failure(ctx, credssp_failure_code(ctx));
+		return PW_FAIL;
 	}
-	return 0;
+	return PW_PASS;
+}
+
+void peer_on_server_written(const void *buf, size_t len)
+{
+	struct rf_context *ctx = current;
+	if (ctx)
+		pdutap_feed(&ctx->wtap, buf, len, on_server_pdu, ctx);
+}
+
+enum peer_write peer_on_socket_send(int fd, const void *buf, size_t len)
+{
+	struct rf_context *ctx = current;
+	(void)buf;
+	(void)len;
+	if (!ctx || fd != ctx->conn->peer_fd || ctx->tls_started)
+		return PW_PASS; /* under TLS the gate is SSL_write's */
+	return gate_write(ctx);
+}
+
+void peer_on_socket_recv(int fd)
+{
+	struct rf_context *ctx = current;
+	if (!ctx || fd != ctx->conn->peer_fd)
+		return;
+	/* The first read after the handshake wrote bytes ends the server's
+	 * first flight (ServerHello ... ServerHelloDone, or TLS 1.3's ...
+	 * Finished): OpenSSL writes and flushes a flight whole before it
+	 * reads the client's answer. */
+	if (ctx->tls_started && !ctx->tls_done && !ctx->flight_reported &&
+	    ctx->sent > ctx->hs_before) {
+		ctx->flight_reported = 1;
+		conn_tell(ctx->conn, CM_FLIGHT, NULL, ctx->sent, 0);
+	}
+}
+
+void peer_on_socket_sent(int fd, const void *buf, size_t len)
+{
+	struct rf_context *ctx = current;
+	if (!ctx || fd != ctx->conn->peer_fd)
+		return;
+	ctx->sent += len;
+	if (!ctx->tls_started) /* RDP Standard Security: the PDUs themselves */
+		pdutap_feed(&ctx->wtap, buf, len, on_server_pdu, ctx);
 }
 
 /* A CredSSP exchange that failed ends with FreeRDP 2.11 closing without a
@@ -372,6 +694,9 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 			end_with(ctx, &ctx->served->session_limit);
 			return LICENSE_CB_ABORT;
 		}
+		/* A cut strikes once the server's licensing PDU went (before it
+		 * is client-info's moment); a stall holds that PDU. */
+		fault_at(ctx, PH_LICENSING, 1);
 		maybe_send(ctx, PH_LICENSING, 0, client, s);
 		if (ctx->denied)
 			return LICENSE_CB_ABORT;
@@ -383,8 +708,11 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
  * and the fallback it ends in. */
 static BOOL on_capabilities(freerdp_peer *client)
 {
-	static const struct fault_step rst = {
-	    .action = FA_RESET, .at = PH_CAPABILITIES, .duration_ms = -1, .after_ms = 0};
+	static const struct fault_step rst = {.action = FA_RESET,
+	                                      .at = PH_CAPABILITIES,
+	                                      .duration_ms = -1,
+	                                      .close_notify = -1,
+	                                      .close_after_ms = -1};
 	struct rf_context *ctx = ctx_of(client);
 	if (ctx->denied)
 		return FALSE;
@@ -396,9 +724,8 @@ static BOOL on_capabilities(freerdp_peer *client)
 		return FALSE;
 	case MTS_RESET:
 		client->DrainOutputBuffer(client);
-		events_emit(ctx->conn->id, "fault", fault_step_json(&rst));
-		conn_request(ctx->conn, &rst, 2000);
-		return FALSE;
+		strike_now(ctx, &rst);
+		return TRUE; /* its Demand Active is withheld; the relay resets */
 	case MTS_DENY:
 		end_with(ctx, &ctx->served->mt_deny);
 		return FALSE;
@@ -411,10 +738,10 @@ static BOOL on_client_capabilities(freerdp_peer *client)
 {
 	struct rf_context *ctx = ctx_of(client);
 	rdpSettings *s = client->settings;
-	conn_phase(ctx->conn, PH_CONFIRM_ACTIVE,
-	           json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
-	                     (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth));
-	maybe_send(ctx, PH_CONFIRM_ACTIVE, 0, NULL, NULL);
+	at_phase(ctx, PH_CONFIRM_ACTIVE,
+	         json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
+	                   (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth),
+	         0);
 	return ctx->denied ? FALSE : TRUE;
 }
 
@@ -447,7 +774,7 @@ static BOOL on_activate(freerdp_peer *client)
 	struct rf_context *ctx = ctx_of(client);
 	atomic_store(&ctx->conn->active, 1);
 	maybe_send(ctx, PH_ACTIVE, 0, NULL, NULL);
-	if (!ctx->denied)
+	if (!ctx->denied && ctx->gate == GATE_OPEN)
 		draw(ctx);
 	return TRUE;
 }
@@ -567,6 +894,15 @@ static void *peer_main(void *arg)
 	struct rf_context *ctx = ctx_of(client);
 	ctx->conn = c;
 	ctx->served = c->served;
+	ctx->wake = CreateEvent(NULL, TRUE, FALSE, NULL);
+	if (!ctx->wake) {
+		end = "internal-error: CreateEvent";
+		goto free_peer;
+	}
+	pthread_mutex_lock(&c->req_lock);
+	c->kick_arg = ctx;
+	c->kick = kick;
+	pthread_mutex_unlock(&c->req_lock);
 	mts_init(&ctx->mt, c->served->sc, c->id, st.fd, st.h->opt.time_scale);
 	current = ctx;
 	if (configure(client, st.h, c->served) != 0) {
@@ -589,11 +925,12 @@ static void *peer_main(void *arg)
 
 	for (;;) {
 		HANDLE handles[MAXIMUM_WAIT_OBJECTS];
-		DWORD count = client->GetEventHandles(client, handles, ARRAYSIZE(handles));
+		DWORD count = client->GetEventHandles(client, handles, ARRAYSIZE(handles) - 1);
 		if (count == 0) {
 			end = "internal-error: no event handles";
 			break;
 		}
+		handles[count++] = ctx->wake;
 		DWORD timeout = INFINITE;
 		if (ctx->deny_due) {
 			uint64_t now = events_now_ms();
@@ -603,6 +940,10 @@ static void *peer_main(void *arg)
 		if (w == WAIT_FAILED) {
 			end = "internal-error: wait failed";
 			break;
+		}
+		if (WaitForSingleObject(ctx->wake, 0) == WAIT_OBJECT_0) {
+			serve_kick(ctx); /* the relay's, whatever else is ready */
+			continue;
 		}
 		if (w == WAIT_TIMEOUT) { /* the messages' wait is over */
 			send_messages(ctx, ctx->deny_phase, NULL, NULL);
@@ -625,6 +966,11 @@ static void *peer_main(void *arg)
 	client->Disconnect(client);
 free_peer:
 	current = NULL;
+	pthread_mutex_lock(&c->req_lock);
+	c->kick = NULL;
+	pthread_mutex_unlock(&c->req_lock);
+	if (ctx->wake)
+		CloseHandle(ctx->wake);
 	mts_free(&ctx->mt);
 	freerdp_peer_context_free(client);
 	freerdp_peer_free(client);

@@ -22,15 +22,34 @@ long peer_wait_all(int timeout_ms);
 
 /* Hooks, called on a peer thread (see wloghook.c and tlshook.c). */
 void peer_on_freerdp_state(const char *state_name);
-void peer_on_tls_handshake_done(SSL *ssl);
+/* Before (after = 0) and after (after = 1, rc: its result) each
+ * SSL_do_handshake of a server handle. */
+void peer_on_tls_step(SSL *ssl, int after, int rc);
 /* The client's plaintext as FreeRDP reads it from TLS; may be rewritten
  * in place, never resized (see mcsfix.h). */
 void peer_on_client_read(void *buf, size_t len);
-/* The server's plaintext on its way into TLS. Returns non-zero when the
- * peer wrote something else instead (the write must fail); otherwise
- * *out / *out_len is what to write: buf, a rewritten copy of the same
- * length, or a grown PDU (the MCS Connect Response with multitransport). */
-int peer_on_server_write(const void *buf, size_t len, const void **out, size_t *out_len);
+
+/* What a hooked write does. */
+enum peer_write {
+	PW_PASS,    /* write it */
+	PW_SWALLOW, /* report it written, write nothing: a fault struck, the client gets no more */
+	PW_FAIL,    /* fail it: the peer wrote something else instead, or the connection is gone */
+};
+/* The server's plaintext on its way into TLS (FreeRDP's SSL_write).
+ * *out / *out_len is what to write when passing: buf, a rewritten copy of
+ * the same length, or a grown PDU (the MCS Connect Response with
+ * multitransport). A stall holds the caller here until it ends. */
+enum peer_write peer_on_server_write(const void *buf, size_t len, const void **out,
+                                     size_t *out_len);
+/* After FreeRDP's SSL_write wrote len bytes of it. */
+void peer_on_server_written(const void *buf, size_t len);
+/* FreeRDP's socket writes (send): TLS records, or RDP Standard Security's
+ * plaintext. Counted as the server stream's offsets; under RDP Standard
+ * Security also withheld or held once a fault struck. */
+enum peer_write peer_on_socket_send(int fd, const void *buf, size_t len);
+void peer_on_socket_sent(int fd, const void *buf, size_t len);
+/* FreeRDP is about to read its socket (recv). */
+void peer_on_socket_recv(int fd);
 /* 1 when this thread's peer reads the client through its PDU filter. */
 int peer_filters_reads(void);
 /* SSL_read for such a peer: `real` is libssl's. */

@@ -29,14 +29,23 @@
 #include "tcp.h"
 #include "relay.h"
 
+#define QUIET_MS 200 /* as the relay's: no byte from the client this long, it waits */
+
 struct pending {
 	LIST_ENTRY(pending) link; /* in `pendings` */
 	struct harness *h;
 	struct conn *c;
 	struct event *ev;
-	struct event *timer;   /* a front-door stall or delay */
+	struct event *timer;   /* a front-door stall or delay, or a cut's quiet wait */
 	int draining;          /* closed by a fault: read and discard until the client closes */
 	enum phase held_at;    /* the phase a stall or delay holds (PH_NONE: none) */
+	/* A cut at tcp-accept (a fault, or an admission refusal): it strikes
+	 * once the client's Connection Request is whole in the socket (unread)
+	 * or the client fell quiet: the client then waits for the server. */
+	const struct fault_step *cut;
+	const char *cut_reason; /* the close reason ("server-reset", "refused: ...") */
+	int cut_is_fault;       /* a scenario's fault: logged as a "fault" event */
+	uint64_t cut_t0;
 };
 
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
@@ -97,6 +106,66 @@ static void report_bad_request(struct conn *c, int status, const uint8_t *buf, s
 static void on_readable(evutil_socket_t fd, short what, void *arg);
 static void start_relay(struct pending *p);
 
+/* The cut strikes: RST, or FIN and a drain until the client closes.
+ * `waiting` is how many of the client's bytes wait unread in the socket. */
+static void strike_cut(struct pending *p, size_t waiting, const char *moment)
+{
+	struct conn *c = p->c;
+	const struct fault_step *st = p->cut;
+	if (p->timer) {
+		event_free(p->timer);
+		p->timer = NULL;
+	}
+	if (p->cut_is_fault) {
+		json_t *f = fault_step_json(st);
+		json_object_set_new(f, "moment", json_string(moment));
+		json_object_set_new(f, "read_bytes",
+		                    json_integer(c->req.length && st->at == PH_X224_REQUEST
+		                                     ? (json_int_t)c->req.length
+		                                     : 0));
+		json_object_set_new(f, "waiting_bytes", json_integer((json_int_t)waiting));
+		json_object_set_new(f, "sent_bytes", json_integer(0));
+		json_object_set_new(f, "waited_ms",
+		                    json_integer((json_int_t)(events_now_ms() - p->cut_t0)));
+		events_emit(c->id, "fault", f);
+	}
+	conn_set_close_reason(c, "%s", p->cut_reason);
+	if (st->action == FA_RESET) {
+		/* Unread request bytes would make close send RST anyway; the
+		 * linger makes it one on purpose. */
+		tcp_arm_reset(c->client_fd);
+		close(c->client_fd);
+		c->client_fd = -1;
+		pending_free(p);
+		conn_release(c);
+		return;
+	}
+	tcp_fin(c->client_fd);
+	p->draining = 1;
+	p->cut = NULL;
+	on_readable(c->client_fd, EV_READ, p);
+}
+
+static void on_cut_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	uint8_t buf[X224_REQUEST_MAX];
+	(void)fd;
+	(void)what;
+	ssize_t n = recv(p->c->client_fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	strike_cut(p, n > 0 ? (size_t)n : 0, "quiescent");
+}
+
+static void cut_when_quiet(struct pending *p, const struct fault_step *st, const char *reason,
+                           int is_fault)
+{
+	p->cut = st;
+	p->cut_reason = reason;
+	p->cut_is_fault = is_fault;
+	p->cut_t0 = events_now_ms();
+	p->timer = timer_after_ms(p->h->base, QUIET_MS, on_cut_quiet, p);
+}
+
 /* A stall or delay at the front door ends: go on from where it held. */
 static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -142,26 +211,24 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 		            json_pack("{s:s, s:s}", "scenario", served_name(s), "selected_by",
 		                      "listener"));
 	}
+	if (fault_ends_connection(st)) {
+		if (at == PH_TCP_ACCEPT) {
+			/* Not now: once the client's request is in (or it fell
+			 * quiet), so that it waits in a read when the cut comes. */
+			cut_when_quiet(p, st, st->action == FA_RESET ? "server-reset" : "server-closed",
+			               1);
+			return 1;
+		}
+		/* x224-request: the whole request arrived; the client waits. */
+		p->cut = st;
+		p->cut_reason = st->action == FA_RESET ? "server-reset" : "server-closed";
+		p->cut_is_fault = 1;
+		p->cut_t0 = events_now_ms();
+		strike_cut(p, (size_t)c->req.length, "client-waits");
+		return 1;
+	}
 	events_emit(c->id, "fault", fault_step_json(st));
 	switch (st->action) {
-	case FA_RESET:
-		/* Unread request bytes would make close send RST anyway; the
-		 * linger makes it one on purpose. */
-		conn_set_close_reason(c, "server-reset");
-		tcp_arm_reset(c->client_fd);
-		close(c->client_fd);
-		c->client_fd = -1;
-		pending_free(p);
-		conn_release(c);
-		return 1;
-	case FA_CLOSE:
-		conn_set_close_reason(c, "server-closed");
-		tcp_fin(c->client_fd);
-		p->draining = 1;
-		if (at == PH_TCP_ACCEPT)
-			return 1; /* the armed read event drains */
-		on_readable(c->client_fd, EV_READ, p);
-		return 1;
 	default: { /* stall, delay: hold, with a timer for the end or the deadline */
 		int ms = st->duration_ms >= 0 ? st->duration_ms : deadline_of(p);
 		p->held_at = at;
@@ -182,13 +249,22 @@ static void answer_neg_failure(struct pending *p, const struct fault_step *st)
 	const char *name = nego_failure_name(st->code);
 
 	events_emit(c->id, "fault", fault_step_json(st));
-	c->bytes_from_client += c->req.length;
+	/* The request was peeked: read it now, so the answer follows it. */
+	uint8_t sink[X224_REQUEST_MAX];
+	ssize_t got = recv(c->client_fd, sink, c->req.length, MSG_DONTWAIT);
+	if (got > 0)
+		c->bytes_from_client += (uint64_t)got;
 	if (send(c->client_fd, pdu, n, MSG_NOSIGNAL) == (ssize_t)n)
 		c->bytes_to_client += n;
 	conn_phase(c, PH_X224_CONFIRM,
 	           json_pack("{s:s, s:i}", "failure", name ? name : "unnamed", "failure_code",
 	                     (int)st->code));
-	pending_close(p, "server-closed");
+	/* Then the close a server makes: FIN, and the client's own close
+	 * awaited (a close() with the client still writing would be an RST). */
+	conn_set_close_reason(c, "server-closed");
+	tcp_fin(c->client_fd);
+	p->draining = 1;
+	on_readable(c->client_fd, EV_READ, p);
 }
 
 static void choose(struct pending *p)
@@ -259,6 +335,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	}
 	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
 	if (n == 0) {
+		if (p->cut && p->cut_is_fault)
+			events_emit(p->c->id, "fault-failed",
+			            json_pack("{s:s, s:s, s:s}", "action", fault_action_name(p->cut->action),
+			                      "at", phase_name(p->cut->at), "why",
+			                      "the client closed before the cut's moment"));
 		pending_close(p, "client-closed-before-request");
 		return;
 	}
@@ -268,6 +349,18 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		char why[96];
 		snprintf(why, sizeof(why), "client-error: %s", strerror(errno));
 		pending_close(p, why);
+		return;
+	}
+	if (p->cut) {
+		/* A whole request (or bytes that cannot become one): the client
+		 * waits now. Part of one: it may still be writing. */
+		struct x224_request req;
+		if (x224_parse_request(buf, (size_t)n, &req) != X224_NEED_MORE) {
+			strike_cut(p, (size_t)n, "client-waits");
+			return;
+		}
+		struct timeval tv = timeval_ms(QUIET_MS);
+		evtimer_add(p->timer, &tv);
 		return;
 	}
 	int st = x224_parse_request(buf, (size_t)n, &p->c->req);
@@ -323,6 +416,26 @@ void select_begin(struct harness *h, struct conn *c)
 	/* A fault at tcp-accept strikes before the request is read: the
 	 * cookie is unknown yet, so it is the listener's scenario's. */
 	front_fault(p, c->listener->def, PH_TCP_ACCEPT);
+}
+
+void select_begin_cut(struct harness *h, struct conn *c, const struct fault_step *st,
+                      const char *reason)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		conn_release(c);
+		return;
+	}
+	p->h = h;
+	p->c = c;
+	p->ev = event_new(h->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
+	                  p);
+	LIST_INSERT_HEAD(&pendings, p, link);
+	struct timeval tv = timeval_ms(deadline_of(p));
+	event_add(p->ev, &tv);
+	cut_when_quiet(p, st, reason, 0);
 }
 
 void select_abort_all(void)

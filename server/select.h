@@ -14,6 +14,12 @@ void select_begin(struct harness *h, struct conn *c);
 /* Scenario for a cookie: an exact (case-insensitive) scenario name, else
  * NULL. */
 const struct served *select_by_cookie(const struct harness *h, const char *cookie);
+/* An admission refusal by accept-reset or accept-close (st: a reset or a
+ * close): struck once the client's request is in or it fell quiet, never
+ * in a race with its first send. */
+struct fault_step;
+void select_begin_cut(struct harness *h, struct conn *c, const struct fault_step *st,
+                      const char *reason);
 /* Closes every connection still waiting for its request (shutdown). */
 void select_abort_all(void);
 

@@ -2,17 +2,24 @@
 #include "tlshook.h"
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 
 #include "peer.h"
 
 typedef int (*handshake_fn)(SSL *);
 typedef int (*write_fn)(SSL *, const void *, int);
 typedef int (*read_fn)(SSL *, void *, int);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*recv_fn)(int, void *, size_t, int);
 
 static handshake_fn real_handshake;
 static write_fn real_write;
 static read_fn real_read;
+static send_fn real_send;
+static recv_fn real_recv;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void resolve(void)
@@ -20,12 +27,14 @@ static void resolve(void)
 	real_handshake = (handshake_fn)dlsym(RTLD_NEXT, "SSL_do_handshake");
 	real_write = (write_fn)dlsym(RTLD_NEXT, "SSL_write");
 	real_read = (read_fn)dlsym(RTLD_NEXT, "SSL_read");
+	real_send = (send_fn)dlsym(RTLD_NEXT, "send");
+	real_recv = (recv_fn)dlsym(RTLD_NEXT, "recv");
 }
 
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
-	return real_handshake && real_write && real_read;
+	return real_handshake && real_write && real_read && real_send && real_recv;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -33,10 +42,51 @@ int SSL_do_handshake(SSL *s)
 	pthread_once(&once, resolve);
 	if (!real_handshake)
 		return -1;
+	int server = SSL_is_server(s);
+	if (server)
+		peer_on_tls_step(s, 0, 0);
 	int rc = real_handshake(s);
-	if (rc == 1 && SSL_is_server(s))
-		peer_on_tls_handshake_done(s);
+	if (server)
+		peer_on_tls_step(s, 1, rc);
 	return rc;
+}
+
+/* FreeRDP's socket BIO writes with send(): every byte the server sends,
+ * TLS records or RDP Standard Security's plaintext, passes here. The peer
+ * counts them (the server stream's offsets the relay works in) and, once a
+ * fault struck, withholds or holds them. Other callers pass straight on. */
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	pthread_once(&once, resolve);
+	if (!real_send) {
+		errno = ENOSYS;
+		return -1;
+	}
+	switch (peer_on_socket_send(fd, buf, len)) {
+	case PW_SWALLOW:
+		return (ssize_t)len;
+	case PW_FAIL:
+		errno = EPIPE;
+		return -1;
+	default:
+		break;
+	}
+	ssize_t n = real_send(fd, buf, len, flags);
+	if (n > 0)
+		peer_on_socket_sent(fd, buf, (size_t)n);
+	return n;
+}
+
+/* FreeRDP's socket reads: the peer learns when the server waits. */
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	pthread_once(&once, resolve);
+	if (!real_recv) {
+		errno = ENOSYS;
+		return -1;
+	}
+	peer_on_socket_recv(fd);
+	return real_recv(fd, buf, len, flags);
 }
 
 int SSL_write(SSL *s, const void *buf, int num)
@@ -46,11 +96,24 @@ int SSL_write(SSL *s, const void *buf, int num)
 		return -1;
 	const void *out = buf;
 	size_t out_len = num > 0 ? (size_t)num : 0;
-	if (num > 0 && SSL_is_server(s) && peer_on_server_write(buf, (size_t)num, &out, &out_len) != 0)
-		return -1; /* the peer replaced this PDU: FreeRDP sees a failed write */
+	if (num <= 0 || !SSL_is_server(s))
+		return real_write(s, buf, num);
+	switch (peer_on_server_write(buf, (size_t)num, &out, &out_len)) {
+	case PW_FAIL:
+		return -1; /* the peer replaced this PDU, or the connection is gone */
+	case PW_SWALLOW:
+		return num; /* withheld: FreeRDP believes it went */
+	default:
+		break;
+	}
+	int rc;
 	if (out_len != (size_t)num) /* a longer PDU in place of FreeRDP's: all of it, or none */
-		return tlshook_write(s, out, (int)out_len) == 0 ? num : -1;
-	return real_write(s, out, num);
+		rc = tlshook_write(s, out, (int)out_len) == 0 ? num : -1;
+	else
+		rc = real_write(s, out, num);
+	if (rc > 0)
+		peer_on_server_written(out, (size_t)rc);
+	return rc;
 }
 
 int SSL_read(SSL *s, void *buf, int num)

@@ -4,8 +4,9 @@
  * dlsym(RTLD_NEXT); libfreerdp2's calls resolve to the executable first
  * (the link exports exactly these symbols).
  *
- * - SSL_do_handshake: tells the peer when the server's TLS handshake
- *   completes, and hands it the connection's SSL handle.
+ * - SSL_do_handshake: tells the peer before and after each step of the
+ *   server's handshake (where its first flight ends, when it completes) and
+ *   hands it the connection's SSL handle.
  * - SSL_write: shows the peer every plaintext PDU the server writes; the
  *   peer may replace one with a PDU of the same length, or of another
  *   length (written whole; FreeRDP is told its bytes went), or write its
@@ -17,6 +18,9 @@
  *   count, so SSL_pending and FreeRDP's framing are unaffected). A peer
  *   whose scenario bootstraps multitransport reads through its PDU filter
  *   instead, which withholds the PDUs FreeRDP must not see.
+ * - send: FreeRDP's socket writes (TLS records, or RDP Standard Security's
+ *   plaintext): counted per peer, and withheld or held once a fault
+ *   struck (see peer.h).
  * tlshook_write() writes on that handle from the peer's own thread without
  * passing through the hook: the way the harness adds a PDU FreeRDP 2 has
  * no sender for. */
