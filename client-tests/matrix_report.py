@@ -80,7 +80,7 @@ def public(cell):
     """A cell as the JSON report and the HTML page carry it."""
     keep = ("scenario", "client", "status", "problems", "why", "argv", "host", "port", "exit",
             "connected", "hung", "unbounded_retries", "timed_out", "seconds", "connections",
-            "faults", "ends", "expect", "infra_retry", "runs", "outcomes")
+            "faults", "ends", "expect", "runs", "outcomes")
     out = {k: cell[k] for k in keep if k in cell}
     out["output_tail"] = tail(cell.get("output", ""))
     out["timeline"] = timeline(cell)
@@ -184,7 +184,6 @@ function open_cell(i){
   if(c.problems && c.problems.length) h += '<p class="bad">'+c.problems.map(esc).join('<br>')+'</p>';
   if(c.outcomes && c.runs && c.runs.length > 1) h += '<p>'+esc(c.runs.length)+' runs: '+
        Object.keys(c.outcomes).map(function(o){return esc(o)+' &times;'+esc(c.outcomes[o]);}).join('<br>')+'</p>';
-  if(c.infra_retry) h += '<p>'+esc(c.infra_retry)+'</p>';
   if(c.why) h += '<p>'+esc(c.why)+'</p>';
   h += '<p>expected: <code>'+esc(JSON.stringify(c.expect||{}))+'</code><br>got: exit <code>'+
        esc(c.exit==null?'none':c.exit)+'</code>'+(c.exit==null?' (still running: the runner stopped it)':'')+', connected <code>'+esc(c.connected)+'</code>, '+

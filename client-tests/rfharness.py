@@ -335,8 +335,13 @@ class Display:
         # -displayfd: Xvfb picks a free display itself and writes its number
         # to the pipe once it is ready (no race between parallel tests).
         rfd, wfd = os.pipe()
+        # -noreset: an X server resets when its last client leaves, and
+        # refuses the connections that arrive meanwhile (1 in 3 under
+        # connect/disconnect churn here): a cell's client would then fail to
+        # open the display for no reason of the scenario's.
         self.proc = subprocess.Popen(["Xvfb", "-displayfd", str(wfd), "-screen", "0",
-                                      "1280x800x24", "-nolisten", "tcp", "-maxclients", "512"],
+                                      "1280x800x24", "-nolisten", "tcp", "-maxclients", "512",
+                                      "-noreset"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                      pass_fds=(wfd,))
         os.close(wfd)

@@ -92,42 +92,52 @@ class Matrix(unittest.TestCase):
         self.assertIsNone(ok.find("failure"))
         self.assertIsNone(ok.find("system-out"))
 
-    def test_rerun_drifted_marks_a_later_match_flaky(self):
-        # A client that fails its first run only (a marker file tells).
+    def test_repeat_finds_an_unstable_cell(self):
+        # A client that fails every other run (a marker file tells): one
+        # cell, two outcomes, so the cell is unstable and the run fails,
+        # however often it matched.
         mark = self.path("ran-once")
-        flaky = self.path("flaky.yaml")
-        with open(flaky, "w") as f:
-            f.write(f"""name: flaky-probe
+        alt = self.path("alternating.yaml")
+        with open(alt, "w") as f:
+            f.write(f"""name: alternating-probe
 command: >-
-  if [ -e {mark} ]; then exec nc -z -w 5 {{host}} {{port}}; else touch {mark}; exit 3; fi
+  if [ -e {mark} ]; then rm {mark}; exec nc -z -w 5 {{host}} {{port}}; else touch {mark}; exit 3; fi
 verdict: exit
 success: {{exit: 0}}
 timeout_s: 15
 expect:
   "healthy-tls": {{result: connected}}
 """)
-        args = ["--client-file", flaky, "--clients", "flaky-probe", "--scenarios", "healthy-tls"]
-        rc, _, err = matrix(*args)
-        self.assertEqual(rc, 1, err)                       # no rerun: the drift stands
-        self.assertIn("DRIFT healthy-tls x flaky-probe", err)
-        os.unlink(mark)
-        rc, _, err = matrix(*args, "--rerun-drifted", "1", "--json", self.path("r.json"),
-                            "--junit", self.path("r.xml"))
-        self.assertEqual(rc, 0, err)
-        self.assertIn("1 matched (1 flaky), 0 drifted", err)
-        self.assertRegex(err, r"ok +healthy-tls x flaky-probe .* flaky, first run: expected "
-                              r"connected, got failed \(exit 3\)")
+        args = ["--client-file", alt, "--clients", "alternating-probe", "--scenarios", "healthy-tls"]
+        rc, _, err = matrix(*args, "--repeat", "4", "--json", self.path("r.json"),
+                            "--junit", self.path("r.xml"), "--html", self.path("r.html"))
+        self.assertEqual(rc, 1, err)
+        self.assertIn("UNSTABLE healthy-tls x alternating-probe", err)
+        self.assertIn("0 matched (4 runs each), 0 drifted, 1 unstable", err)
         with open(self.path("r.json")) as f:
             report = json.load(f)
-        self.assertEqual(report["summary"]["flaky"], 1)
-        self.assertEqual(len(report["cells"][0]["flaky"]), 1)
+        cell = report["cells"][0]
+        self.assertEqual(cell["status"], "unstable")
+        self.assertEqual(len(cell["runs"]), 4)
+        self.assertEqual(sorted(cell["outcomes"].values()), [2, 2])
+        self.assertEqual(report["summary"]["unstable"], 1)
+        self.assertEqual(report["meta"]["repeat"], 4)
         self.validate(self.path("r.xml"))
         case = ET.parse(self.path("r.xml")).getroot().find(".//testcase")
-        self.assertIsNone(case.find("failure"))
-        self.assertIn("flaky: matched on a rerun", case.find("system-out").text)
-        rc, _, err = matrix(*args, "--rerun-drifted", "9")
-        self.assertEqual(rc, 2)
-        self.assertIn("--rerun-drifted 9: expected 0-5", err)
+        self.assertEqual(case.find("failure").get("type"), "unstable")
+        with open(self.path("r.html")) as f:
+            self.assertIn('class="unstable"', f.read())
+        # A client with one outcome, four runs, under CPU load: one outcome.
+        rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
+                            "--scenarios", "healthy-tls,ssl-not-allowed", "--repeat", "4",
+                            "--load", "2")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("2 matched (4 runs each), 0 drifted, 0 unstable", err)
+        for bad, msg in ((("--repeat", "0"), "--repeat 0: expected 1-100"),
+                         (("--load", "65"), "--load 65: expected 0-64")):
+            rc, _, err = matrix(*args, *bad)
+            self.assertEqual(rc, 2)
+            self.assertIn(msg, err)
 
     def test_html_in_headless_chromium(self):
         rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe,xfreerdp",

@@ -319,8 +319,18 @@ static int show_model(const struct cli *c)
 		json_t *o;
 		json_array_foreach(all, i, o) {
 			if (c->show_model == 1) {
+				json_t *cut = json_object_get(o, "cut");
 				printf("%-18s %s\n", json_string_value(json_object_get(o, "phase")),
 				       json_string_value(json_object_get(o, "when")));
+				printf("%-18s   a cut strikes when the server has sent: %s\n", "",
+				       json_string_value(json_object_get(cut, "server_sent")));
+				printf("%-18s   and the harness has read: %s\n", "",
+				       json_string_value(json_object_get(cut, "harness_read")));
+				printf("%-18s   %s\n", "",
+				       strcmp(json_string_value(json_object_get(cut, "moment")),
+				              "client-waits") == 0
+				           ? "at once: the client waits for the server"
+				           : "once the client fell quiet (200 ms without a byte)");
 				continue;
 			}
 			printf("%s\n    %s\n    strikes at:", json_string_value(json_object_get(o, "action")),

@@ -35,6 +35,13 @@ enum phase {
 const char *phase_name(enum phase p);
 /* When the phase is entered, one sentence. */
 const char *phase_description(enum phase p);
+/* Where a cut (reset, close) at phase p strikes: what the server has sent
+ * to the client, what the harness has read of the client's, and whether the
+ * client provably waits already (1: the cut is immediate) or the cut waits
+ * until it fell quiet (0). */
+const char *phase_strike_sent(enum phase p);
+const char *phase_strike_read(enum phase p);
+int phase_strike_immediate(enum phase p);
 /* The phase for a name, or PH_NONE when unknown. */
 enum phase phase_from_name(const char *name);
 

@@ -75,6 +75,7 @@ enum strike_state {
 	SK_AFTER,     /* the step's after_ms */
 	SK_QUIET,     /* waiting for the client to fall quiet */
 	SK_NOTIFY,    /* waiting for the peer's close_notify */
+	SK_NOTIFIED,  /* close_notify passed: the client's answer awaited, then the FIN */
 	SK_DONE,
 };
 
@@ -396,6 +397,10 @@ static void sk_timer_fired(evutil_socket_t fd, short what, void *arg)
 	case SK_NOTIFY: /* the peer could not write it: a bare FIN, said so */
 		strike_fin(r, "not-sent: the peer did not answer");
 		break;
+	case SK_NOTIFIED: /* the client took the close_notify and waits: the FIN */
+		r->sk = SK_DONE;
+		close_server_side(r);
+		break;
 	default:
 		break;
 	}
@@ -425,7 +430,7 @@ static void strike_check(struct relay *r)
 /* The client sent bytes during the quiet wait: it is not quiescent yet. */
 static void client_spoke(struct relay *r)
 {
-	if (r->sk == SK_QUIET && r->quiet)
+	if ((r->sk == SK_QUIET && r->quiet) || r->sk == SK_NOTIFIED)
 		sk_timer(r, QUIET_MS);
 }
 
@@ -713,15 +718,20 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 				r->down.limit = m.at;
 				if (r->sk_timer)
 					evtimer_del(r->sk_timer);
-				/* The close_notify passes, then the FIN. */
-				r->sk = SK_DONE;
+				/* The close_notify passes; the FIN once the client
+				 * answered it (its own close_notify, or nothing) and
+				 * waits, or when it closes first. */
 				emit_strike(r, m.ok ? "sent" : "not-sent: TLS was not up on the peer");
+				r->sk = m.ok ? SK_NOTIFIED : SK_DONE;
 				if (r->inner) {
 					on_read(r->inner, r);
 					if (c->relay != r)
 						break;
 				}
-				close_server_side(r);
+				if (m.ok)
+					sk_timer(r, QUIET_MS);
+				else
+					close_server_side(r);
 			}
 			break;
 		case CM_STRIKE:
@@ -830,7 +840,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		r->client_eof = 1;
 		conn_set_close_reason(r->c, "client-closed");
 		bufferevent_disable(r->client, EV_READ);
-		if (r->sk != SK_NONE && r->sk != SK_DONE) {
+		if (r->sk == SK_NOTIFIED) {
+			/* It answered the close_notify with its own close. */
+			r->sk = SK_DONE;
+			close_server_side(r);
+		} else if (r->sk != SK_NONE && r->sk != SK_DONE) {
 			/* The client left before the cut came: nothing to strike. */
 			if (r->strike->at != PH_NONE)
 				events_emit(r->c->id, "fault-failed",

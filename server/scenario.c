@@ -1374,6 +1374,16 @@ static const struct field expect_fields[] = {
      .off = EXP(exit_by_phase),
      .check = check_phase_key,
      .count_off = EXP(n_exit_by_phase)},
+    {.key = "result_by_phase",
+     .kind = K_PARAMS,
+     .off = EXP(result_by_phase),
+     .check = check_phase_key,
+     .count_off = EXP(n_result_by_phase)},
+    {.key = "log_by_phase",
+     .kind = K_PARAMS,
+     .off = EXP(log_by_phase),
+     .check = check_phase_key,
+     .count_off = EXP(n_log_by_phase)},
 };
 static const struct schema expect_schema = {expect_fields,
 					    sizeof expect_fields / sizeof *expect_fields, NULL};
@@ -1883,9 +1893,10 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 		const char *phase = t->each_phase[i];
 		char *name = xasprintf("%s-%s", t->name, phase);
 		char *port = xasprintf("%d", t->port_offset + (int)i);
-		size_t nsets = 2 + t->n_faults + t->n_expect + n_ov;
+		size_t nsets = 2 + t->n_faults + 3 * t->n_expect + n_ov;
 		struct sc_override *sets = xcalloc(nsets, sizeof *sets);
-		char **paths = xcalloc(t->n_faults + t->n_expect, sizeof *paths);
+		size_t npaths = t->n_faults + 3 * t->n_expect;
+		char **paths = xcalloc(npaths, sizeof *paths);
 		size_t k = 0;
 		sets[k++] = (struct sc_override){name, "name", name, 0};
 		sets[k++] = (struct sc_override){name, "port_offset", port, 0};
@@ -1894,15 +1905,23 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 				paths[j] = xasprintf("faults[%zu].at", j);
 				sets[k++] = (struct sc_override){name, paths[j], phase, 0};
 			}
-		/* An expectation's exit for this phase. */
+		/* An expectation's result, exit and log line for this phase. */
 		for (size_t j = 0; j < t->n_expect; j++) {
 			const struct sc_expect *e = &t->expect[j];
-			for (size_t q = 0; q < e->n_exit_by_phase; q++)
-				if (!strcmp(e->exit_by_phase[q].key, phase)) {
-					paths[t->n_faults + j] = xasprintf("expect.%s.exit", e->client);
-					sets[k++] = (struct sc_override){name, paths[t->n_faults + j],
-					                                 e->exit_by_phase[q].value, 0};
-				}
+			const struct {
+				const struct sc_param *p;
+				size_t n;
+				const char *field;
+			} per[3] = {{e->exit_by_phase, e->n_exit_by_phase, "exit"},
+			            {e->result_by_phase, e->n_result_by_phase, "result"},
+			            {e->log_by_phase, e->n_log_by_phase, "log"}};
+			for (size_t f = 0; f < 3; f++)
+				for (size_t q = 0; q < per[f].n; q++)
+					if (!strcmp(per[f].p[q].key, phase)) {
+						char **pp = &paths[t->n_faults + 3 * j + f];
+						*pp = xasprintf("expect.%s.%s", e->client, per[f].field);
+						sets[k++] = (struct sc_override){name, *pp, per[f].p[q].value, 0};
+					}
 		}
 		/* The user's --set for this expansion apply too. */
 		for (size_t j = 0; j < n_ov; j++)
@@ -1920,7 +1939,7 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 			s->template_name = xstrdup(t->name);
 			push(out, s, port_line);
 		}
-		for (size_t j = 0; j < t->n_faults + t->n_expect; j++)
+		for (size_t j = 0; j < npaths; j++)
 			free(paths[j]);
 		free(paths);
 		free(sets);
@@ -2098,11 +2117,15 @@ void scenario_free(struct scenario *s)
 		free(e->message);
 		free(e->note);
 		free(e->args);
-		for (size_t j = 0; j < e->n_exit_by_phase; j++) {
-			free(e->exit_by_phase[j].key);
-			free(e->exit_by_phase[j].value);
+		struct sc_param *lists[3] = {e->exit_by_phase, e->result_by_phase, e->log_by_phase};
+		size_t counts[3] = {e->n_exit_by_phase, e->n_result_by_phase, e->n_log_by_phase};
+		for (size_t l = 0; l < 3; l++) {
+			for (size_t j = 0; j < counts[l]; j++) {
+				free(lists[l][j].key);
+				free(lists[l][j].value);
+			}
+			free(lists[l]);
 		}
-		free(e->exit_by_phase);
 	}
 	free(s->expect);
 	free(s);

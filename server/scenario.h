@@ -115,6 +115,10 @@ struct sc_expect {
 	struct sc_param *exit_by_phase; /* a template's: PHASE -> exit, which each
 	                                   expansion takes as its `exit` */
 	size_t n_exit_by_phase;
+	struct sc_param *result_by_phase; /* ... PHASE -> result, and PHASE -> log */
+	size_t n_result_by_phase;
+	struct sc_param *log_by_phase;
+	size_t n_log_by_phase;
 };
 
 /* One fault to apply: a primitive, the phase it strikes, its parameters.
