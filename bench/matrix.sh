@@ -12,7 +12,7 @@ shift || true
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 rc=0
-"$build/rdpfault" matrix --clients xfreerdp,rdesktop,nmap --jobs 4 --time-scale 0.2 \
+"$build/rdpfault" matrix --clients xfreerdp,rdesktop,nmap --jobs 6 --time-scale 0.2 \
   --json "$out/matrix.json" "$@" 2> "$out/progress.txt" || rc=$?
 tail -1 "$out/progress.txt"
 python3 - "$out/matrix.json" <<'PY'
@@ -20,12 +20,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["summary"]
 print(f"wall time: {s['wall_s']} s for {s['cells']} cells "
-      f"({s['pass']} matched, {s['drift']} drifted, {s['skipped']} without expectation)")
+      f"({s['pass']} matched, {s['drift']} drifted, {s['unstable']} unstable, {s['skipped']} without expectation)")
 print(f"{'client':<10} {'cells':>5} {'total s':>8} {'mean s':>7} {'max s':>6}")
 for c, v in s["client_seconds"].items():
     print(f"{c:<10} {v['cells']:>5} {v['total']:>8} {v['mean']:>7} {v['max']:>6}")
 for c in d["cells"]:
-    if c["status"] in ("drift", "error"):
+    if c["status"] in ("drift", "unstable", "error"):
         print(f"{c['status']}: {c['scenario']} x {c['client']}: "
               f"{'; '.join(c.get('problems') or [c.get('why', '')])}")
 PY

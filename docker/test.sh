@@ -74,9 +74,12 @@ docker build -q --network host --build-arg BASE="$base" --build-arg HARNESS="rdp
 echo "built both images in $(( $(date +%s) - t0 )) s"
 # A rebuild leaves the previous images of these tags untagged; with the vfs
 # storage driver each is a full copy on disk. Remove ours, and only ours.
-for title in rdpfault rdpfault-client; do
+# The build stage's image is left untagged too (the legacy builder keeps it
+# as a cache). Remove ours, and only ours.
+for title in rdpfault rdpfault-client rdpfault-build; do
   docker image prune -f --filter "label=org.opencontainers.image.title=$title" >/dev/null
 done
+docker system df --format '{{.Type}}: {{.Size}} ({{.Reclaimable}} reclaimable)' 2>/dev/null || true
 for i in "rdpfault:$tag" "rdpfault-client:$tag"; do
   printf '%-24s %6d MB\n' "$i" $(( $(docker image inspect -f '{{.Size}}' "$i") / 1000000 ))
 done
@@ -128,7 +131,7 @@ step "compose: harness + matrix, reports on the host"
 mkdir -p "$work/reports"
 t0=$(date +%s)
 rc=0
-TAG=$tag BASE=$base REPORTS="$work/reports" TIME_SCALE="${TIME_SCALE:-0.2}" JOBS=3 REPEAT=1 \
+TAG=$tag BASE=$base REPORTS="$work/reports" TIME_SCALE="${TIME_SCALE:-0.2}" JOBS=6 REPEAT=1 \
   docker-compose -f docker/compose.yml -p "$project" up --build --exit-code-from matrix \
   >"$work/compose.log" 2>&1 || rc=$?
 echo "compose matrix: exit $rc in $(( $(date +%s) - t0 )) s"

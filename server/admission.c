@@ -41,6 +41,7 @@ static LIST_HEAD(, held) helds = LIST_HEAD_INITIALIZER(helds);
 #define MAX_PHANTOMS 256
 static struct {
 	int fd;
+	const struct listener *l; /* the listener it is queued on */
 	struct sockaddr_storage local;
 	socklen_t len;
 } phantoms[MAX_PHANTOMS];
@@ -63,6 +64,7 @@ static void fill_queue(struct listener *l, int backlog)
 			return;
 		}
 		phantoms[n_phantoms].fd = fd;
+		phantoms[n_phantoms].l = l;
 		phantoms[n_phantoms].len = sizeof(phantoms[n_phantoms].local);
 		getsockname(fd, (struct sockaddr *)&phantoms[n_phantoms].local,
 		            &phantoms[n_phantoms].len);
@@ -73,10 +75,14 @@ static void fill_queue(struct listener *l, int backlog)
 	                      "connections", backlog + 1));
 }
 
-int admission_is_phantom(const struct sockaddr *peer, unsigned int len)
+int admission_is_phantom(const struct listener *l, const struct sockaddr *peer, unsigned int len)
 {
+	/* A phantom is known by its own address and the listener it is queued
+	 * on: a real client may have the same source port towards another
+	 * listener (the 4-tuple differs), and must never be mistaken for one. */
 	for (int i = 0; i < n_phantoms; i++)
-		if (phantoms[i].len == len && memcmp(&phantoms[i].local, peer, len) == 0)
+		if (phantoms[i].l == l && phantoms[i].len == len &&
+		    memcmp(&phantoms[i].local, peer, len) == 0)
 			return 1;
 	return 0;
 }

@@ -66,9 +66,10 @@ int admission_deadline_ms(const struct harness *h, const struct served *s);
 json_t *admission_summary(const struct harness *h);
 
 /* One of the harness's own queue-filling connections (syn-drop prefill),
- * by the peer address accept saw. */
+ * by the listener that accepted it and the peer address accept saw. */
 struct sockaddr;
-int admission_is_phantom(const struct sockaddr *peer, unsigned int len);
+struct listener;
+int admission_is_phantom(const struct listener *l, const struct sockaddr *peer, unsigned int len);
 
 /* Closes the held connections (shutdown). */
 void admission_close_held(void);

@@ -43,7 +43,7 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	char client[64];
 	(void)evl;
 
-	if (admission_is_phantom(sa, (unsigned int)len)) {
+	if (admission_is_phantom(l, sa, (unsigned int)len)) {
 		evutil_closesocket(fd); /* the harness's own queue filler (syn-drop prefill) */
 		return;
 	}

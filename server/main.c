@@ -74,6 +74,8 @@ static json_t *scenario_json(const struct scenario *s)
 	    "account_password", s->account.password, "faults", faults,
 	    "expect", expect);
 	json_object_set_new(o, "admission", adm);
+	if (s->template_name)
+		json_object_set_new(o, "template", json_string(s->template_name));
 	const struct sc_multitransport *m = &s->multitransport;
 	if (m->on) {
 		char mtp[32];
