@@ -162,6 +162,15 @@ static int parse_int(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+/* A numeric IPv4 or IPv6 address (names are not looked up: the harness
+ * must know at once which address it binds). */
+static int numeric_address(const char *host)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	return inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+}
+
 /* ADDR:PORT[=SCENARIO], [V6]:PORT[=SCENARIO] or PORT[=SCENARIO]. */
 static int parse_listen(const char *arg, struct listen_spec *ls)
 {
@@ -195,7 +204,7 @@ static int parse_listen(const char *arg, struct listen_spec *ls)
 			portpart = copy;
 		}
 	}
-	if (!*hostpart || parse_int(portpart, 1, 65535, &port) != 0)
+	if (!*hostpart || parse_int(portpart, 1, 65535, &port) != 0 || !numeric_address(hostpart))
 		goto bad;
 	ls->host = strdup(hostpart);
 	ls->port = (int)port;
@@ -258,8 +267,9 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			o->listens = n;
 			if (parse_listen(optarg, &o->listens[o->n_listens]) != 0)
 				return usage_error("serve ",
-				                   "--listen '%s': expected ADDR:PORT[=SCENARIO] with PORT "
-				                   "1-65535 (IPv6 as [ADDR]:PORT)%s",
+				                   "--listen '%s': expected ADDR:PORT[=SCENARIO]: a numeric "
+				                   "IPv4 or IPv6 address (IPv6 as [ADDR]:PORT) and a PORT "
+				                   "1-65535%s",
 				                   optarg, "");
 			o->n_listens++;
 			break;
@@ -272,6 +282,11 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			port_base_given = 1;
 			break;
 		case 'H':
+			if (!numeric_address(optarg))
+				return usage_error("serve ",
+				                   "--port-host '%s': expected a numeric IPv4 or IPv6 "
+				                   "address%s",
+				                   optarg, "");
 			o->port_base_host = optarg;
 			break;
 		case 'B': {

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <stdarg.h>
+#include <sys/queue.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,26 @@
 
 static atomic_uint_fast64_t next_id = 1;
 static atomic_long live;
+
+/* Every live connection, so that a stop can account for each (its close
+ * written even when its peer thread is still inside FreeRDP). */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static LIST_HEAD(, conn) all = LIST_HEAD_INITIALIZER(all);
+
+static void emit_close(struct conn *c, const char *peer_end)
+{
+	json_t *f = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
+	                      c->close_reason[0] ? c->close_reason : "unknown", "last_phase",
+	                      phase_name((enum phase)atomic_load(&c->last_phase)), "bytes_from_client",
+	                      (json_int_t)c->bytes_from_client, "bytes_to_client",
+	                      (json_int_t)c->bytes_to_client, "duration_ms",
+	                      (json_int_t)(events_now_ms() - c->t_accept_ms));
+	if (c->served)
+		json_object_set_new(f, "scenario", json_string(served_name(c->served)));
+	if (peer_end)
+		json_object_set_new(f, "peer_end", json_string(peer_end));
+	events_emit(c->id, "close", f);
+}
 
 struct conn *conn_new(const struct listener *l, const char *listener_name, int fd,
                       const char *client_addr)
@@ -37,6 +58,9 @@ struct conn *conn_new(const struct listener *l, const char *listener_name, int f
 	c->peer_fd = -1;
 	pthread_mutex_init(&c->req_lock, NULL);
 	atomic_fetch_add(&live, 1);
+	pthread_mutex_lock(&all_lock);
+	LIST_INSERT_HEAD(&all, c, link);
+	pthread_mutex_unlock(&all_lock);
 	return c;
 }
 
@@ -50,17 +74,12 @@ void conn_release(struct conn *c)
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
 	admission_on_close(c);
-	json_t *f = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
-	                      c->close_reason[0] ? c->close_reason : "unknown", "last_phase",
-	                      phase_name((enum phase)atomic_load(&c->last_phase)), "bytes_from_client",
-	                      (json_int_t)c->bytes_from_client, "bytes_to_client",
-	                      (json_int_t)c->bytes_to_client, "duration_ms",
-	                      (json_int_t)(events_now_ms() - c->t_accept_ms));
-	if (c->served)
-		json_object_set_new(f, "scenario", json_string(served_name(c->served)));
-	if (c->peer_started)
-		json_object_set_new(f, "peer_end", json_string(c->peer_end[0] ? c->peer_end : "unknown"));
-	events_emit(c->id, "close", f);
+	pthread_mutex_lock(&all_lock);
+	LIST_REMOVE(c, link);
+	int written = c->close_written;
+	pthread_mutex_unlock(&all_lock);
+	if (!written)
+		emit_close(c, c->peer_started ? (c->peer_end[0] ? c->peer_end : "unknown") : NULL);
 	atomic_fetch_sub(&live, 1);
 	pthread_mutex_destroy(&c->req_lock);
 	free(c);
@@ -134,6 +153,23 @@ void conn_kick_peer(struct conn *c, int want_close_notify)
 	if (c->kick)
 		c->kick(c);
 	pthread_mutex_unlock(&c->req_lock);
+}
+
+long conn_close_all_live(const char *reason)
+{
+	long n = 0;
+	pthread_mutex_lock(&all_lock);
+	struct conn *c;
+	LIST_FOREACH(c, &all, link) {
+		if (c->close_written)
+			continue;
+		c->close_written = 1;
+		conn_set_close_reason(c, "%s", reason);
+		emit_close(c, c->peer_started ? "still inside FreeRDP at exit" : NULL);
+		n++;
+	}
+	pthread_mutex_unlock(&all_lock);
+	return n;
 }
 
 long conn_live_count(void)

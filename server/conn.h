@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/queue.h>
 
 #include <jansson.h>
 
@@ -40,6 +41,8 @@ struct conn_msg {
 #define CONN_MSGS 8
 
 struct conn {
+	LIST_ENTRY(conn) link; /* in conn.c's list of live connections */
+	int close_written;     /* its close event is out (a stop wrote it) */
 	uint64_t id;
 	atomic_int refs;
 	uint64_t t_accept_ms;
@@ -117,6 +120,11 @@ void conn_set_close_reason(struct conn *c, const char *fmt, ...)
  * stolen and merged into the event. */
 void conn_phase(struct conn *c, enum phase p, json_t *detail);
 
+/* At a stop, once the peers had their time: writes the close event of
+ * every connection still live (a peer thread still inside FreeRDP), so the
+ * log accounts for each; their later release writes no second one.
+ * Returns how many. */
+long conn_close_all_live(const char *reason);
 /* Live connections (for /metrics and shutdown). */
 long conn_live_count(void);
 uint64_t conn_total_count(void);

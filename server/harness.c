@@ -295,6 +295,29 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		         problems == 1 ? "" : "s", opt->scenarios_dir);
 		return -2;
 	}
+	/* Every option the catalog decides on is checked before any work:
+	 * the ports and addresses its offsets give. */
+	int max_offset = 0;
+	for (size_t i = 0; i < h->catalog.n; i++)
+		if (h->catalog.items[i]->port_offset > max_offset)
+			max_offset = h->catalog.items[i]->port_offset;
+	if (opt->port_base >= 0 && opt->port_base + max_offset > 65535) {
+		snprintf(err, n,
+		         "--port-base %d: the catalog's port offsets reach %d, so the last scenario "
+		         "would need port %d (the base can be at most %d)",
+		         opt->port_base, max_offset, opt->port_base + max_offset, 65535 - max_offset);
+		return -3;
+	}
+	if (opt->address_base) {
+		struct in_addr a;
+		inet_pton(AF_INET, opt->address_base, &a);
+		if ((uint64_t)ntohl(a.s_addr) + (uint64_t)max_offset > 0xFFFFFFFFu) {
+			snprintf(err, n, "--address-base %s: the catalog's offsets reach %d, past the last "
+			                 "IPv4 address",
+			         opt->address_base, max_offset);
+			return -3;
+		}
+	}
 	h->served = calloc(h->catalog.n, sizeof(*h->served));
 	if (!h->served) {
 		snprintf(err, n, "out of memory");
@@ -449,10 +472,59 @@ static void stop(struct harness *h, const char *why)
 	event_base_loopexit(h->base, NULL);
 }
 
+static struct harness *stopping_harness;
+
+/* A second SIGINT or SIGTERM during the stop: no more waiting for peers. */
+static void on_second_signal(int sig)
+{
+	(void)sig;
+	if (stopping_harness)
+		stopping_harness->forced = 1;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
+	struct harness *h = arg;
 	(void)what;
-	stop(arg, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	stopping_harness = h;
+	struct sigaction sa = {.sa_handler = on_second_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop(h, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* The readiness file: written whole (a temporary file renamed), so a
+ * health check never sees half of it. 0, or -1 with errno set. */
+static int write_ready_file(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	int ok = fprintf(f, "%d\n", (int)getpid()) > 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int harness_check_ready_file(const char *path, char *err, size_t n)
+{
+	if (write_ready_file(path) != 0) {
+		snprintf(err, n, "--ready-file %s: cannot write it: %s", path, strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	return 0;
 }
 
 int harness_run(struct harness *h)
@@ -470,22 +542,26 @@ int harness_run(struct harness *h)
 	h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
 	event_add(h->sig_int, NULL);
 	event_add(h->sig_term, NULL);
-	if (h->opt.ready_file) {
-		/* The readiness signal (a container's HEALTHCHECK): every listener
-		 * is open and the start event is out. */
-		FILE *f = fopen(h->opt.ready_file, "w");
-		if (f) {
-			fprintf(f, "%d\n", (int)getpid());
-			fclose(f);
-		} else {
-			log_warn("cannot write the ready file %s: %s", h->opt.ready_file, strerror(errno));
-		}
+	if (h->opt.ready_file && write_ready_file(h->opt.ready_file) != 0) {
+		/* An orchestrator would wait for it for ever: a runtime failure. */
+		char err[PATH_MAX + 128];
+		snprintf(err, sizeof(err), "cannot write the ready file %s: %s", h->opt.ready_file,
+		         strerror(errno));
+		log_error("%s", err);
+		events_emit(0, "error", json_pack("{s:s}", "error", err));
+		h->exit_code = 1;
+		stop(h, "the ready file");
 	}
-	event_base_dispatch(h->base);
+	if (!h->exit_code)
+		event_base_dispatch(h->base);
 
-	long left = peer_wait_all(STOP_WAIT_MS);
-	json_t *stopf = json_pack("{s:I, s:i}", "connections", (json_int_t)conn_total_count(),
-	                          "peers_still_running", (int)left);
+	h->peers_left = peer_wait_all(STOP_WAIT_MS, &h->forced);
+	/* Every accepted connection ends in a close event, also the few whose
+	 * peer thread is still inside FreeRDP (it never writes a second). */
+	long closed_here = conn_close_all_live("shutdown");
+	json_t *stopf = json_pack("{s:I, s:i, s:i}", "connections", (json_int_t)conn_total_count(),
+	                          "peers_still_running", (int)h->peers_left, "closed_at_stop",
+	                          (int)closed_here);
 	json_t *adm = admission_summary(h);
 	if (json_object_size(adm))
 		json_object_set_new(stopf, "admission", adm);
@@ -494,7 +570,7 @@ int harness_run(struct harness *h)
 	events_emit(0, "stop", stopf);
 	if (h->opt.ready_file)
 		unlink(h->opt.ready_file);
-	return left ? 1 : 0;
+	return h->exit_code;
 }
 
 void harness_remove_runtime(struct harness *h)

@@ -9,6 +9,7 @@
 #define RDPFAULT_HARNESS_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -96,6 +97,9 @@ struct harness {
 	char ca_cert_path[PATH_MAX];
 	struct rdp_key_blob rdp_key;
 	int stopping;
+	volatile sig_atomic_t forced; /* a second signal: stop waiting */
+	long peers_left;              /* peer threads still inside FreeRDP at exit */
+	int exit_code;                /* of harness_run */
 };
 
 /* The one harness of this process (FreeRDP callbacks reach it from here). */
@@ -107,8 +111,13 @@ extern struct harness *the_harness;
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n);
 /* Opens every listener. 0, or -1 with err set (-3: an unknown scenario). */
 int harness_listen(struct harness *h, char *err, size_t n);
-/* Runs until SIGINT/SIGTERM; returns the exit status. */
+/* Runs until SIGINT/SIGTERM; returns the exit status (0; 1 when the ready
+ * file could not be written). h->peers_left says whether peer threads are
+ * still inside FreeRDP (then nothing they use may be freed). */
 int harness_run(struct harness *h);
+/* Fails early when --ready-file cannot be written (the file is made and
+ * removed). 0, or -1 with err set. */
+int harness_check_ready_file(const char *path, char *err, size_t n);
 void harness_free(struct harness *h);
 /* Removes the generated keys and certificates when the runtime directory
  * is ours (also on the fast exit path, where nothing else is freed). */

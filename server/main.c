@@ -425,6 +425,10 @@ static int cmd_serve(struct cli *c)
 		return EXIT_RUNTIME;
 	}
 	events_clock_start();
+	if (c->serve.ready_file && harness_check_ready_file(c->serve.ready_file, err, sizeof(err))) {
+		log_error("%s", err);
+		return EXIT_RUNTIME;
+	}
 	if (events_open(c->serve.events_path, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		return EXIT_RUNTIME;
@@ -455,16 +459,16 @@ static int cmd_serve(struct cli *c)
 	log_info("serving %zu scenarios: %s; keys in %s", h.catalog.n, summary, h.runtime_dir);
 	rc = harness_run(&h);
 	events_close();
-	if (rc != 0) {
+	if (h.peers_left) {
 		/* A peer thread is still inside FreeRDP: freeing what it uses
 		 * would race it. Everything logged is written; leave now. */
 		log_warn("peer threads still running at exit");
 		harness_remove_runtime(&h);
 		fflush(stderr);
-		_exit(EXIT_OK);
+		_exit(rc);
 	}
 	harness_free(&h);
-	return EXIT_OK;
+	return rc;
 }
 
 int main(int argc, char **argv)

@@ -115,13 +115,20 @@ long peer_running(void)
 	return n;
 }
 
-long peer_wait_all(int timeout_ms)
+long peer_wait_all(int timeout_ms, volatile sig_atomic_t *forced)
 {
 	struct timespec until = deadline_after_ms(timeout_ms);
 	pthread_mutex_lock(&running_lock);
-	while (running > 0)
-		if (pthread_cond_timedwait(&running_cond, &running_lock, &until) == ETIMEDOUT)
+	while (running > 0 && !(forced && *forced)) {
+		/* In slices: a second signal ends the wait at once. */
+		struct timespec slice = deadline_after_ms(50);
+		if (slice.tv_sec > until.tv_sec ||
+		    (slice.tv_sec == until.tv_sec && slice.tv_nsec > until.tv_nsec))
+			slice = until;
+		if (pthread_cond_timedwait(&running_cond, &running_lock, &slice) == ETIMEDOUT &&
+		    slice.tv_sec == until.tv_sec && slice.tv_nsec == until.tv_nsec)
 			break;
+	}
 	long n = running;
 	pthread_mutex_unlock(&running_lock);
 	return n;

@@ -7,6 +7,7 @@
 #define RDPFAULT_PEER_H
 
 #include <openssl/ssl.h>
+#include <signal.h>
 #include <stddef.h>
 
 struct harness;
@@ -16,9 +17,9 @@ struct conn;
  * close). Takes a reference on the connection. 0, or -1. */
 int peer_start(struct harness *h, struct conn *c, int fd);
 long peer_running(void);
-/* Waits up to timeout_ms for every peer thread to end; returns how many
- * are still running. */
-long peer_wait_all(int timeout_ms);
+/* Waits up to timeout_ms for every peer thread to end (less when *forced
+ * becomes set); returns how many are still running. */
+long peer_wait_all(int timeout_ms, volatile sig_atomic_t *forced);
 
 /* Hooks, called on a peer thread (see wloghook.c and tlshook.c). */
 void peer_on_freerdp_state(const char *state_name);
