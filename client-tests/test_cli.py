@@ -117,17 +117,27 @@ class Cli(unittest.TestCase):
         docs is a phase the harness knows."""
         rc, out, _ = run("show", "--phases", "--json")
         self.assertEqual(rc, 0)
-        phases = [p["phase"] for p in json.loads(out)]
+        model = json.loads(out)
+        phases = [p["phase"] for p in model]
         self.assertEqual(phases[0], "tcp-accept")
         self.assertEqual(phases[-1], "active")
         self.assertEqual(len(phases), 18)
+        # Each phase says where a cut there strikes: what was sent and read.
+        for p in model:
+            self.assertTrue(p["cut"]["server_sent"] and p["cut"]["harness_read"], p)
+            self.assertIn(p["cut"]["moment"], ("client-waits", "quiescent"))
+        by = {p["phase"]: p["cut"] for p in model}
+        self.assertEqual(by["x224-request"]["moment"], "client-waits")
+        self.assertIn("Font Map", by["active"]["server_sent"])
+        rc, text, _ = run("show", "--phases")
+        self.assertIn("a cut strikes when the server has sent: Demand Active", text)
         rc, out, _ = run("show", "--actions", "--json")
         self.assertEqual(rc, 0)
         acts = {a["action"]: a for a in json.loads(out)}
         self.assertEqual(set(acts), {"neg-failure", "credssp-error", "stall", "delay", "reset",
                                      "close", "deny", "license-error", "disconnect-ultimatum"})
         self.assertEqual(acts["license-error"]["phases"], ["licensing"])
-        self.assertEqual(acts["license-error"]["params"], ["code", "transition"])
+        self.assertEqual(acts["license-error"]["params"], ["code", "transition", "close_notify"])
         self.assertEqual(len(acts["reset"]["phases"]), 18)
         rc, text, _ = run("show", "--actions")
         self.assertEqual(rc, 0)

@@ -207,8 +207,9 @@ void pduinfo_name(const uint8_t *head, size_t headlen, size_t length, struct pdu
 }
 
 /* The unit's length from its first bytes: 0 when more are needed, -1 when
- * the stream is not framed. DER is read only before the first TPKT (a
- * CredSSP exchange precedes MCS; after it, 0x30 is a fast-path header). */
+ * the stream is not framed. DER is read only before the first X.224 Data
+ * TPDU (CredSSP comes after the Connection Request and Confirm and before
+ * MCS; after it, 0x30 is a fast-path header). */
 static long unit_length(const struct pdutap *t)
 {
 	const uint8_t *h = t->head;
@@ -221,11 +222,11 @@ static long unit_length(const struct pdutap *t)
 		long len = get_be16(h + 2);
 		return len >= 7 ? len : -1;
 	}
-	if (h[0] == 0x30 && t->units_tpkt == 0) {
+	if (h[0] == 0x30 && t->units_data == 0) {
 		if (h[1] < 0x80)
 			return 2 + h[1];
 		size_t k = h[1] & 0x7F;
-		if (k == 0 || k > 3)
+		if (k == 0 || k > 4)
 			return -1;
 		if (n < 2 + k)
 			return 0;
@@ -278,8 +279,8 @@ void pdutap_feed(struct pdutap *t, const uint8_t *buf, size_t len, pdutap_fn fn,
 		if (t->length && t->pos == t->length) {
 			struct pduinfo u;
 			pduinfo_name(t->head, t->have, t->length, &u);
-			if (t->head[0] == 0x03)
-				t->units_tpkt++;
+			if (t->head[0] == 0x03 && t->have >= 6 && (t->head[5] & 0xF0) == 0xF0)
+				t->units_data++;
 			t->units++;
 			t->have = t->pos = t->length = 0;
 			if (fn)

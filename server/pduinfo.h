@@ -44,7 +44,7 @@ struct pdutap {
 	size_t pos;      /* bytes of it seen */
 	int lost;        /* framing lost: nothing more is named */
 	uint64_t units;  /* units named */
-	uint64_t units_tpkt; /* of them TPKTs (DER framing ends at the first) */
+	uint64_t units_data; /* of them X.224 Data TPDUs (DER framing ends at the first) */
 };
 
 /* Feeds bytes; calls fn for every unit they complete. A zeroed tap is a

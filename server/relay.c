@@ -26,6 +26,7 @@
 #include "relay.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <event2/buffer.h>
@@ -860,6 +861,12 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	} else {
 		r->inner_eof = 1;
 		bufferevent_disable(r->inner, EV_READ);
+		/* FreeRDP ended because the client did (its TLS close_notify, then
+		 * its FIN): the client's FIN is in the socket already, whichever
+		 * event the loop hands us first. The client closed first. */
+		struct pollfd pfd = {.fd = r->c->client_fd, .events = POLLRDHUP};
+		if (!r->client_eof && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)))
+			conn_set_close_reason(r->c, "client-closed");
 		/* The server side ended on its own: a cut or hold in progress
 		 * decides the end itself; otherwise the client gets the FIN. */
 		if (r->sk == SK_NONE && !r->stall_step) {

@@ -129,8 +129,13 @@ static void test_tap_any_split(void **state)
 	uint8_t stream[512], body[64];
 	size_t n = 0;
 	uint8_t granted[] = {0x02, 0x00, 0, 0, 0, 0};
-	uint8_t ts[] = {0x30, 0x03, 0x02, 0x01, 0x06};
-	memcpy(stream, ts, sizeof(ts));
+	/* The server's side under NLA: the Connection Confirm (a TPKT, but no
+	 * Data TPDU), a TSRequest with a long-form length, then MCS. */
+	uint8_t cc[] = {0x03, 0x00, 0x00, 0x0B, 0x06, 0xD0, 0, 0, 0, 0, 0};
+	uint8_t ts[3 + 0x9F] = {0x30, 0x81, 0x9F};
+	memcpy(stream, cc, sizeof(cc));
+	n += sizeof(cc);
+	memcpy(stream + n, ts, sizeof(ts));
 	n += sizeof(ts);
 	n += sdrq(stream + n, body, share_data(body, 20, granted, 6));
 	n += sdrq(stream + n, body, share_data(body, 40, granted, 6));
@@ -144,13 +149,14 @@ static void test_tap_any_split(void **state)
 		memset(&s, 0, sizeof(s));
 		for (size_t off = 0; off < n; off += chunk)
 			pdutap_feed(&tap, stream + off, off + chunk > n ? n - off : chunk, collect, &s);
-		assert_int_equal(s.n, 4);
-		assert_string_equal(s.names[0], "tsrequest");
-		assert_string_equal(s.names[1], "control-granted-control");
-		assert_string_equal(s.names[2], "font-map");
-		assert_string_equal(s.names[3], "fastpath");
-		assert_int_equal(s.lengths[0], sizeof(ts));
-		assert_int_equal(tap.units, 4);
+		assert_int_equal(s.n, 5);
+		assert_string_equal(s.names[0], "x224-connection-confirm");
+		assert_string_equal(s.names[1], "tsrequest");
+		assert_string_equal(s.names[2], "control-granted-control");
+		assert_string_equal(s.names[3], "font-map");
+		assert_string_equal(s.names[4], "fastpath");
+		assert_int_equal(s.lengths[1], 3 + 0x9F);
+		assert_int_equal(tap.units, 5);
 	}
 }
 
