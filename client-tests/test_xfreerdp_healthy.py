@@ -6,6 +6,7 @@ scenario falls back to the listener's default.
 """
 
 import os
+import shutil
 import sys
 import unittest
 
@@ -85,6 +86,24 @@ class HealthyScenarios(unittest.TestCase):
         self.assertIn("credssp", phases)
         self.assertEqual(self.h.first(conn, "security")["layer"], "nla")
         self.assertEqual(self.h.first(conn, "request")["cookie"], "healthy-nla")
+
+    def test_nla_survives_its_runtime_directory_removed(self):
+        # The account files there are for people to read: NLA's hash comes
+        # from memory, so a harness whose runtime directory went away (a
+        # tmp cleaner) still authenticates. A fresh harness of its own.
+        with rf.Harness() as h:
+            shutil.rmtree(h.runtime)
+            self.assertFalse(os.path.exists(h.runtime))
+            saved, self.h = self.h, h
+            try:
+                conn, phases = self.connect_and_check_active(
+                    h.port, "healthy-nla", "rdpfault-nla", scenario="healthy-nla",
+                    selected_by="cookie")
+            finally:
+                self.h = saved
+            self.assertIn("credssp", phases)
+            rc, took = h.stop()
+            self.assertEqual(rc, 0, h.stderr_text())
 
     def test_healthy_rdp_encryption_on(self):
         conn, phases = self.connect_and_check_active(self.h.scenario_port(2), "someone", "x",

@@ -216,8 +216,12 @@ static void on_held_readable(evutil_socket_t fd, short what, void *arg)
 	 * close ends the hold. */
 	while ((n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
 		k->c->bytes_from_client += (uint64_t)n;
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+	if (n == 0) {
 		held_close(k, "client-closed");
+	} else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+		char why[96];
+		held_close(k, conn_error_reason(errno, why, sizeof(why)));
+	}
 }
 
 static void on_held_deadline(evutil_socket_t fd, short what, void *arg)

@@ -19,6 +19,10 @@
 #define DEFAULT_SCENARIO "healthy-tls"
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_BACKLOG 4096
+/* A dead client is noticed within 60 + 10 x 3 = 90 s of silence. */
+#define DEFAULT_KEEPALIVE_IDLE_S 60
+#define DEFAULT_KEEPALIVE_INTERVAL_S 10
+#define DEFAULT_KEEPALIVE_COUNT 3
 
 static const char usage_main[] =
     "Usage: rdpfault COMMAND [OPTIONS]\n"
@@ -77,6 +81,10 @@ static const char usage_serve[] =
     "                        so clients' own give-up timers still fire first). A scaled\n"
     "                        run is faster, not different\n"
     "      --backlog N          listen backlog (default 4096)\n"
+    "      --keepalive IDLE,INTERVAL,COUNT  TCP keep-alive on every accepted socket: probes\n"
+    "                           after IDLE s of silence, every INTERVAL s, COUNT of them; a\n"
+    "                           client that answers none is closed as client-gone (default\n"
+    "                           60,10,3; off: none)\n"
     "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
     "  -q, --quiet              only errors on stderr\n"
     "  -h, --help               this text\n";
@@ -249,6 +257,7 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	    {"handshake-timeout", required_argument, NULL, 't'},
 	    {"time-scale", required_argument, NULL, 'T'},
 	    {"backlog", required_argument, NULL, 'b'},
+	    {"keepalive", required_argument, NULL, 'K'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
@@ -345,6 +354,24 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 				                   "");
 			o->backlog = (int)v;
 			break;
+		case 'K': {
+			long idle, intvl, cnt;
+			char extra;
+			if (strcmp(optarg, "off") == 0) {
+				o->keepalive_idle_s = 0;
+				break;
+			}
+			if (sscanf(optarg, "%ld,%ld,%ld%c", &idle, &intvl, &cnt, &extra) != 3 ||
+			    idle < 1 || idle > 86400 || intvl < 1 || intvl > 3600 || cnt < 1 || cnt > 100)
+				return usage_error("serve ",
+				                   "--keepalive '%s': expected IDLE,INTERVAL,COUNT (seconds "
+				                   "1-86400, seconds 1-3600, probes 1-100) or off%s",
+				                   optarg, "");
+			o->keepalive_idle_s = (int)idle;
+			o->keepalive_interval_s = (int)intvl;
+			o->keepalive_count = (int)cnt;
+			break;
+		}
 		case 'v':
 			c->verbose++;
 			break;
@@ -506,6 +533,9 @@ int cli_parse(int argc, char **argv, struct cli *c)
 	if (c->serve.ready_file && !*c->serve.ready_file)
 		c->serve.ready_file = NULL;
 	c->serve.backlog = DEFAULT_BACKLOG;
+	c->serve.keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
+	c->serve.keepalive_interval_s = DEFAULT_KEEPALIVE_INTERVAL_S;
+	c->serve.keepalive_count = DEFAULT_KEEPALIVE_COUNT;
 	c->port_base = -1;
 
 	if (argc < 2) {

@@ -6,6 +6,7 @@
 #include <event2/event.h>
 #include <time.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <sys/queue.h>
 #include <stdio.h>
@@ -83,6 +84,21 @@ void conn_release(struct conn *c)
 	atomic_fetch_sub(&live, 1);
 	pthread_mutex_destroy(&c->req_lock);
 	free(c);
+}
+
+const char *conn_error_reason(int err, char *buf, size_t n)
+{
+	switch (err) {
+	case ECONNRESET:
+		return "client-reset";
+	case ETIMEDOUT: /* keep-alive, or data never acknowledged: the link died */
+		return "client-gone";
+	case EPIPE:
+		return "client-closed";
+	default:
+		snprintf(buf, n, "client-error: %s", strerror(err));
+		return buf;
+	}
 }
 
 void conn_set_close_reason(struct conn *c, const char *fmt, ...)

@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/queue.h>
 
@@ -112,6 +113,10 @@ void conn_ref(struct conn *c);
 /* Drops a reference; the last one emits "close" and frees. */
 void conn_release(struct conn *c);
 
+/* The close reason for a socket error of the client's: client-reset,
+ * client-gone (keep-alive or an unacknowledged write timed out: the link
+ * died), client-closed, else "client-error: TEXT" written into buf. */
+const char *conn_error_reason(int err, char *buf, size_t n);
 /* Records the first close reason (later ones are ignored). */
 void conn_set_close_reason(struct conn *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -15,6 +15,13 @@
 #include <time.h>
 
 #define RING_SIZE 8192
+/* A sink slower than the harness (a stalled pipe, a full disk) must never
+ * hold up a connection: past this many queued bytes new lines are dropped,
+ * and counted. */
+#define QUEUE_MAX_BYTES (64u << 20)
+/* At exit the writer gets this long to write what is queued; a sink that
+ * blocks for longer is given up on (the count of lines lost is said). */
+#define CLOSE_WAIT_MS 1000
 
 struct line {
 	struct line *next;
@@ -30,6 +37,11 @@ static struct {
 	FILE *out;
 	int out_is_stdout;
 	struct line *head, *tail; /* queue for the writer */
+	size_t queued_bytes;
+	uint64_t dropped;         /* lines never written: queue full, or the sink failed */
+	int warned_full;
+	int write_errno;          /* the sink failed (0: fine); lines are counted, not written */
+	const char *path;
 	char *ring[RING_SIZE];
 	uint64_t ring_conn[RING_SIZE];
 	uint64_t count;
@@ -50,20 +62,40 @@ uint64_t events_now_ms(void)
 	return ms < 0 ? 0 : (uint64_t)ms;
 }
 
+/* Writes a batch (the writer thread, outside the lock). A sink that fails
+ * (ENOSPC, EPIPE) is said once; from then on lines are counted as dropped. */
 static void write_batch(struct line *batch)
 {
+	uint64_t lost = 0;
+	size_t bytes = 0;
+	int failed = 0;
 	while (batch) {
 		struct line *next = batch->next;
-		if (ev.out) {
-			fputs(batch->text, ev.out);
-			fputc('\n', ev.out);
+		size_t n = strlen(batch->text);
+		bytes += n + 1;
+		if (ev.out && !ev.write_errno && !failed) {
+			if (fwrite(batch->text, 1, n, ev.out) != n || fputc('\n', ev.out) == EOF)
+				failed = errno ? errno : EIO;
+		} else if (ev.out) {
+			lost++;
 		}
 		free(batch->text);
 		free(batch);
 		batch = next;
 	}
-	if (ev.out)
-		fflush(ev.out);
+	if (ev.out && !ev.write_errno && !failed && fflush(ev.out) != 0)
+		failed = errno ? errno : EIO;
+	pthread_mutex_lock(&ev.lock);
+	ev.queued_bytes -= bytes < ev.queued_bytes ? bytes : ev.queued_bytes;
+	ev.dropped += lost;
+	if (failed && !ev.write_errno) {
+		ev.write_errno = failed;
+		fprintf(stderr,
+		        "rdpfault: event log: cannot write %s: %s; events from now on are counted, not "
+		        "written\n",
+		        ev.path ? ev.path : "-", strerror(failed));
+	}
+	pthread_mutex_unlock(&ev.lock);
 }
 
 static void *writer_main(void *arg)
@@ -86,6 +118,14 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+uint64_t events_dropped(void)
+{
+	pthread_mutex_lock(&ev.lock);
+	uint64_t n = ev.dropped;
+	pthread_mutex_unlock(&ev.lock);
+	return n;
+}
+
 int events_open(const char *path, char *err, size_t errlen)
 {
 	FILE *out = NULL;
@@ -104,6 +144,11 @@ int events_open(const char *path, char *err, size_t errlen)
 	ev.out = out;
 	ev.out_is_stdout = is_stdout;
 	ev.stopping = 0;
+	ev.queued_bytes = 0;
+	ev.dropped = 0;
+	ev.warned_full = 0;
+	ev.write_errno = 0;
+	ev.path = path;
 	if (pthread_create(&ev.writer, NULL, writer_main, NULL) != 0) {
 		snprintf(err, errlen, "cannot start the event log writer thread");
 		if (out && !is_stdout)
@@ -115,15 +160,37 @@ int events_open(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
-void events_close(void)
+int events_close(void)
 {
 	if (!ev.running)
-		return;
+		return 0;
 	pthread_mutex_lock(&ev.lock);
 	ev.stopping = 1;
 	pthread_cond_signal(&ev.wake);
 	pthread_mutex_unlock(&ev.lock);
-	pthread_join(ev.writer, NULL);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_WAIT_MS / 1000;
+	until.tv_nsec += (CLOSE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(ev.writer, NULL, &until) != 0) {
+		/* The sink blocks (a pipe nobody reads): what is queued is lost,
+		 * and said. The writer is left where it is; the process exits. */
+		pthread_mutex_lock(&ev.lock);
+		uint64_t left = ev.dropped;
+		for (struct line *l = ev.head; l; l = l->next)
+			left++;
+		ev.running = 0;
+		pthread_mutex_unlock(&ev.lock);
+		fprintf(stderr,
+		        "rdpfault: event log: the sink blocked for %d ms at exit; %llu line(s) were "
+		        "not written\n",
+		        CLOSE_WAIT_MS, (unsigned long long)left);
+		return -1;
+	}
 	/* Threads may still emit (peer threads inside FreeRDP at exit): stop
 	 * queueing under the lock, write what was queued after the writer's
 	 * last look, and clear the ring under the lock too. */
@@ -137,11 +204,15 @@ void events_close(void)
 	}
 	pthread_mutex_unlock(&ev.lock);
 	write_batch(rest);
+	if (ev.dropped)
+		fprintf(stderr, "rdpfault: event log: %llu line(s) were not written\n",
+		        (unsigned long long)ev.dropped);
 	if (ev.out && !ev.out_is_stdout)
 		fclose(ev.out);
 	else if (ev.out)
 		fflush(ev.out);
 	ev.out = NULL;
+	return 0;
 }
 
 void events_emit(uint64_t conn, const char *event, json_t *fields)
@@ -176,13 +247,26 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 	ev.ring[slot] = copy;
 	ev.ring_conn[slot] = conn;
 	ev.count++;
-	if (ev.running) {
+	if (ev.running && ev.queued_bytes + strlen(text) + 1 > QUEUE_MAX_BYTES) {
+		ev.dropped++; /* the sink is not keeping up: counted, not queued */
+		if (!ev.warned_full) {
+			ev.warned_full = 1;
+			fprintf(stderr,
+			        "rdpfault: event log: the sink is not keeping up (%u MiB queued): lines "
+			        "are dropped and counted\n",
+			        QUEUE_MAX_BYTES >> 20);
+		}
+	} else if (ev.running) {
+		int was_empty = !ev.head;
 		if (ev.tail)
 			ev.tail->next = l;
 		else
 			ev.head = l;
 		ev.tail = l;
-		pthread_cond_signal(&ev.wake);
+		ev.queued_bytes += strlen(text) + 1;
+		/* One wake-up per batch: a writer with a queue to drain needs none. */
+		if (was_empty)
+			pthread_cond_signal(&ev.wake);
 		l = NULL;
 	}
 	pthread_mutex_unlock(&ev.lock);

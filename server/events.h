@@ -14,8 +14,11 @@
 /* path: a file (appended to), "-" for stdout, or NULL for none (events are
  * then only counted and kept in memory). Returns 0, or -1 with err set. */
 int events_open(const char *path, char *err, size_t errlen);
-/* Writes everything queued, stops the writer, closes the file. */
-void events_close(void);
+/* Writes everything queued, stops the writer, closes the file. Returns -1
+ * when the sink blocked past the wait (the writer is stuck in a write and
+ * holds the stream: the caller must leave with _exit, as exit() would
+ * flush that stream and block too), else 0. */
+int events_close(void);
 
 /* Milliseconds on the monotonic clock since events_clock_start(). */
 uint64_t events_now_ms(void);
@@ -24,6 +27,10 @@ void events_clock_start(void);
 /* Emits one event for connection `conn` (0: the harness itself). `fields`
  * is stolen (may be NULL); "ts_ms", "conn" and "event" are set here. */
 void events_emit(uint64_t conn, const char *event, json_t *fields);
+
+/* Lines not written: dropped while the sink could not keep up (the queue
+ * is bounded), or after it failed. */
+uint64_t events_dropped(void);
 
 /* Lines written or queued so far. */
 uint64_t events_count(void);

@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/thread.h>
@@ -187,9 +188,25 @@ static int prepare_one(struct harness *h, struct served *s, const char *certs, c
 			snprintf(err, n, "%s: %s", sc->name, rc ? e : "out of memory");
 			return -1;
 		}
+		/* Parsed once: every connection's TLS uses these (tlshook.c). */
+		BIO *kb = BIO_new_mem_buf(s->key_pem, -1), *cb = BIO_new_mem_buf(s->cert_pem, -1);
+		s->pkey = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+		s->x509 = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+		BIO_free(kb);
+		BIO_free(cb);
+		if (!s->pkey || !s->x509) {
+			snprintf(err, n, "%s: cannot parse its own key or certificate", sc->name);
+			return -1;
+		}
 	}
 	if (sc->account.user) {
 		char line[1024];
+		if (sam_nt_hash(sc->account.password, s->nt_hash) != 0) {
+			snprintf(err, n, "%s: cannot make the account's NT hash (is MD4 available?)",
+			         sc->name);
+			return -1;
+		}
+		s->has_nt_hash = 1;
 		if (sam_format_line(sc->account.user, sc->account.domain ? sc->account.domain : "",
 		                    sc->account.password, line, sizeof(line)) != 0) {
 			snprintf(err, n, "%s: cannot make the NTLM account line (is MD4 available?)",
@@ -466,10 +483,28 @@ static void stop(struct harness *h, const char *why)
 	log_info("%s: stopping", why);
 	for (size_t i = 0; i < h->n_listeners; i++)
 		listener_close(&h->listeners[i]);
+	if (h->trim)
+		event_del(h->trim);
 	select_abort_all();
 	admission_close_held();
 	relay_abort_all("shutdown");
 	event_base_loopexit(h->base, NULL);
+}
+
+/* Memory back after a burst: glibc keeps what peer threads freed in their
+ * arenas; once no connection is live, give it back to the system. */
+#define TRIM_EVERY_MS 2000
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	static uint64_t trimmed_at_total;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	uint64_t total = conn_total_count();
+	if (conn_live_count() == 0 && total != trimmed_at_total) {
+		trimmed_at_total = total;
+		malloc_trim(0);
+	}
 }
 
 static struct harness *stopping_harness;
@@ -538,6 +573,10 @@ int harness_run(struct harness *h)
 	                      "scenarios", (json_int_t)h->catalog.n, "runtime_dir", h->runtime_dir,
 	                      "pid", (int)getpid()));
 
+	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};
+	h->trim = event_new(h->base, -1, EV_PERSIST, on_trim, h);
+	if (h->trim)
+		event_add(h->trim, &every);
 	h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
 	h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
 	event_add(h->sig_int, NULL);
@@ -559,9 +598,11 @@ int harness_run(struct harness *h)
 	/* Every accepted connection ends in a close event, also the few whose
 	 * peer thread is still inside FreeRDP (it never writes a second). */
 	long closed_here = conn_close_all_live("shutdown");
-	json_t *stopf = json_pack("{s:I, s:i, s:i}", "connections", (json_int_t)conn_total_count(),
-	                          "peers_still_running", (int)h->peers_left, "closed_at_stop",
-	                          (int)closed_here);
+	json_t *stopf = json_pack("{s:I, s:i, s:i, s:I}", "connections",
+	                          (json_int_t)conn_total_count(), "peers_still_running",
+	                          (int)h->peers_left, "closed_at_stop", (int)closed_here,
+	                          "fd_exhaustion_bursts", (json_int_t)listener_fd_bursts());
+	json_object_set_new(stopf, "events_dropped", json_integer((json_int_t)events_dropped()));
 	json_t *adm = admission_summary(h);
 	if (json_object_size(adm))
 		json_object_set_new(stopf, "admission", adm);
@@ -591,16 +632,21 @@ void harness_free(struct harness *h)
 	for (size_t i = 0; i < h->n_listeners; i++)
 		listener_close(&h->listeners[i]);
 	free(h->listeners);
+	if (h->trim)
+		event_free(h->trim);
 	if (h->sig_int)
 		event_free(h->sig_int);
 	if (h->sig_term)
 		event_free(h->sig_term);
 	admission_free(h);
+	listener_shutdown();
 	if (h->base)
 		event_base_free(h->base);
 	for (size_t i = 0; h->served && i < h->catalog.n; i++) {
 		free(h->served[i].cert_pem);
 		free(h->served[i].key_pem);
+		EVP_PKEY_free(h->served[i].pkey);
+		X509_free(h->served[i].x509);
 		fault_plan_free(&h->served[i].plan);
 		for (int p = 0; p < PH_COUNT; p++)
 			free(h->served[i].conditions[p]);

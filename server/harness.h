@@ -29,9 +29,13 @@ struct served {
 	const struct scenario *sc;
 	char *cert_pem;          /* served certificate (PEM) */
 	char *key_pem;           /* its private key (PEM) */
+	EVP_PKEY *pkey;          /* ... and both parsed, for every connection's TLS */
+	X509 *x509;
 	char cert_path[PATH_MAX]; /* copies written for users to inspect */
 	char key_path[PATH_MAX];
 	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
+	uint8_t nt_hash[16];     /* its account's NT hash (MD4 of the UTF-16LE password) */
+	int has_nt_hash;
 	int port;                /* its own listener's port, 0 when none */
 	struct fault_plan plan;  /* its faults, compiled */
 	/* What the scenario's configuration does wrong, as "fault" events (JSON
@@ -69,6 +73,9 @@ struct harness_options {
 	                             duration_ms, the deadline) times this; 1 */
 	const char *address_base; /* IPv4: one listener per scenario on ADDR+offset:3389 */
 	const char *ready_file;   /* written once listening, removed at exit; NULL: none */
+	int keepalive_idle_s;     /* TCP keep-alive on accepted sockets; 0: off */
+	int keepalive_interval_s;
+	int keepalive_count;
 };
 
 struct listener {
@@ -89,6 +96,7 @@ struct harness {
 	size_t n_listeners;
 	struct event_base *base;
 	struct event *sig_int, *sig_term;
+	struct event *trim; /* gives freed memory back once no connection is live */
 	char runtime_dir[PATH_MAX];
 	int runtime_created;
 	EVP_PKEY *shared_key; /* RSA-2048, shared by certificates that ask for no other size */

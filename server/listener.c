@@ -3,8 +3,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +38,129 @@ void addr_text(const struct sockaddr *sa, char *out, size_t n)
 	}
 }
 
+/* Out of descriptors (or kernel memory): accept would fail at once, again
+ * and again, for as long as it lasts. The harness says so once per burst,
+ * stops accepting on every listener for a while (the kernel keeps the
+ * connections queued), tries again with a growing pause, and says when it
+ * accepts again. */
+#define FD_PAUSE_MIN_MS 50
+#define FD_PAUSE_MAX_MS 1000
+static struct {
+	struct harness *h;
+	struct event *timer;
+	int paused;
+	int pause_ms;
+	long errors;    /* in this burst */
+	uint64_t since; /* the burst's first error */
+	long bursts;
+} fdx;
+
+static void set_accepting(struct harness *h, int on)
+{
+	for (size_t i = 0; i < h->n_listeners; i++) {
+		struct listener *l = &h->listeners[i];
+		if (!l->evl || l->paused) /* admission's syn-drop pause is its own */
+			continue;
+		if (on)
+			evconnlistener_enable(l->evl);
+		else
+			evconnlistener_disable(l->evl);
+	}
+}
+
+static void on_fd_pause_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fdx.paused = 0;
+	if (!fdx.h->stopping)
+		set_accepting(fdx.h, 1); /* a probe: the next accept tells */
+}
+
+static void fd_exhausted(struct listener *l, int err)
+{
+	fdx.h = l->h;
+	fdx.errors++;
+	if (fdx.errors == 1) {
+		fdx.since = events_now_ms();
+		fdx.pause_ms = FD_PAUSE_MIN_MS;
+		fdx.bursts++;
+		log_warn("accept on %s failed: %s; pausing accepts", l->name,
+		         evutil_socket_error_to_string(err));
+		events_emit(0, "accept-error",
+		            json_pack("{s:s, s:s, s:s, s:i}", "listener", l->name, "error",
+		                      evutil_socket_error_to_string(err), "action", "paused",
+		                      "pause_ms", fdx.pause_ms));
+	} else {
+		fdx.pause_ms = fdx.pause_ms * 2 > FD_PAUSE_MAX_MS ? FD_PAUSE_MAX_MS : fdx.pause_ms * 2;
+	}
+	if (fdx.paused)
+		return;
+	fdx.paused = 1;
+	set_accepting(l->h, 0);
+	if (!fdx.timer)
+		fdx.timer = evtimer_new(l->h->base, on_fd_pause_over, NULL);
+	struct timeval tv = {fdx.pause_ms / 1000, (fdx.pause_ms % 1000) * 1000};
+	evtimer_add(fdx.timer, &tv);
+}
+
+/* An accept went through: a burst of exhaustion, if any, is over. */
+static void fd_accepted(void)
+{
+	if (!fdx.errors)
+		return;
+	events_emit(0, "accept-resumed",
+	            json_pack("{s:I, s:I}", "errors", (json_int_t)fdx.errors, "paused_ms",
+	                      (json_int_t)(events_now_ms() - fdx.since)));
+	log_info("accepting again after %ld failed accepts", fdx.errors);
+	fdx.errors = 0;
+}
+
+long listener_fd_bursts(void)
+{
+	return fdx.bursts;
+}
+
+void listener_shutdown(void)
+{
+	if (fdx.timer)
+		event_free(fdx.timer);
+	fdx.timer = NULL;
+	fdx.paused = 0;
+	fdx.errors = 0;
+}
+
+static int is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) ||
+		       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+/* TCP keep-alive on every accepted socket (and a user timeout for data
+ * the client never acknowledges): a client whose link died is noticed and
+ * closed ("client-gone"), instead of holding its connection for good. */
+static void keepalive(struct harness *h, int fd)
+{
+	const struct harness_options *o = &h->opt;
+	if (o->keepalive_idle_s <= 0)
+		return;
+	int on = 1, idle = o->keepalive_idle_s, intvl = o->keepalive_interval_s,
+	    cnt = o->keepalive_count;
+	unsigned int user_timeout = (unsigned int)(idle + intvl * cnt) * 1000u;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -43,11 +168,13 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	char client[64];
 	(void)evl;
 
+	fd_accepted();
 	if (admission_is_phantom(l, sa, (unsigned int)len)) {
 		evutil_closesocket(fd); /* the harness's own queue filler (syn-drop prefill) */
 		return;
 	}
 	addr_text(sa, client, sizeof(client));
+	keepalive(l->h, fd);
 	struct conn *c = conn_new(l, l->name, fd, client);
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);
@@ -75,11 +202,15 @@ static void on_accept_error(struct evconnlistener *evl, void *arg)
 	struct listener *l = arg;
 	int err = EVUTIL_SOCKET_ERROR();
 	(void)evl;
-	/* EMFILE and friends: say so and keep serving; libevent retries. */
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		fd_exhausted(l, err);
+		return;
+	}
+	/* Anything else (a client gone before its accept): say so and go on. */
 	log_warn("accept on %s failed: %s", l->name, evutil_socket_error_to_string(err));
 	events_emit(0, "accept-error",
-	            json_pack("{s:s, s:s}", "listener", l->name, "error",
-	                      evutil_socket_error_to_string(err)));
+	            json_pack("{s:s, s:s, s:s}", "listener", l->name, "error",
+	                      evutil_socket_error_to_string(err), "action", "continued"));
 }
 
 int listener_open(struct harness *h, struct listener *l, const char *host, int port,
@@ -131,6 +262,11 @@ int listener_open(struct harness *h, struct listener *l, const char *host, int p
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	if (!is_loopback((struct sockaddr *)&ss))
+		log_warn("listening on %s, beyond loopback: rdpfault serves broken RDP on purpose and "
+		         "must never face an untrusted network (bind 127.0.0.1, or a test network "
+		         "of your own)",
+		         l->name);
 	if (udpside_open(h, &l->udp, (struct sockaddr *)&ss, sslen, l->name, def, err, n) != 0) {
 		evconnlistener_free(l->evl);
 		l->evl = NULL;

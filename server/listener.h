@@ -17,6 +17,10 @@ struct served;
 int listener_open(struct harness *h, struct listener *l, const char *host, int port,
                   const struct served *def, int backlog, char *err, size_t n);
 void listener_close(struct listener *l);
+/* Bursts of descriptor exhaustion met so far (the stop event's figure). */
+long listener_fd_bursts(void);
+/* Frees the exhaustion pause's timer (at stop). */
+void listener_shutdown(void);
 /* An address as the event log writes it: 127.0.0.1:3389, [::1]:3389. */
 void addr_text(const struct sockaddr *sa, char *out, size_t n);
 

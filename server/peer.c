@@ -19,6 +19,7 @@
 
 #include "deadline.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@
 #include <freerdp/peer.h>
 #include <freerdp/settings.h>
 #include <freerdp/update.h>
+#include <winpr/ntlm.h>
 #include <winpr/synch.h>
 
 #include "admission.h"
@@ -615,6 +617,16 @@ enum peer_write peer_on_socket_send(int fd, const void *buf, size_t len)
 	return gate_write(ctx);
 }
 
+EVP_PKEY *peer_tls_key(void)
+{
+	return current ? current->served->pkey : NULL;
+}
+
+X509 *peer_tls_cert(void)
+{
+	return current ? current->served->x509 : NULL;
+}
+
 void peer_on_socket_recv(int fd)
 {
 	struct rf_context *ctx = current;
@@ -804,6 +816,53 @@ static BOOL on_suppress_output(rdpContext *context, BYTE allow, const RECTANGLE_
 	return TRUE;
 }
 
+/* ASCII case-insensitive equality of a UTF-16LE name (length in
+ * characters) and a UTF-8 one, as Windows matches account names. */
+static int same_name(const UINT16 *w, UINT32 wlen, const char *s)
+{
+	size_t n = strlen(s);
+	if (wlen != n)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned a = w[i], b = (unsigned char)s[i];
+		if (a < 128 && b < 128) {
+			if (tolower((int)a) != tolower((int)b))
+				return 0;
+		} else if (a != b) {
+			return 0; /* beyond ASCII: exact code units only */
+		}
+	}
+	return 1;
+}
+
+/* FreeRDP's NTLM server asks for the NTLMv2 hash of the user the client
+ * named: the scenario's account (its domain, when it has one), or nothing,
+ * which fails the logon as a wrong password would. */
+static SECURITY_STATUS on_ntlm_hash(void *peer, const SEC_WINNT_AUTH_IDENTITY *id,
+                                    const SecBuffer *proof, const BYTE *randkey, const BYTE *mic,
+                                    const SecBuffer *micvalue, BYTE *hash)
+{
+	struct rf_context *ctx = ctx_of(peer);
+	const struct served *s = ctx->served;
+	const struct sc_account *acc = &s->sc->account;
+	(void)proof;
+	(void)randkey;
+	(void)mic;
+	(void)micvalue;
+	if (!id || !s->has_nt_hash || !acc->user || !same_name(id->User, id->UserLength, acc->user))
+		return FALSE;
+	if (acc->domain && *acc->domain && id->DomainLength &&
+	    !same_name(id->Domain, id->DomainLength, acc->domain))
+		return FALSE;
+	BYTE nt[16];
+	memcpy(nt, s->nt_hash, sizeof(nt));
+	/* The hook's caller reads any non-zero as success. */
+	return NTOWFv2FromHashW(nt, (LPWSTR)id->User, id->UserLength * 2, (LPWSTR)id->Domain,
+	                        id->DomainLength * 2, hash)
+	           ? TRUE
+	           : FALSE;
+}
+
 static rdpRsaKey *rsa_key_copy(const struct rdp_key_blob *b)
 {
 	/* FreeRDP frees RdpServerRsaKey with free() on each buffer. */
@@ -842,9 +901,11 @@ static int configure(freerdp_peer *client, const struct harness *h, const struct
 		    !freerdp_settings_set_string(s, FreeRDP_PrivateKeyContent, srv->key_pem))
 			return -1;
 	}
-	if ((sc->protocols & SC_PROTO_NLA) && srv->sam_path[0] &&
-	    !freerdp_settings_set_string(s, FreeRDP_NtlmSamFile, srv->sam_path))
-		return -1;
+	/* NLA's account: its NT hash, made once at start, answers FreeRDP's
+	 * hash callback; no account file is read per connection (the runtime
+	 * directory may go away under a running harness). */
+	if ((sc->protocols & SC_PROTO_NLA) && srv->has_nt_hash)
+		client->ComputeNtlmHash = on_ntlm_hash;
 	if (sc->protocols & SC_PROTO_RDP) {
 		s->RdpServerRsaKey = rsa_key_copy(&h->rdp_key);
 		if (!s->RdpServerRsaKey)

@@ -49,6 +49,10 @@ void peer_on_server_written(const void *buf, size_t len);
  * Security also withheld or held once a fault struck. */
 enum peer_write peer_on_socket_send(int fd, const void *buf, size_t len);
 void peer_on_socket_sent(int fd, const void *buf, size_t len);
+/* The scenario's key and certificate, parsed once at start, when the
+ * caller is a peer thread (FreeRDP's tls_accept); else NULL. */
+EVP_PKEY *peer_tls_key(void);
+X509 *peer_tls_cert(void);
 /* FreeRDP is about to read its socket (recv). */
 void peer_on_socket_recv(int fd);
 /* 1 when this thread's peer reads the client through its PDU filter. */

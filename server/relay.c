@@ -827,15 +827,11 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	if (bev == r->client) {
 		if (what & BEV_EVENT_ERROR) {
-			if (err == ECONNRESET)
-				abort_relay(r, r->inner_eof ? "server-closed" : "client-reset");
-			else if (err == EPIPE)
-				abort_relay(r, r->inner_eof ? "server-closed" : "client-closed");
-			else {
-				char why[96];
-				snprintf(why, sizeof(why), "client-error: %s", strerror(err));
-				abort_relay(r, why);
-			}
+			char why[96];
+			if (r->inner_eof && (err == ECONNRESET || err == EPIPE))
+				abort_relay(r, "server-closed"); /* it reset what we closed */
+			else
+				abort_relay(r, conn_error_reason(err, why, sizeof(why)));
 			return;
 		}
 		r->client_eof = 1;

@@ -112,7 +112,7 @@ static unsigned char *utf8_to_utf16le(const char *s, size_t *outlen)
 	return buf;
 }
 
-int sam_nt_hash_hex(const char *password, char out[33])
+int sam_nt_hash(const char *password, unsigned char out[16])
 {
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
@@ -121,10 +121,7 @@ int sam_nt_hash_hex(const char *password, char out[33])
 	EVP_MD *md;
 	int ok;
 
-	if (!out)
-		return -1;
-	out[0] = '\0';
-	if (!password)
+	if (!out || !password)
 		return -1;
 	wide = utf8_to_utf16le(password, &wlen);
 	if (!wide)
@@ -138,7 +135,21 @@ int sam_nt_hash_hex(const char *password, char out[33])
 	OPENSSL_clear_free(wide, 2 * strlen(password) + 1);
 	if (!ok)
 		return -1;
+	memcpy(out, digest, 16);
+	OPENSSL_cleanse(digest, sizeof(digest));
+	return 0;
+}
+
+int sam_nt_hash_hex(const char *password, char out[33])
+{
+	unsigned char digest[16];
+	if (!out)
+		return -1;
+	out[0] = '\0';
+	if (sam_nt_hash(password, digest) != 0)
+		return -1;
 	hex_encode(digest, 16, out);
+	OPENSSL_cleanse(digest, sizeof(digest));
 	return 0;
 }
 

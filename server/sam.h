@@ -10,8 +10,11 @@
 /* 1 when MD4 can be fetched from the default library context, else 0. */
 int sam_md4_ok(void);
 
-/* NT hash of `password` (UTF-8) as 32 lowercase hex digits + NUL into
- * out[33]. Returns 0, or -1 (MD4 unavailable, invalid UTF-8). */
+/* NT hash of `password` (UTF-8): MD4 of its UTF-16LE form, 16 bytes.
+ * Returns 0, or -1 (MD4 unavailable, invalid UTF-8). */
+int sam_nt_hash(const char *password, unsigned char out[16]);
+
+/* The same as 32 lowercase hex digits + NUL into out[33]. */
 int sam_nt_hash_hex(const char *password, char out[33]);
 
 /* One SAM line for the account, with "\n", into out. Returns 0 or -1 (also

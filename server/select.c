@@ -347,8 +347,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return;
 		char why[96];
-		snprintf(why, sizeof(why), "client-error: %s", strerror(errno));
-		pending_close(p, why);
+		pending_close(p, conn_error_reason(errno, why, sizeof(why)));
 		return;
 	}
 	if (p->cut) {
@@ -371,12 +370,20 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
 		if ((what & EV_CLOSED) ||
 		    (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+			/* A reset (the socket's error says so) or a FIN. */
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
 			events_emit(p->c->id, "bad-request",
 			            json_pack("{s:s, s:s, s:I}", "error", "truncated", "why",
-			                      "the client closed before its connection request was "
-			                      "complete",
+			                      soerr ? "the client reset the connection before its "
+			                              "connection request was complete"
+			                            : "the client closed before its connection request "
+			                              "was complete",
 			                      "bytes_seen", (json_int_t)n));
-			pending_close(p, "client-closed-before-request");
+			char why[96];
+			pending_close(p, soerr ? conn_error_reason(soerr, why, sizeof(why))
+			                       : "client-closed-before-request");
 			return;
 		}
 		/* The persistent event's timeout restarts with every segment;

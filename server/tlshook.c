@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include "peer.h"
 
 typedef int (*handshake_fn)(SSL *);
@@ -14,12 +17,20 @@ typedef int (*write_fn)(SSL *, const void *, int);
 typedef int (*read_fn)(SSL *, void *, int);
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef EVP_PKEY *(*read_key_fn)(BIO *, EVP_PKEY **, pem_password_cb *, void *);
+typedef X509 *(*read_x509_fn)(BIO *, X509 **, pem_password_cb *, void *);
+typedef int (*use_key_fn)(SSL *, EVP_PKEY *);
+typedef int (*use_x509_fn)(SSL *, X509 *);
 
 static handshake_fn real_handshake;
 static write_fn real_write;
 static read_fn real_read;
 static send_fn real_send;
 static recv_fn real_recv;
+static read_key_fn real_read_key;
+static read_x509_fn real_read_x509;
+static use_key_fn real_use_key;
+static use_x509_fn real_use_x509;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void resolve(void)
@@ -29,12 +40,17 @@ static void resolve(void)
 	real_read = (read_fn)dlsym(RTLD_NEXT, "SSL_read");
 	real_send = (send_fn)dlsym(RTLD_NEXT, "send");
 	real_recv = (recv_fn)dlsym(RTLD_NEXT, "recv");
+	real_read_key = (read_key_fn)dlsym(RTLD_NEXT, "PEM_read_bio_PrivateKey");
+	real_read_x509 = (read_x509_fn)dlsym(RTLD_NEXT, "PEM_read_bio_X509");
+	real_use_key = (use_key_fn)dlsym(RTLD_NEXT, "SSL_use_PrivateKey");
+	real_use_x509 = (use_x509_fn)dlsym(RTLD_NEXT, "SSL_use_certificate");
 }
 
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
-	return real_handshake && real_write && real_read && real_send && real_recv;
+	return real_handshake && real_write && real_read && real_send && real_recv && real_read_key &&
+	       real_read_x509 && real_use_key && real_use_x509;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -75,6 +91,53 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 	if (n > 0)
 		peer_on_socket_sent(fd, buf, (size_t)n);
 	return n;
+}
+
+/* FreeRDP 2.11's tls_accept parses the key and certificate PEM for every
+ * connection, and never frees its own reference to either after handing
+ * them to the SSL handle (SSL_use_* takes one of its own): ~5 KB leaked per
+ * TLS connection. On a peer thread the parse returns the scenario's object
+ * parsed once at start (one more reference), and the handle's own
+ * reference replaces FreeRDP's, which is dropped here: nothing is parsed
+ * per connection and nothing leaks. */
+EVP_PKEY *PEM_read_bio_PrivateKey(BIO *bp, EVP_PKEY **x, pem_password_cb *cb, void *u)
+{
+	pthread_once(&once, resolve);
+	EVP_PKEY *k = x ? NULL : peer_tls_key();
+	if (k && EVP_PKEY_up_ref(k) == 1)
+		return k;
+	return real_read_key ? real_read_key(bp, x, cb, u) : NULL;
+}
+
+X509 *PEM_read_bio_X509(BIO *bp, X509 **x, pem_password_cb *cb, void *u)
+{
+	pthread_once(&once, resolve);
+	X509 *c = x ? NULL : peer_tls_cert();
+	if (c && X509_up_ref(c) == 1)
+		return c;
+	return real_read_x509 ? real_read_x509(bp, x, cb, u) : NULL;
+}
+
+int SSL_use_PrivateKey(SSL *ssl, EVP_PKEY *pkey)
+{
+	pthread_once(&once, resolve);
+	if (!real_use_key)
+		return 0;
+	int rc = real_use_key(ssl, pkey);
+	if (rc > 0 && SSL_is_server(ssl) && peer_tls_key())
+		EVP_PKEY_free(pkey); /* FreeRDP's reference, which it never gives back */
+	return rc;
+}
+
+int SSL_use_certificate(SSL *ssl, X509 *x509)
+{
+	pthread_once(&once, resolve);
+	if (!real_use_x509)
+		return 0;
+	int rc = real_use_x509(ssl, x509);
+	if (rc > 0 && SSL_is_server(ssl) && peer_tls_cert())
+		X509_free(x509);
+	return rc;
 }
 
 /* FreeRDP's socket reads: the peer learns when the server waits. */
