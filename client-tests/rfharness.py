@@ -159,13 +159,14 @@ class Harness:
     """A running `rdpfault serve` with its own ports, event log and runtime
     directory. Use as a context manager."""
 
-    def __init__(self, extra_args=(), listen=None, port_base=True, timeout_ms=None):
+    def __init__(self, extra_args=(), listen=None, port_base=True, timeout_ms=None, env=None):
         self.tmp = tempfile.mkdtemp(prefix="rftest-")
         self.events_path = os.path.join(self.tmp, "events.jsonl")
         self.runtime = os.path.join(self.tmp, "runtime")
         self.stderr_path = os.path.join(self.tmp, "stderr.txt")
         self._listen, self._want_base = listen, port_base
         self._timeout_ms, self._extra = timeout_ms, list(extra_args)
+        self._env = dict(os.environ, **(env or {}))
         self.proc = None
         self.log = EventLog(self.events_path)
 
@@ -200,7 +201,8 @@ class Harness:
             self._choose_ports()
             self.stderr = open(self.stderr_path, "w")
             self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
-                                         stderr=self.stderr, stdin=subprocess.DEVNULL)
+                                         stderr=self.stderr, stdin=subprocess.DEVNULL,
+                                         env=self._env)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -231,7 +233,17 @@ class Harness:
             rc = self.proc.wait()
         took = time.monotonic() - t0
         self.stderr.close()
+        self.check_sanitizers()
         return rc, took
+
+    def check_sanitizers(self):
+        """An instrumented harness (ASan+UBSan, leak checking on) that
+        reported anything fails the test that ran it."""
+        text = self.stderr_text()
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
+            if mark in text:
+                i = text.index(mark)
+                raise AssertionError(f"the harness reported: {text[max(0, i - 200):i + 3000]}")
 
     def stderr_text(self):
         try:

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -268,6 +269,45 @@ class Reliability(unittest.TestCase):
                                capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn("rdpfault-ca.crt and rdpfault-ca.key must both be there", p.stderr)
+
+    def test_two_signals_and_a_listener_beyond_loopback(self):
+        """A second SIGTERM during the stop ends it at once, the log still
+        complete; a listener on 0.0.0.0 is warned about at start."""
+        port = rf.free_ports(1)[0]
+        with tempfile.TemporaryDirectory() as d:
+            log = os.path.join(d, "events.jsonl")
+            p = subprocess.Popen([rf.rdpfault_binary(), "serve", "--events", log, "--listen",
+                                  f"0.0.0.0:{port}"], stderr=subprocess.PIPE,
+                                 stdout=subprocess.DEVNULL, text=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    held = [socket.create_connection(("127.0.0.1", port), timeout=2)
+                            for _ in range(5)]
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            for s_ in held:
+                s_.sendall(rf.x224_request("someone"))
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            p.send_signal(signal.SIGTERM)
+            _, err = p.communicate(timeout=10)
+            took = time.monotonic() - t0
+            for s_ in held:
+                s_.close()
+            with open(log) as f:
+                events = [json.loads(ln) for ln in f if ln.strip()]
+        self.assertEqual(p.returncode, 0, err)
+        self.assertLess(took, 1.0)
+        self.assertIn(f"listening on 0.0.0.0:{port}, beyond loopback", err)
+        self.assertIn("must never face an untrusted network", err)
+        self.assertEqual(events[-1]["event"], "stop")
+        accepts = {e["conn"] for e in events if e["event"] == "accept"}
+        closes = [e["conn"] for e in events if e["event"] == "close"]
+        self.assertEqual(len(accepts), 5)
+        self.assertEqual(sorted(closes), sorted(accepts))
 
     def test_exit_codes_the_help_promises(self):
         b = rf.rdpfault_binary()

@@ -126,8 +126,16 @@ class HealthyScenarios(unittest.TestCase):
                                       selected_by="listener")
 
     def test_wrong_nla_password_is_a_logon_failure(self):
-        before = set(self.h.connections())
-        c = rf.xfreerdp(self.h.scenario_port(1), "healthy-nla", "wrong-password",
+        # A harness of its own: FreeRDP 2.11 leaks a little of its NTLM
+        # state on a failed logon (tests/sanitizers/ says what), suppressed
+        # for this harness alone.
+        supp = os.path.join(rf.ROOT, "tests", "sanitizers", "freerdp-ntlm-logon-failure.supp")
+        with rf.Harness(env={"LSAN_OPTIONS": f"suppressions={supp}"}) as h:
+            self.check_wrong_password(h)
+
+    def check_wrong_password(self, h):
+        before = set(h.connections())
+        c = rf.xfreerdp(h.scenario_port(1), "healthy-nla", "wrong-password",
                         display=self.display.name)
         rc = c.wait(30)
         out = c.output()
@@ -135,14 +143,14 @@ class HealthyScenarios(unittest.TestCase):
         self.assertEqual(rc, 134, f"xfreerdp exit code (XF_EXIT_LOGON_FAILURE):\n{out[-3000:]}")
         self.assertIn("STATUS_LOGON_FAILURE", out)
         self.assertIn("ERRCONNECT_LOGON_FAILURE", out)
-        conn = self.h.wait_for(lambda ev: next((e["conn"] for e in ev
-                                                if e["event"] == "credssp-failed"
-                                                and e["conn"] not in before), None),
-                               what="credssp-failed")
-        failed = self.h.first(conn, "credssp-failed")
+        conn = h.wait_for(lambda ev: next((e["conn"] for e in ev
+                                           if e["event"] == "credssp-failed"
+                                           and e["conn"] not in before), None),
+                          what="credssp-failed")
+        failed = h.first(conn, "credssp-failed")
         self.assertEqual(failed["error_code"], "0xC000006D")
         self.assertTrue(failed["sent"])
-        self.assertNotIn("active", self.h.phases(conn))
+        self.assertNotIn("active", h.phases(conn))
 
 
 class StopWithActiveSessions(unittest.TestCase):

@@ -931,6 +931,20 @@ static int configure(freerdp_peer *client, const struct harness *h, const struct
 	return 0;
 }
 
+/* FreeRDP 2.11 copies the NLA identity into the peer (sspi_CopyAuthIdentity)
+ * and frees only the peer struct around it: the user, domain and password
+ * buffers are given back here (the password wiped first). */
+static void free_nla_identity(freerdp_peer *client)
+{
+	SEC_WINNT_AUTH_IDENTITY *id = &client->identity;
+	if (id->Password)
+		memset(id->Password, 0, (size_t)id->PasswordLength * sizeof(*id->Password));
+	free(id->User);
+	free(id->Domain);
+	free(id->Password);
+	memset(id, 0, sizeof(*id));
+}
+
 struct start {
 	struct harness *h;
 	struct conn *c;
@@ -1041,6 +1055,7 @@ free_peer:
 		CloseHandle(ctx->wake);
 	mts_free(&ctx->mt);
 	freerdp_peer_context_free(client);
+	free_nla_identity(client);
 	freerdp_peer_free(client);
 out:
 	snprintf(c->peer_end, sizeof(c->peer_end), "%s", end);
