@@ -1,5 +1,5 @@
 /* codes.c — protocol codes by name or number (see codes.h). */
-#include "codes.h"
+#include "faults/codes.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -1,6 +1,6 @@
 /* credssp.c — NTSTATUS names for the CredSSP error primitive (see
  * credssp.h). */
-#include "credssp.h"
+#include "faults/credssp.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "tsrequest.h"
+#include "wire/tsrequest.h"
 
 static const uint32_t known[] = {
     NTSTATUS_LOGON_FAILURE,        NTSTATUS_WRONG_PASSWORD,       NTSTATUS_ACCOUNT_RESTRICTION,

@@ -1,8 +1,8 @@
 /* errinfo.c — Set Error Info codes by name (see errinfo.h). The names are
  * MS-RDPBCGR's, as FreeRDP prints them. */
-#include "errinfo.h"
+#include "faults/errinfo.h"
 
-#include "codes.h"
+#include "faults/codes.h"
 
 static const struct code_name codes[] = {
     {0x00000001, "ERRINFO_RPC_INITIATED_DISCONNECT"},

@@ -1,7 +1,7 @@
 /* license.c — the Licensing Error Message rewrite (see license.h). */
-#include "license.h"
+#include "faults/license.h"
 
-#include "codes.h"
+#include "faults/codes.h"
 
 static const struct code_name errors[] = {
     {0x00000001, "ERR_INVALID_SERVER_CERTIFICATE"},

@@ -1,7 +1,7 @@
 /* multitransport.c — multitransport bootstrapping PDUs (see
  * multitransport.h). Every read goes through struct cur, which never
  * passes its end. */
-#include "multitransport.h"
+#include "faults/multitransport.h"
 
 #include <string.h>
 

@@ -1,5 +1,5 @@
 /* nego.c — RDP_NEG_FAILURE Connection Confirm (see nego.h). */
-#include "nego.h"
+#include "faults/nego.h"
 
 #include <errno.h>
 #include <stdlib.h>

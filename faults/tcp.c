@@ -1,5 +1,5 @@
 /* tcp.c — RST and FIN (see tcp.h). */
-#include "tcp.h"
+#include "faults/tcp.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 /* udp.c — MS-RDPEUDP SYN datagrams (see udp.h). */
-#include "udp.h"
+#include "faults/udp.h"
 
 #include <string.h>
 

@@ -1,7 +1,7 @@
 /* ultimatum.c — MCS Disconnect Provider Ultimatum (see ultimatum.h). */
-#include "ultimatum.h"
+#include "faults/ultimatum.h"
 
-#include "codes.h"
+#include "faults/codes.h"
 
 /* T.125 Reason. */
 static const struct code_name reasons[] = {

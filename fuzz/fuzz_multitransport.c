@@ -1,6 +1,6 @@
 /* fuzz_multitransport.c — libFuzzer target for the multitransport parsers
  * and the PDU filter: everything of faults/multitransport.c, faults/udp.c
- * and server/pdufilter.c that reads bytes a client (or FreeRDP) sent. The
+ * and server/wire/pdufilter.c that reads bytes a client (or FreeRDP) sent. The
  * first input byte picks the parser, the rest is its input, in an
  * exact-size heap copy (ASan catches any over-read). Beyond not crashing
  * it checks: a Connect Response grown with Server Multitransport Channel
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multitransport.h"
-#include "pdufilter.h"
-#include "udp.h"
+#include "faults/multitransport.h"
+#include "wire/pdufilter.h"
+#include "faults/udp.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "x224.h"
+#include "wire/x224.h"
 
 #define PREFIX_MAX 64
 

@@ -31,8 +31,8 @@
 #include <openssl/x509v3.h>
 #include <openssl/param_build.h>
 
-#include "certgen.h"
-#include "runtime_dir.h"
+#include "catalog/certgen.h"
+#include "catalog/runtime_dir.h"
 
 #define DAY (24L * 3600L)
 

@@ -1,4 +1,4 @@
-/* test_events.c — unit tests of the JSON-lines event log (server/events.c).
+/* test_events.c — unit tests of the JSON-lines event log (server/base/events.c).
  *
  * - 4 threads x 5000 events to a file: after events_close the file holds
  *   exactly 20000 lines, each a JSON object whose text begins with ts_ms,
@@ -35,7 +35,7 @@
 
 #include <jansson.h>
 
-#include "events.h"
+#include "base/events.h"
 
 #define THREADS 4
 #define PER_THREAD 5000

@@ -16,15 +16,15 @@
 
 #include <cmocka.h>
 
-#include "codes.h"
-#include "credssp.h"
-#include "errinfo.h"
-#include "faultplan.h"
-#include "license.h"
-#include "nego.h"
-#include "tcp.h"
-#include "tsrequest.h"
-#include "ultimatum.h"
+#include "faults/codes.h"
+#include "faults/credssp.h"
+#include "faults/errinfo.h"
+#include "catalog/faultplan.h"
+#include "faults/license.h"
+#include "faults/nego.h"
+#include "faults/tcp.h"
+#include "wire/tsrequest.h"
+#include "faults/ultimatum.h"
 
 static void test_nego_pdu_bytes(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_hexstr.c — unit tests of the hex encoder (server/hexstr.c): every
+/* test_hexstr.c — unit tests of the hex encoder (server/base/hexstr.c): every
  * byte value, the terminating NUL, and zero bytes. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hexstr.h"
+#include "base/hexstr.h"
 
 static void test_every_byte(void **state)
 {

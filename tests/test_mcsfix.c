@@ -1,5 +1,5 @@
 /* test_mcsfix.c — unit tests of the Erect Domain Request rewrite
- * (server/mcsfix.c). Streams as rdesktop 1.9, xfreerdp and a TLS client
+ * (server/wire/mcsfix.c). Streams as rdesktop 1.9, xfreerdp and a TLS client
  * send them, fed whole, one byte at a time and in every 2-way split: only
  * rdesktop's bare-UINT16 body changes, to `01 01 01 01`, and the rewrite is
  * reported exactly once. Every chunk is an exact-size heap copy (ASan). */
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mcsfix.h"
+#include "wire/mcsfix.h"
 
 static const uint8_t cr[] = {0x03, 0x00, 0x00, 0x0b, 0x06, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00};
 /* A Connect Initial's head (BER 7f 65), body padded. */

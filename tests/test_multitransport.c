@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "multitransport.h"
-#include "udp.h"
+#include "faults/multitransport.h"
+#include "faults/udp.h"
 
 struct buf {
 	uint8_t b[4096];

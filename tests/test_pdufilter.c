@@ -1,4 +1,4 @@
-/* test_pdufilter.c — unit tests of the PDU filter (server/pdufilter.c): a
+/* test_pdufilter.c — unit tests of the PDU filter (server/wire/pdufilter.c): a
  * stream of TPKT and fast-path PDUs (short and long lengths), delivered by
  * a reader in chunks of every size with "would block" in between and read
  * back in pieces of every size, comes out byte for byte minus the PDUs the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pdufilter.h"
+#include "wire/pdufilter.h"
 
 struct src {
 	const uint8_t *p;

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pduinfo.h"
+#include "wire/pduinfo.h"
 
 /* A slow-path PDU on the I/O channel under TLS: TPKT, X.224 DT, MCS Send
  * Data Request (initiator 1007, channel 1003), then `body`. */

@@ -1,4 +1,4 @@
-/* test_phase.c — unit tests of the phase model (server/phase.c): the exact
+/* test_phase.c — unit tests of the phase model (server/base/phase.c): the exact
  * list of phase names in connection order, that every name is unique
  * kebab-case with a non-empty description, phase_from_name round trips and
  * refusals, out-of-range phases, and phase_from_freerdp_state for every
@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "phase.h"
+#include "base/phase.h"
 
 /* The phases in connection order, as documented. */
 static const char *const expected_names[] = {

@@ -20,7 +20,7 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 
-#include "sam.h"
+#include "catalog/sam.h"
 
 #define WINPR_HASH "/usr/bin/winpr-hash"
 #define LIBWINPR "libwinpr2.so.2"

@@ -1,5 +1,5 @@
 /* test_scenario.c — unit tests of the scenario catalog loader
- * (server/scenario.c): the repository's own catalog, defaults, a file that
+ * (server/catalog/scenario.c): the repository's own catalog, defaults, a file that
  * sets every key, one bad file per rule (tests/data/scenarios-bad/, each
  * with exactly one problem), and the catalog's directory and cross-file
  * rules. Error text is captured with open_memstream and compared by its
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scenario.h"
+#include "catalog/scenario.h"
 
 #define BAD_DIR TEST_DATA_DIR "/scenarios-bad"
 #define GOOD_DIR TEST_DATA_DIR "/scenarios-good"

@@ -1,4 +1,4 @@
-/* test_tlsrec.c — unit tests of the stream framing scanner (server/tlsrec.c).
+/* test_tlsrec.c — unit tests of the stream framing scanner (server/wire/tlsrec.c).
  *
  * Three realistic one-direction streams are built here unit by unit, with
  * the expected description of every unit written down as it is appended
@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tlsrec.h"
+#include "wire/tlsrec.h"
 
 #define MAX_UNITS 32
 #define MAX_STREAM 4096

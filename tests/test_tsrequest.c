@@ -1,5 +1,5 @@
 /* test_tsrequest.c — unit tests of the CredSSP TSRequest helpers
- * (server/tsrequest.c).
+ * (server/wire/tsrequest.c).
  *
  * tsrequest_version: a TSRequest shaped like FreeRDP's (30 81 9f a0 03 02
  * 01 06 a1 81 97 ... with an NTLM token, every length consistent), long
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tsrequest.h"
+#include "wire/tsrequest.h"
 
 /* tsrequest_version on an exact-size heap copy of b[0..len). */
 static int version_of(const uint8_t *b, size_t len)

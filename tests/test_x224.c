@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "x224.h"
+#include "wire/x224.h"
 
 /* Parses an exact-size heap copy of b[0..len). */
 static int parse(const uint8_t *b, size_t len, struct x224_request *out)

@@ -37,10 +37,10 @@
 #include <winpr/synch.h>
 #include <winpr/wlog.h>
 
-#include "multitransport.h"
-#include "hexstr.h"
-#include "pdufilter.h"
-#include "udp.h"
+#include "faults/multitransport.h"
+#include "base/hexstr.h"
+#include "wire/pdufilter.h"
+#include "faults/udp.h"
 
 static struct {
 	const char *host;

@@ -1,0 +1,303 @@
+/* events.c — the JSON-lines event log writer (see events.h).
+ *
+ * Producers serialize under no lock, then append the line to a queue under
+ * a mutex; one writer thread takes the whole queue at once and writes it
+ * with a single flush, so a slow disk or a full pipe slows the writer, not
+ * the connections. A ring of the last RING_SIZE lines serves in-process
+ * readers. */
+#include "base/events.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING_SIZE 8192
+/* A sink slower than the harness (a stalled pipe, a full disk) must never
+ * hold up a connection: past this many queued bytes new lines are dropped,
+ * and counted. */
+#define QUEUE_MAX_BYTES (64u << 20)
+/* At exit the writer gets this long to write what is queued; a sink that
+ * blocks for longer is given up on (the count of lines lost is said). */
+#define CLOSE_WAIT_MS 1000
+
+struct line {
+	struct line *next;
+	char *text;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t writer;
+	int running;
+	int stopping;
+	FILE *out;
+	int out_is_stdout;
+	struct line *head, *tail; /* queue for the writer */
+	size_t queued_bytes;
+	uint64_t dropped;         /* lines never written: queue full, or the sink failed */
+	int warned_full;
+	int write_errno;          /* the sink failed (0: fine); lines are counted, not written */
+	const char *path;
+	char *ring[RING_SIZE];
+	uint64_t ring_conn[RING_SIZE];
+	uint64_t count;
+	struct timespec start;
+} ev = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+void events_clock_start(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &ev.start);
+}
+
+uint64_t events_now_ms(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t ms = (int64_t)(now.tv_sec - ev.start.tv_sec) * 1000 +
+	             (now.tv_nsec - ev.start.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (uint64_t)ms;
+}
+
+/* Writes a batch (the writer thread, outside the lock). A sink that fails
+ * (ENOSPC, EPIPE) is said once; from then on lines are counted as dropped. */
+static void write_batch(struct line *batch)
+{
+	uint64_t lost = 0;
+	size_t bytes = 0;
+	int failed = 0;
+	while (batch) {
+		struct line *next = batch->next;
+		size_t n = strlen(batch->text);
+		bytes += n + 1;
+		if (ev.out && !ev.write_errno && !failed) {
+			if (fwrite(batch->text, 1, n, ev.out) != n || fputc('\n', ev.out) == EOF)
+				failed = errno ? errno : EIO;
+		} else if (ev.out) {
+			lost++;
+		}
+		free(batch->text);
+		free(batch);
+		batch = next;
+	}
+	if (ev.out && !ev.write_errno && !failed && fflush(ev.out) != 0)
+		failed = errno ? errno : EIO;
+	pthread_mutex_lock(&ev.lock);
+	ev.queued_bytes -= bytes < ev.queued_bytes ? bytes : ev.queued_bytes;
+	ev.dropped += lost;
+	if (failed && !ev.write_errno) {
+		ev.write_errno = failed;
+		fprintf(stderr,
+		        "rdpfault: event log: cannot write %s: %s; events from now on are counted, not "
+		        "written\n",
+		        ev.path ? ev.path : "-", strerror(failed));
+	}
+	pthread_mutex_unlock(&ev.lock);
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ev.lock);
+	for (;;) {
+		while (!ev.head && !ev.stopping)
+			pthread_cond_wait(&ev.wake, &ev.lock);
+		struct line *batch = ev.head;
+		ev.head = ev.tail = NULL;
+		int stop = ev.stopping;
+		pthread_mutex_unlock(&ev.lock);
+		write_batch(batch);
+		pthread_mutex_lock(&ev.lock);
+		if (stop && !ev.head)
+			break;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	return NULL;
+}
+
+uint64_t events_dropped(void)
+{
+	pthread_mutex_lock(&ev.lock);
+	uint64_t n = ev.dropped;
+	pthread_mutex_unlock(&ev.lock);
+	return n;
+}
+
+int events_open(const char *path, char *err, size_t errlen)
+{
+	FILE *out = NULL;
+	int is_stdout = 0;
+
+	if (path && strcmp(path, "-") == 0) {
+		out = stdout;
+		is_stdout = 1;
+	} else if (path) {
+		out = fopen(path, "a");
+		if (!out) {
+			snprintf(err, errlen, "cannot open event log %s: %s", path, strerror(errno));
+			return -1;
+		}
+	}
+	ev.out = out;
+	ev.out_is_stdout = is_stdout;
+	ev.stopping = 0;
+	ev.queued_bytes = 0;
+	ev.dropped = 0;
+	ev.warned_full = 0;
+	ev.write_errno = 0;
+	ev.path = path;
+	if (pthread_create(&ev.writer, NULL, writer_main, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the event log writer thread");
+		if (out && !is_stdout)
+			fclose(out);
+		ev.out = NULL;
+		return -1;
+	}
+	ev.running = 1;
+	return 0;
+}
+
+int events_close(void)
+{
+	if (!ev.running)
+		return 0;
+	pthread_mutex_lock(&ev.lock);
+	ev.stopping = 1;
+	pthread_cond_signal(&ev.wake);
+	pthread_mutex_unlock(&ev.lock);
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += CLOSE_WAIT_MS / 1000;
+	until.tv_nsec += (CLOSE_WAIT_MS % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	if (pthread_timedjoin_np(ev.writer, NULL, &until) != 0) {
+		/* The sink blocks (a pipe nobody reads): what is queued is lost,
+		 * and said. The writer is left where it is; the process exits. */
+		pthread_mutex_lock(&ev.lock);
+		uint64_t left = ev.dropped;
+		for (struct line *l = ev.head; l; l = l->next)
+			left++;
+		ev.running = 0;
+		pthread_mutex_unlock(&ev.lock);
+		fprintf(stderr,
+		        "rdpfault: event log: the sink blocked for %d ms at exit; %llu line(s) were "
+		        "not written\n",
+		        CLOSE_WAIT_MS, (unsigned long long)left);
+		return -1;
+	}
+	/* Threads may still emit (peer threads inside FreeRDP at exit): stop
+	 * queueing under the lock, write what was queued after the writer's
+	 * last look, and clear the ring under the lock too. */
+	pthread_mutex_lock(&ev.lock);
+	ev.running = 0;
+	struct line *rest = ev.head;
+	ev.head = ev.tail = NULL;
+	for (size_t i = 0; i < RING_SIZE; i++) {
+		free(ev.ring[i]);
+		ev.ring[i] = NULL;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	write_batch(rest);
+	if (ev.dropped)
+		fprintf(stderr, "rdpfault: event log: %llu line(s) were not written\n",
+		        (unsigned long long)ev.dropped);
+	if (ev.out && !ev.out_is_stdout)
+		fclose(ev.out);
+	else if (ev.out)
+		fflush(ev.out);
+	ev.out = NULL;
+	return 0;
+}
+
+void events_emit(uint64_t conn, const char *event, json_t *fields)
+{
+	json_t *obj = json_object();
+	json_object_set_new(obj, "ts_ms", json_integer((json_int_t)events_now_ms()));
+	json_object_set_new(obj, "conn", json_integer((json_int_t)conn));
+	json_object_set_new(obj, "event", json_string(event));
+	if (fields) {
+		json_object_update(obj, fields);
+		json_decref(fields);
+	}
+	char *text = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
+	if (!text)
+		return;
+
+	struct line *l = malloc(sizeof(*l));
+	char *copy = strdup(text);
+	if (!l || !copy) {
+		free(l);
+		free(copy);
+		free(text);
+		return;
+	}
+	l->next = NULL;
+	l->text = text;
+
+	pthread_mutex_lock(&ev.lock);
+	size_t slot = ev.count % RING_SIZE;
+	free(ev.ring[slot]);
+	ev.ring[slot] = copy;
+	ev.ring_conn[slot] = conn;
+	ev.count++;
+	if (ev.running && ev.queued_bytes + strlen(text) + 1 > QUEUE_MAX_BYTES) {
+		ev.dropped++; /* the sink is not keeping up: counted, not queued */
+		if (!ev.warned_full) {
+			ev.warned_full = 1;
+			fprintf(stderr,
+			        "rdpfault: event log: the sink is not keeping up (%u MiB queued): lines "
+			        "are dropped and counted\n",
+			        QUEUE_MAX_BYTES >> 20);
+		}
+	} else if (ev.running) {
+		int was_empty = !ev.head;
+		if (ev.tail)
+			ev.tail->next = l;
+		else
+			ev.head = l;
+		ev.tail = l;
+		ev.queued_bytes += strlen(text) + 1;
+		/* One wake-up per batch: a writer with a queue to drain needs none. */
+		if (was_empty)
+			pthread_cond_signal(&ev.wake);
+		l = NULL;
+	}
+	pthread_mutex_unlock(&ev.lock);
+	if (l) { /* no writer: the ring keeps the copy */
+		free(l->text);
+		free(l);
+	}
+}
+
+uint64_t events_count(void)
+{
+	pthread_mutex_lock(&ev.lock);
+	uint64_t n = ev.count;
+	pthread_mutex_unlock(&ev.lock);
+	return n;
+}
+
+json_t *events_recent(uint64_t conn, size_t max)
+{
+	json_t *arr = json_array();
+	pthread_mutex_lock(&ev.lock);
+	uint64_t first = ev.count > RING_SIZE ? ev.count - RING_SIZE : 0;
+	/* Walk newest to oldest to stop early, then reverse. */
+	for (uint64_t i = ev.count; i > first && json_array_size(arr) < max; i--) {
+		size_t slot = (i - 1) % RING_SIZE;
+		if (conn && ev.ring_conn[slot] != conn)
+			continue;
+		json_t *o = json_loads(ev.ring[slot], 0, NULL);
+		if (o)
+			json_array_insert_new(arr, 0, o);
+	}
+	pthread_mutex_unlock(&ev.lock);
+	return arr;
+}

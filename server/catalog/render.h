@@ -1,0 +1,22 @@
+/* render.h — the catalog rendered for `rdpfault list` and `rdpfault show`:
+ * text for people, JSON for programs (the JSON is the stable interface). */
+#ifndef RDPFAULT_RENDER_H
+#define RDPFAULT_RENDER_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+#include "catalog/scenario.h"
+
+/* One scenario, every field the file set or defaulted. */
+json_t *render_scenario_json(const struct scenario *s);
+void render_scenario_text(const struct scenario *s, FILE *out);
+/* The catalog, one line (or object) per scenario; with ports from
+ * port_base when it is >= 0, else the offsets. */
+void render_list(const struct catalog *cat, int port_base, int json, FILE *out);
+/* The model scenario files are written in: the phases (which 1) or the
+ * fault actions (2). */
+enum { RENDER_PHASES = 1, RENDER_ACTIONS = 2 };
+void render_model(int which, int json, FILE *out);
+
+#endif

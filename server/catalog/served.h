@@ -1,0 +1,87 @@
+/* served.h — what each scenario serves, prepared once at start: its
+ * certificate and key (generated, and parsed for every connection's TLS),
+ * its NLA account's hash, its compiled faults, the conditions its
+ * configuration sets up, and the counters of its limits. The front door
+ * and the engine read it; only the counters change after start. */
+#ifndef RDPFAULT_SERVED_H
+#define RDPFAULT_SERVED_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "base/phase.h"
+#include "catalog/certgen.h"
+#include "catalog/faultplan.h"
+#include "catalog/scenario.h"
+
+/* The counters of a scenario's limits (frontdoor/admission.c keeps them). */
+struct admission_live {
+	atomic_long outstanding; /* counted connections plus prefill */
+	atomic_long active_sessions;
+	atomic_long admitted, refused[4], freed_by_timeout, session_limited;
+	atomic_long held; /* refused by hold, still open */
+};
+
+struct served {
+	const struct scenario *sc;
+	char *cert_pem;          /* served certificate (PEM) */
+	char *key_pem;           /* its private key (PEM) */
+	EVP_PKEY *pkey;          /* ... and both parsed, for every connection's TLS */
+	X509 *x509;
+	char cert_path[PATH_MAX]; /* copies written for users to inspect */
+	char key_path[PATH_MAX];
+	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
+	uint8_t nt_hash[16];     /* its account's NT hash (MD4 of the UTF-16LE password) */
+	int has_nt_hash;
+	int port;                /* its own listener's port, 0 when none */
+	struct fault_plan plan;  /* its faults, compiled */
+	/* What the scenario's configuration does wrong, as "fault" events (JSON
+	 * text), per phase where it strikes: an expired certificate at
+	 * tls-client-hello, a TLS policy, FIPS-only encryption... */
+	char *conditions[PH_COUNT];
+	struct admission_live adm;       /* its limits' counters */
+	struct fault_step session_limit; /* the deny past max_sessions */
+	struct fault_step mt_deny;       /* multitransport's fallback deny */
+};
+
+/* Every scenario of a catalog, prepared, and what they share. */
+struct serving {
+	struct served *items; /* one per catalog item, same order */
+	size_t n;
+	EVP_PKEY *shared_key; /* RSA-2048, shared by certificates that ask for no other size */
+	X509 *ca_cert;        /* test-CA mode */
+	EVP_PKEY *ca_key;
+	char ca_cert_path[PATH_MAX];
+	struct rdp_key_blob rdp_key; /* RDP Standard Security's key, FreeRDP's layout */
+	char runtime_dir[PATH_MAX];
+	int runtime_created;         /* ours to remove at exit */
+};
+
+struct serving_options {
+	const char *runtime_dir; /* NULL: a private temporary one */
+	const char *ca_dir;      /* test-CA mode: sign with the CA kept here (made on first use) */
+	double time_scale;       /* the faults' own waits times this */
+};
+
+/* One served per scenario of `cat` (which must outlive sv), its faults
+ * compiled and scaled by time_scale: cheap, so it comes before any work.
+ * Returns the number of problems (printed to err). */
+int serving_init(struct serving *sv, const struct catalog *cat, double time_scale, FILE *err);
+/* The expensive part: the runtime directory, keys, certificates, account
+ * files and hashes. 0, or -1 with err set. */
+int serving_prepare(struct serving *sv, const struct serving_options *o, char *err, size_t n);
+const struct served *serving_find(const struct serving *sv, const char *name);
+/* Removes the generated keys and certificates when the runtime directory
+ * is ours (also on a fast exit path, where nothing else is freed). */
+void serving_remove_runtime(struct serving *sv);
+void serving_free(struct serving *sv);
+
+const char *served_name(const struct served *s);
+
+#endif

@@ -1,0 +1,21 @@
+/* relay.h — the relay between the client's socket and the FreeRDP peer's
+ * end of a socketpair. Owning the client socket lets the harness see the
+ * plaintext X.224 exchange and the TLS record headers (and so log phases
+ * the peer cannot report), count bytes each way, and later cut, stall or
+ * reset the stream at an exact point. Both directions are relayed by the
+ * event loop: a stalled connection costs buffers, not a thread. */
+#ifndef RDPFAULT_RELAY_H
+#define RDPFAULT_RELAY_H
+
+struct engine;
+struct conn;
+
+/* Creates the socketpair, starts relaying and starts the peer thread
+ * (c->deadline_ms set). Takes over the connection's reference. */
+void relay_start(const struct engine *e, struct conn *c);
+/* Closes every relayed connection (shutdown): both sockets are shut down,
+ * so peer threads see end-of-file and end. */
+void relay_abort_all(const char *reason);
+long relay_live(void);
+
+#endif

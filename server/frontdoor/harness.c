@@ -1,0 +1,334 @@
+/* harness.c — start-up, listeners, event loop and orderly stop (see
+ * harness.h).
+ *
+ * Stopping (SIGINT/SIGTERM): listeners close first, so no connection
+ * starts; connections still waiting for their request and every relay are
+ * closed, which ends each FreeRDP peer with end-of-file; the peers get a
+ * bounded wait; then the event log is flushed. The whole stop takes well
+ * under a second. */
+#include "frontdoor/harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <jansson.h>
+#include <limits.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/events.h"
+#include "base/log.h"
+#include "engine/conn.h"
+#include "engine/peer.h"
+#include "engine/relay.h"
+#include "frontdoor/admission.h"
+#include "frontdoor/listener.h"
+#include "frontdoor/select.h"
+
+#define STOP_WAIT_MS 700
+
+int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n)
+{
+	memset(h, 0, sizeof(*h));
+	h->opt = *opt;
+	h->opt.handshake_timeout_ms = scaled_deadline_ms(opt->handshake_timeout_ms, opt->time_scale);
+	int problems =
+	    catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets, &h->catalog, stderr);
+	if (problems) {
+		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
+		         problems == 1 ? "" : "s", opt->scenarios_dir);
+		return -2;
+	}
+	/* Every option the catalog decides on is checked before any work:
+	 * the ports and addresses its offsets give. */
+	int max_offset = 0;
+	for (size_t i = 0; i < h->catalog.n; i++)
+		if (h->catalog.items[i]->port_offset > max_offset)
+			max_offset = h->catalog.items[i]->port_offset;
+	if (opt->port_base >= 0 && opt->port_base + max_offset > 65535) {
+		snprintf(err, n,
+		         "--port-base %d: the catalog's port offsets reach %d, so the last scenario "
+		         "would need port %d (the base can be at most %d)",
+		         opt->port_base, max_offset, opt->port_base + max_offset, 65535 - max_offset);
+		return -3;
+	}
+	if (opt->address_base) {
+		struct in_addr a;
+		inet_pton(AF_INET, opt->address_base, &a);
+		if ((uint64_t)ntohl(a.s_addr) + (uint64_t)max_offset > 0xFFFFFFFFu) {
+			snprintf(err, n, "--address-base %s: the catalog's offsets reach %d, past the last "
+			                 "IPv4 address",
+			         opt->address_base, max_offset);
+			return -3;
+		}
+	}
+	problems = serving_init(&h->serving, &h->catalog, opt->time_scale, stderr);
+	if (problems) {
+		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
+		         problems == 1 ? "" : "s", opt->scenarios_dir);
+		return -2;
+	}
+	h->default_served = serving_find(&h->serving, opt->default_scenario);
+	if (!h->default_served) {
+		snprintf(err, n, "--default %s: no such scenario (see 'rdpfault list')",
+		         opt->default_scenario);
+		return -3;
+	}
+	struct serving_options so = {
+	    .runtime_dir = opt->runtime_dir, .ca_dir = opt->ca_dir, .time_scale = opt->time_scale};
+	return serving_prepare(&h->serving, &so, err, n);
+}
+
+/* A syn-drop scenario's own ports may ask for a small kernel queue, so
+ * that SYNs past it go unanswered soon. */
+static int backlog_of(const struct harness *h, const struct served *s)
+{
+	const struct sc_admission *a = &s->sc->admission;
+	if (a->policy == SC_POLICY_SYN_DROP && a->max_outstanding >= 0)
+		return a->backlog >= 0 ? a->backlog : 0;
+	return h->opt.backlog;
+}
+
+static int open_one(struct harness *h, const char *host, int port, const struct served *def,
+                    char *err, size_t n)
+{
+	struct front *f = &h->front;
+	if (listener_open(f, &f->listeners[f->n_listeners], host, port, def, backlog_of(h, def), err,
+	                  n) != 0)
+		return -1;
+	f->n_listeners++;
+	return 0;
+}
+
+int harness_listen(struct harness *h, char *err, size_t n)
+{
+	const struct harness_options *o = &h->opt;
+	struct front *f = &h->front;
+	size_t total = o->n_listens + (o->port_base >= 0 ? h->serving.n : 0) +
+	               (o->address_base ? h->serving.n : 0);
+
+	/* Peer threads wake the relay with event_active(). */
+	evthread_use_pthreads();
+	f->base = event_base_new();
+	if (!f->base) {
+		snprintf(err, n, "cannot create the event loop");
+		return -1;
+	}
+	f->engine = (struct engine){
+	    .base = f->base, .time_scale = o->time_scale, .rdp_key = &h->serving.rdp_key};
+	f->opt = &h->opt;
+	f->serving = &h->serving;
+	f->scenario_full = listener_scenario_full;
+	f->listeners = calloc(total ? total : 1, sizeof(*f->listeners));
+	if (!f->listeners) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < o->n_listens; i++) {
+		const struct listen_spec *ls = &o->listens[i];
+		const struct served *def = h->default_served;
+		if (ls->scenario && !(def = serving_find(&h->serving, ls->scenario))) {
+			snprintf(err, n, "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
+			         ls->host, ls->port, ls->scenario);
+			return -3;
+		}
+		if (open_one(h, ls->host, ls->port, def, err, n) != 0)
+			return -1;
+	}
+	if (o->port_base >= 0) {
+		for (size_t i = 0; i < h->serving.n; i++) {
+			struct served *s = &h->serving.items[i];
+			s->port = o->port_base + s->sc->port_offset;
+			if (open_one(h, o->port_base_host, s->port, s, err, n) != 0)
+				return -1;
+		}
+	}
+	if (o->address_base) {
+		struct in_addr base;
+		inet_pton(AF_INET, o->address_base, &base);
+		for (size_t i = 0; i < h->serving.n; i++) {
+			struct served *s = &h->serving.items[i];
+			uint32_t a = ntohl(base.s_addr) + (uint32_t)s->sc->port_offset;
+			struct in_addr ia = {.s_addr = htonl(a)};
+			char host[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &ia, host, sizeof(host));
+			if (open_one(h, host, 3389, s, err, n) != 0)
+				return -1;
+		}
+	}
+	if (admission_init(f) != 0) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void stop(struct harness *h, const char *why)
+{
+	struct front *f = &h->front;
+	if (f->stopping)
+		return;
+	f->stopping = 1;
+	log_info("%s: stopping", why);
+	for (size_t i = 0; i < f->n_listeners; i++)
+		listener_close(&f->listeners[i]);
+	if (h->trim)
+		event_del(h->trim);
+	select_abort_all();
+	admission_close_held();
+	relay_abort_all("shutdown");
+	event_base_loopexit(f->base, NULL);
+}
+
+/* Memory back after a burst: glibc keeps what peer threads freed in their
+ * arenas; once no connection is live, give it back to the system. */
+#define TRIM_EVERY_MS 2000
+static void on_trim(evutil_socket_t fd, short what, void *arg)
+{
+	static uint64_t trimmed_at_total;
+	(void)fd;
+	(void)what;
+	(void)arg;
+	uint64_t total = conn_total_count();
+	if (conn_live_count() == 0 && total != trimmed_at_total) {
+		trimmed_at_total = total;
+		malloc_trim(0);
+	}
+}
+
+static struct harness *stopping_harness;
+
+/* A second SIGINT or SIGTERM during the stop: no more waiting for peers. */
+static void on_second_signal(int sig)
+{
+	(void)sig;
+	if (stopping_harness)
+		stopping_harness->forced = 1;
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct harness *h = arg;
+	(void)what;
+	stopping_harness = h;
+	struct sigaction sa = {.sa_handler = on_second_signal};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	stop(h, sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* The readiness file: written whole (a temporary file renamed), so a
+ * health check never sees half of it. 0, or -1 with errno set. */
+static int write_ready_file(const char *path)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -1;
+	int ok = fprintf(f, "%d\n", (int)getpid()) > 0;
+	ok &= fclose(f) == 0;
+	if (!ok || rename(tmp, path) != 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int harness_check_ready_file(const char *path, char *err, size_t n)
+{
+	if (write_ready_file(path) != 0) {
+		snprintf(err, n, "--ready-file %s: cannot write it: %s", path, strerror(errno));
+		return -1;
+	}
+	unlink(path);
+	return 0;
+}
+
+int harness_run(struct harness *h)
+{
+	struct front *f = &h->front;
+	json_t *ls = json_array();
+	for (size_t i = 0; i < f->n_listeners; i++)
+		json_array_append_new(ls, json_pack("{s:s, s:s}", "address", f->listeners[i].name,
+		                                    "scenario", served_name(f->listeners[i].def)));
+	events_emit(0, "start",
+	            json_pack("{s:s, s:o, s:I, s:s, s:i}", "version", RDPFAULT_VERSION, "listeners", ls,
+	                      "scenarios", (json_int_t)h->catalog.n, "runtime_dir",
+	                      h->serving.runtime_dir, "pid", (int)getpid()));
+
+	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};
+	h->trim = event_new(f->base, -1, EV_PERSIST, on_trim, h);
+	if (h->trim)
+		event_add(h->trim, &every);
+	h->sig_int = evsignal_new(f->base, SIGINT, on_signal, h);
+	h->sig_term = evsignal_new(f->base, SIGTERM, on_signal, h);
+	event_add(h->sig_int, NULL);
+	event_add(h->sig_term, NULL);
+	if (h->opt.ready_file && write_ready_file(h->opt.ready_file) != 0) {
+		/* An orchestrator would wait for it for ever: a runtime failure. */
+		char err[PATH_MAX + 128];
+		snprintf(err, sizeof(err), "cannot write the ready file %s: %s", h->opt.ready_file,
+		         strerror(errno));
+		log_error("%s", err);
+		events_emit(0, "error", json_pack("{s:s}", "error", err));
+		h->exit_code = 1;
+		stop(h, "the ready file");
+	}
+	if (!h->exit_code)
+		event_base_dispatch(f->base);
+
+	h->peers_left = peer_wait_all(STOP_WAIT_MS, &h->forced);
+	/* Every accepted connection ends in a close event, also the few whose
+	 * peer thread is still inside FreeRDP (it never writes a second). */
+	long closed_here = conn_close_all_live("shutdown");
+	json_t *stopf = json_pack("{s:I, s:i, s:i, s:I}", "connections",
+	                          (json_int_t)conn_total_count(), "peers_still_running",
+	                          (int)h->peers_left, "closed_at_stop", (int)closed_here,
+	                          "fd_exhaustion_bursts", (json_int_t)listener_fd_bursts());
+	json_object_set_new(stopf, "events_dropped", json_integer((json_int_t)events_dropped()));
+	json_t *adm = admission_summary(f);
+	if (json_object_size(adm))
+		json_object_set_new(stopf, "admission", adm);
+	else
+		json_decref(adm);
+	events_emit(0, "stop", stopf);
+	if (h->opt.ready_file)
+		unlink(h->opt.ready_file);
+	return h->exit_code;
+}
+
+void harness_free(struct harness *h)
+{
+	struct front *f = &h->front;
+	for (size_t i = 0; i < f->n_listeners; i++)
+		listener_close(&f->listeners[i]);
+	free(f->listeners);
+	f->listeners = NULL;
+	f->n_listeners = 0;
+	if (h->trim)
+		event_free(h->trim);
+	if (h->sig_int)
+		event_free(h->sig_int);
+	if (h->sig_term)
+		event_free(h->sig_term);
+	admission_free();
+	listener_shutdown();
+	if (f->base)
+		event_base_free(f->base);
+	f->base = NULL;
+	serving_free(&h->serving);
+	catalog_free(&h->catalog);
+}

@@ -1,0 +1,338 @@
+/* listener.c — listening sockets and accept (see listener.h). */
+#include "frontdoor/listener.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frontdoor/admission.h"
+#include "engine/conn.h"
+#include "base/events.h"
+#include "base/netaddr.h"
+#include "frontdoor/front.h"
+#include "base/log.h"
+#include "frontdoor/select.h"
+#include "transport/udpside.h"
+
+/* prefill on a syn-drop scenario: the listener is paused from the start,
+ * and the kernel's accept queue is filled with connections of the
+ * harness's own, so the first real client's SYN already goes unanswered.
+ * Their local addresses tell them apart if the listener resumes. */
+#define MAX_PHANTOMS 256
+static struct {
+	int fd;
+	const struct listener *l; /* the listener it is queued on */
+	struct sockaddr_storage local;
+	socklen_t len;
+} phantoms[MAX_PHANTOMS];
+static int n_phantoms;
+
+static void fill_queue(struct listener *l, int backlog)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	evutil_socket_t lfd = evconnlistener_get_fd(l->evl);
+	if (getsockname(lfd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	/* Linux queues backlog + 1 connections before it drops SYNs. */
+	for (int i = 0; i <= backlog && n_phantoms < MAX_PHANTOMS; i++) {
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			return;
+		if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+			close(fd);
+			return;
+		}
+		phantoms[n_phantoms].fd = fd;
+		phantoms[n_phantoms].l = l;
+		phantoms[n_phantoms].len = sizeof(phantoms[n_phantoms].local);
+		getsockname(fd, (struct sockaddr *)&phantoms[n_phantoms].local,
+		            &phantoms[n_phantoms].len);
+		n_phantoms++;
+	}
+	events_emit(0, "admission",
+	            json_pack("{s:s, s:s, s:i}", "decision", "queue-filled", "listener", l->name,
+	                      "connections", backlog + 1));
+}
+
+static int is_phantom(const struct listener *l, const struct sockaddr *peer, unsigned int len)
+{
+	/* A phantom is known by its own address and the listener it is queued
+	 * on: a real client may have the same source port towards another
+	 * listener (the 4-tuple differs), and must never be mistaken for one. */
+	for (int i = 0; i < n_phantoms; i++)
+		if (phantoms[i].l == l && phantoms[i].len == len &&
+		    memcmp(&phantoms[i].local, peer, len) == 0)
+			return 1;
+	return 0;
+}
+
+/* A scenario's syn-drop limit: its own listeners stop accepting while it
+ * is full, and start again when a slot frees (admission tells). At start
+ * a prefill also fills the kernel's queue of each. */
+void listener_scenario_full(struct front *f, const struct served *s, int full, int at_start)
+{
+	const struct sc_admission *a = &s->sc->admission;
+	for (size_t i = 0; i < f->n_listeners; i++) {
+		struct listener *l = &f->listeners[i];
+		if (l->def != s || !l->evl || l->paused == full)
+			continue;
+		if (full)
+			evconnlistener_disable(l->evl);
+		else
+			evconnlistener_enable(l->evl);
+		l->paused = full;
+		if (full && at_start && a->prefill >= a->max_outstanding)
+			fill_queue(l, a->backlog >= 0 ? a->backlog : 0);
+		events_emit(0, "admission",
+		            json_pack("{s:s, s:s, s:s, s:I, s:i}", "decision",
+		                      full ? "listener-paused" : "listener-resumed", "listener", l->name,
+		                      "scenario", served_name(s), "outstanding",
+		                      (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
+		                      a->max_outstanding));
+	}
+}
+
+/* Out of descriptors (or kernel memory): accept would fail at once, again
+ * and again, for as long as it lasts. The harness says so once per burst,
+ * stops accepting on every listener for a while (the kernel keeps the
+ * connections queued), tries again with a growing pause, and says when it
+ * accepts again. */
+#define FD_PAUSE_MIN_MS 50
+#define FD_PAUSE_MAX_MS 1000
+static struct {
+	struct front *f;
+	struct event *timer;
+	int paused;
+	int pause_ms;
+	long errors;    /* in this burst */
+	uint64_t since; /* the burst's first error */
+	long bursts;
+} fdx;
+
+static void set_accepting(struct front *f, int on)
+{
+	for (size_t i = 0; i < f->n_listeners; i++) {
+		struct listener *l = &f->listeners[i];
+		if (!l->evl || l->paused) /* admission's syn-drop pause is its own */
+			continue;
+		if (on)
+			evconnlistener_enable(l->evl);
+		else
+			evconnlistener_disable(l->evl);
+	}
+}
+
+static void on_fd_pause_over(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	fdx.paused = 0;
+	if (!fdx.f->stopping)
+		set_accepting(fdx.f, 1); /* a probe: the next accept tells */
+}
+
+static void fd_exhausted(struct listener *l, int err)
+{
+	fdx.f = l->f;
+	fdx.errors++;
+	if (fdx.errors == 1) {
+		fdx.since = events_now_ms();
+		fdx.pause_ms = FD_PAUSE_MIN_MS;
+		fdx.bursts++;
+		log_warn("accept on %s failed: %s; pausing accepts", l->name,
+		         evutil_socket_error_to_string(err));
+		events_emit(0, "accept-error",
+		            json_pack("{s:s, s:s, s:s, s:i}", "listener", l->name, "error",
+		                      evutil_socket_error_to_string(err), "action", "paused",
+		                      "pause_ms", fdx.pause_ms));
+	} else {
+		fdx.pause_ms = fdx.pause_ms * 2 > FD_PAUSE_MAX_MS ? FD_PAUSE_MAX_MS : fdx.pause_ms * 2;
+	}
+	if (fdx.paused)
+		return;
+	fdx.paused = 1;
+	set_accepting(l->f, 0);
+	if (!fdx.timer)
+		fdx.timer = evtimer_new(l->f->base, on_fd_pause_over, NULL);
+	struct timeval tv = {fdx.pause_ms / 1000, (fdx.pause_ms % 1000) * 1000};
+	evtimer_add(fdx.timer, &tv);
+}
+
+/* An accept went through: a burst of exhaustion, if any, is over. */
+static void fd_accepted(void)
+{
+	if (!fdx.errors)
+		return;
+	events_emit(0, "accept-resumed",
+	            json_pack("{s:I, s:I}", "errors", (json_int_t)fdx.errors, "paused_ms",
+	                      (json_int_t)(events_now_ms() - fdx.since)));
+	log_info("accepting again after %ld failed accepts", fdx.errors);
+	fdx.errors = 0;
+}
+
+long listener_fd_bursts(void)
+{
+	return fdx.bursts;
+}
+
+void listener_shutdown(void)
+{
+	for (int i = 0; i < n_phantoms; i++)
+		close(phantoms[i].fd);
+	n_phantoms = 0;
+	if (fdx.timer)
+		event_free(fdx.timer);
+	fdx.timer = NULL;
+	fdx.paused = 0;
+	fdx.errors = 0;
+}
+
+/* TCP keep-alive on every accepted socket (and a user timeout for data
+ * the client never acknowledges): a client whose link died is noticed and
+ * closed ("client-gone"), instead of holding its connection for good. */
+static void keepalive(const struct front *f, int fd)
+{
+	const struct harness_options *o = f->opt;
+	if (o->keepalive_idle_s <= 0)
+		return;
+	int on = 1, idle = o->keepalive_idle_s, intvl = o->keepalive_interval_s,
+	    cnt = o->keepalive_count;
+	unsigned int user_timeout = (unsigned int)(idle + intvl * cnt) * 1000u;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
+static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
+                      void *arg)
+{
+	struct listener *l = arg;
+	char client[64];
+	(void)evl;
+
+	fd_accepted();
+	if (is_phantom(l, sa, (unsigned int)len)) {
+		evutil_closesocket(fd); /* the harness's own queue filler (syn-drop prefill) */
+		return;
+	}
+	addr_text(sa, client, sizeof(client));
+	keepalive(l->f, fd);
+	struct conn *c = conn_new(l->def, l->name, fd, client);
+	if (!c) {
+		log_error("out of memory accepting a connection on %s", l->name);
+		evutil_closesocket(fd);
+		return;
+	}
+	events_emit(c->id, "accept",
+	            json_pack("{s:s, s:s, s:s}", "listener", l->name, "client", client,
+	                      "listener_scenario", served_name(l->def)));
+	conn_phase(c, PH_TCP_ACCEPT, NULL);
+	if (admission_admit(l->def, c, "tcp-accept")) {
+		const char *reason;
+		const struct fault_step *cut = admission_refusal_cut(l->def, &reason);
+		if (cut)
+			select_begin_cut(l->f, c, cut, reason);
+		else
+			admission_refuse(l->def, c);
+		return;
+	}
+	select_begin(l->f, c);
+}
+
+static void on_accept_error(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	int err = EVUTIL_SOCKET_ERROR();
+	(void)evl;
+	if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM) {
+		fd_exhausted(l, err);
+		return;
+	}
+	/* Anything else (a client gone before its accept): say so and go on. */
+	log_warn("accept on %s failed: %s", l->name, evutil_socket_error_to_string(err));
+	events_emit(0, "accept-error",
+	            json_pack("{s:s, s:s, s:s}", "listener", l->name, "error",
+	                      evutil_socket_error_to_string(err), "action", "continued"));
+}
+
+int listener_open(struct front *f, struct listener *l, const char *host, int port,
+                  const struct served *def, int backlog, char *err, size_t n)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(host, ':')) {
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
+			snprintf(err, n, "invalid IPv6 address '%s'", host);
+			return -1;
+		}
+		sslen = sizeof(*in6);
+		snprintf(l->name, sizeof(l->name), "[%s]:%d", host, port);
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
+			snprintf(err, n, "invalid IPv4 address '%s'", host);
+			return -1;
+		}
+		sslen = sizeof(*in);
+		snprintf(l->name, sizeof(l->name), "%s:%d", host, port);
+	}
+	l->f = f;
+	l->def = def;
+	/* libevent reads a backlog of 0 as "already listening": ask for 1,
+	 * then set 0 (a queue of one on Linux) with a second listen(). */
+	errno = 0;
+	l->evl = evconnlistener_new_bind(f->base, on_accept, l,
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                     LEV_OPT_CLOSE_ON_EXEC,
+	                                 backlog > 0 ? backlog : 1, (struct sockaddr *)&ss,
+	                                 (int)sslen);
+	if (!l->evl) {
+		snprintf(err, n, "cannot listen on %s: %s", l->name,
+		         errno ? strerror(errno) : "the event library refused the socket");
+		return -1;
+	}
+	if (backlog == 0 && listen(evconnlistener_get_fd(l->evl), 0) != 0) {
+		snprintf(err, n, "cannot listen on %s with backlog 0: %s", l->name, strerror(errno));
+		evconnlistener_free(l->evl);
+		l->evl = NULL;
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	if (!addr_is_loopback((struct sockaddr *)&ss))
+		log_warn("listening on %s, beyond loopback: rdpfault serves broken RDP on purpose and "
+		         "must never face an untrusted network (bind 127.0.0.1, or a test network "
+		         "of your own)",
+		         l->name);
+	if (udpside_open(f->base, &l->udp, (struct sockaddr *)&ss, sslen, l->name, def, err, n) != 0) {
+		evconnlistener_free(l->evl);
+		l->evl = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+void listener_close(struct listener *l)
+{
+	if (l->evl)
+		evconnlistener_free(l->evl);
+	l->evl = NULL;
+	udpside_close(l->udp);
+	l->udp = NULL;
+}

@@ -1,0 +1,39 @@
+/* listener.h — the front door: listening sockets the harness owns (with a
+ * backlog of its choosing, not FreeRDP's hard-coded 10), driven by the
+ * event loop. Each accepted socket becomes a connection handed to
+ * selection. */
+#ifndef RDPFAULT_LISTENER_H
+#define RDPFAULT_LISTENER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct front;
+struct served;
+struct evconnlistener;
+struct udpside;
+
+struct listener {
+	char name[64];
+	const struct served *def;
+	struct evconnlistener *evl;
+	struct front *f;
+	int paused;          /* syn-drop: not accepting until a slot frees */
+	struct udpside *udp; /* multitransport: the UDP socket on the same port, or NULL */
+};
+
+/* Binds host:port (numeric IPv4 or IPv6) and starts accepting.
+ * 0, or -1 with err set. */
+int listener_open(struct front *f, struct listener *l, const char *host, int port,
+                  const struct served *def, int backlog, char *err, size_t n);
+/* The front's scenario_full: pauses or resumes a syn-drop scenario's
+ * listeners (at start, prefilling their kernel queues). */
+void listener_scenario_full(struct front *f, const struct served *s, int full, int at_start);
+void listener_close(struct listener *l);
+/* Bursts of descriptor exhaustion met so far (the stop event's figure). */
+long listener_fd_bursts(void);
+/* Frees the exhaustion pause's timer and closes the prefill's own
+ * connections (at stop). */
+void listener_shutdown(void);
+
+#endif

@@ -1,0 +1,455 @@
+/* select.c — the peek at the X.224 Connection Request (see select.h).
+ *
+ * Bytes read here could not be given back to FreeRDP, so the request is
+ * read with MSG_PEEK. The read event is edge-triggered: a peek leaves the
+ * bytes in the socket, and a level-triggered event would fire again at
+ * once for the same partial request. For the same reason a FIN after a
+ * partial request is not a zero-length read; EV_CLOSED reports it. */
+#include "frontdoor/select.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "frontdoor/admission.h"
+#include "engine/conn.h"
+#include "base/clock.h"
+#include "base/events.h"
+#include "catalog/faultplan.h"
+#include "frontdoor/front.h"
+#include "base/log.h"
+#include "faults/nego.h"
+#include "faults/tcp.h"
+#include "engine/relay.h"
+
+#define QUIET_MS 200 /* as the relay's: no byte from the client this long, it waits */
+
+struct pending {
+	LIST_ENTRY(pending) link; /* in `pendings` */
+	struct front *f;
+	struct conn *c;
+	struct event *ev;
+	struct event *timer;   /* a front-door stall or delay, or a cut's quiet wait */
+	int draining;          /* closed by a fault: read and discard until the client closes */
+	enum phase held_at;    /* the phase a stall or delay holds (PH_NONE: none) */
+	/* A cut at tcp-accept (a fault, or an admission refusal): it strikes
+	 * once the client's Connection Request is whole in the socket (unread)
+	 * or the client fell quiet: the client then waits for the server. */
+	const struct fault_step *cut;
+	const char *cut_reason; /* the close reason ("server-reset", "refused: ...") */
+	int cut_is_fault;       /* a scenario's fault: logged as a "fault" event */
+	uint64_t cut_t0;
+};
+
+static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
+
+/* The pre-logon deadline: the chosen scenario's, before that the
+ * listener's. */
+static int deadline_of(const struct pending *p)
+{
+	return admission_deadline_ms(p->f, p->c->served ? p->c->served : p->c->listener_def);
+}
+
+static void pending_free(struct pending *p)
+{
+	LIST_REMOVE(p, link);
+	event_free(p->ev);
+	if (p->timer)
+		event_free(p->timer);
+	free(p);
+}
+
+/* Ends a connection that never reached the relay: read what it sent (so
+ * close sends FIN, not RST), close, release. */
+static void pending_close(struct pending *p, const char *reason)
+{
+	struct conn *c = p->c;
+	char sink[4096];
+	conn_set_close_reason(c, "%s", reason);
+	while (recv(c->client_fd, sink, sizeof(sink), MSG_DONTWAIT) > 0)
+		;
+	shutdown(c->client_fd, SHUT_WR);
+	close(c->client_fd);
+	c->client_fd = -1;
+	pending_free(p);
+	conn_release(c);
+}
+
+const struct served *select_by_cookie(const struct front *f, const char *cookie)
+{
+	for (size_t i = 0; i < f->serving->n; i++)
+		if (strcasecmp(f->serving->items[i].sc->name, cookie) == 0)
+			return &f->serving->items[i];
+	return NULL;
+}
+
+static void report_bad_request(struct conn *c, int status, const uint8_t *buf, size_t n)
+{
+	char hex[3 * 16 + 1] = "";
+	size_t show = n < 16 ? n : 16;
+	for (size_t i = 0; i < show; i++)
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", buf[i], i + 1 < show ? " " : "");
+	events_emit(c->id, "bad-request",
+	            json_pack("{s:s, s:s, s:I, s:s}", "error", x224_status_name(status), "why",
+	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
+	log_debug("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
+	         c->client_addr, x224_status_text(status));
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg);
+static void start_relay(struct pending *p);
+
+/* The cut strikes: RST, or FIN and a drain until the client closes.
+ * `waiting` is how many of the client's bytes wait unread in the socket. */
+static void strike_cut(struct pending *p, size_t waiting, const char *moment)
+{
+	struct conn *c = p->c;
+	const struct fault_step *st = p->cut;
+	if (p->timer) {
+		event_free(p->timer);
+		p->timer = NULL;
+	}
+	if (p->cut_is_fault) {
+		json_t *f = fault_step_json(st);
+		json_object_set_new(f, "moment", json_string(moment));
+		json_object_set_new(f, "read_bytes",
+		                    json_integer(c->req.length && st->at == PH_X224_REQUEST
+		                                     ? (json_int_t)c->req.length
+		                                     : 0));
+		json_object_set_new(f, "waiting_bytes", json_integer((json_int_t)waiting));
+		json_object_set_new(f, "sent_bytes", json_integer(0));
+		json_object_set_new(f, "waited_ms",
+		                    json_integer((json_int_t)(events_now_ms() - p->cut_t0)));
+		events_emit(c->id, "fault", f);
+	}
+	conn_set_close_reason(c, "%s", p->cut_reason);
+	if (st->action == FA_RESET) {
+		/* Unread request bytes would make close send RST anyway; the
+		 * linger makes it one on purpose. */
+		tcp_arm_reset(c->client_fd);
+		close(c->client_fd);
+		c->client_fd = -1;
+		pending_free(p);
+		conn_release(c);
+		return;
+	}
+	tcp_fin(c->client_fd);
+	p->draining = 1;
+	p->cut = NULL;
+	on_readable(c->client_fd, EV_READ, p);
+}
+
+static void on_cut_quiet(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	uint8_t buf[X224_REQUEST_MAX];
+	(void)fd;
+	(void)what;
+	ssize_t n = recv(p->c->client_fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
+	strike_cut(p, n > 0 ? (size_t)n : 0, "quiescent");
+}
+
+static void cut_when_quiet(struct pending *p, const struct fault_step *st, const char *reason,
+                           int is_fault)
+{
+	p->cut = st;
+	p->cut_reason = reason;
+	p->cut_is_fault = is_fault;
+	p->cut_t0 = events_now_ms();
+	p->timer = timer_after_ms(p->f->base, QUIET_MS, on_cut_quiet, p);
+}
+
+/* A stall or delay at the front door ends: go on from where it held. */
+static void on_front_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	(void)fd;
+	(void)what;
+	const struct fault_step *st =
+	    fault_plan_relay_step(&(p->held_at == PH_TCP_ACCEPT ? p->c->listener_def
+	                                                        : p->c->served)->plan,
+	                          p->held_at);
+	if (st && st->duration_ms < 0) { /* a stall for as long as it lasts: the deadline */
+		events_emit(p->c->id, "deadline",
+		            json_pack("{s:i, s:s}", "after_ms", deadline_of(p), "phase",
+		                      phase_name(p->held_at)));
+		pending_close(p, "deadline");
+		return;
+	}
+	events_emit(p->c->id, "fault-end",
+	            json_pack("{s:s}", "action", st ? fault_action_name(st->action) : "stall"));
+	enum phase was = p->held_at;
+	p->held_at = PH_NONE;
+	if (was == PH_X224_REQUEST) {
+		start_relay(p);
+		return;
+	}
+	struct timeval tv = timeval_ms(deadline_of(p));
+	event_add(p->ev, &tv);
+	on_readable(p->c->client_fd, EV_READ, p); /* the request may be waiting already */
+}
+
+/* A fault at tcp-accept or x224-request, before any relay exists. Returns
+ * 1 when it took the connection over. */
+static int front_fault(struct pending *p, const struct served *s, enum phase at)
+{
+	const struct fault_step *st = fault_plan_relay_step(&s->plan, at);
+	struct conn *c = p->c;
+	if (!st)
+		return 0;
+	if (!c->served) { /* at tcp-accept: the listener's scenario */
+		c->served = s;
+		c->selected_by = "listener";
+		events_emit(c->id, "scenario",
+		            json_pack("{s:s, s:s}", "scenario", served_name(s), "selected_by",
+		                      "listener"));
+	}
+	if (fault_ends_connection(st)) {
+		if (at == PH_TCP_ACCEPT) {
+			/* Not now: once the client's request is in (or it fell
+			 * quiet), so that it waits in a read when the cut comes. */
+			cut_when_quiet(p, st, st->action == FA_RESET ? "server-reset" : "server-closed",
+			               1);
+			return 1;
+		}
+		/* x224-request: the whole request arrived; the client waits. */
+		p->cut = st;
+		p->cut_reason = st->action == FA_RESET ? "server-reset" : "server-closed";
+		p->cut_is_fault = 1;
+		p->cut_t0 = events_now_ms();
+		strike_cut(p, (size_t)c->req.length, "client-waits");
+		return 1;
+	}
+	events_emit(c->id, "fault", fault_step_json(st));
+	switch (st->action) {
+	default: { /* stall, delay: hold, with a timer for the end or the deadline */
+		int ms = st->duration_ms >= 0 ? st->duration_ms : deadline_of(p);
+		p->held_at = at;
+		event_del(p->ev);
+		p->timer = timer_after_ms(p->f->base, ms, on_front_timer, p);
+		return 1;
+	}
+	}
+}
+
+/* neg-failure: the harness writes the Connection Confirm itself; after a
+ * negotiation failure a server sends nothing but the close. */
+static void answer_neg_failure(struct pending *p, const struct fault_step *st)
+{
+	struct conn *c = p->c;
+	uint8_t pdu[NEG_FAILURE_PDU_LEN];
+	size_t n = nego_failure_pdu(st->code, pdu);
+	const char *name = nego_failure_name(st->code);
+
+	events_emit(c->id, "fault", fault_step_json(st));
+	/* The request was peeked: read it now, so the answer follows it. */
+	uint8_t sink[X224_REQUEST_MAX];
+	ssize_t got = recv(c->client_fd, sink, c->req.length, MSG_DONTWAIT);
+	if (got > 0)
+		c->bytes_from_client += (uint64_t)got;
+	if (send(c->client_fd, pdu, n, MSG_NOSIGNAL) == (ssize_t)n)
+		c->bytes_to_client += n;
+	conn_phase(c, PH_X224_CONFIRM,
+	           json_pack("{s:s, s:i}", "failure", name ? name : "unnamed", "failure_code",
+	                     (int)st->code));
+	/* Then the close a server makes: FIN, and the client's own close
+	 * awaited (a close() with the client still writing would be an RST). */
+	conn_set_close_reason(c, "server-closed");
+	tcp_fin(c->client_fd);
+	p->draining = 1;
+	on_readable(c->client_fd, EV_READ, p);
+}
+
+static void choose(struct pending *p)
+{
+	struct conn *c = p->c;
+	struct front *fr = p->f;
+	char protos[64];
+	const struct served *s = NULL;
+
+	json_t *f = json_pack("{s:s, s:b, s:i}", "requested",
+	                      x224_protocols_str(c->req.requested_protocols, protos, sizeof(protos)),
+	                      "neg_req", c->req.has_neg_req, "neg_flags", c->req.neg_flags);
+	json_object_set_new(f, "cookie", c->req.has_cookie ? json_string(c->req.cookie) : json_null());
+	if (c->req.has_routing_token)
+		json_object_set_new(f, "routing_token", json_true());
+	events_emit(c->id, "request", f);
+	conn_phase(c, PH_X224_REQUEST, NULL);
+
+	if (c->req.has_cookie)
+		s = select_by_cookie(fr, c->req.cookie);
+	c->selected_by = s ? "cookie" : "listener";
+	c->served = s ? s : c->listener_def;
+	events_emit(c->id, "scenario",
+	            json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
+	                      c->selected_by));
+	if (admission_admit(c->served, c, "x224-request")) {
+		pending_free(p);
+		admission_refuse(c->served, c);
+		return;
+	}
+
+	const struct fault_step *nf = fault_plan_find(&c->served->plan, FA_NEG_FAILURE);
+	if (nf) {
+		answer_neg_failure(p, nf);
+		return;
+	}
+	if (front_fault(p, c->served, PH_X224_REQUEST))
+		return;
+	start_relay(p);
+}
+
+/* The relay takes the connection over. */
+static void start_relay(struct pending *p)
+{
+	struct front *f = p->f;
+	struct conn *c = p->c;
+	pending_free(p);
+	/* The engine's deadline: the chosen scenario's own, else the front
+	 * door's; the relay counts it from the accept. */
+	c->deadline_ms = admission_deadline_ms(f, c->served);
+	relay_start(&f->engine, c);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+	struct pending *p = arg;
+	uint8_t buf[X224_REQUEST_MAX];
+
+	if (what & EV_TIMEOUT) {
+		events_emit(p->c->id, "request-timeout", NULL);
+		pending_close(p, "request-timeout");
+		return;
+	}
+	if (p->draining) { /* after a front-door close: read until the client closes */
+		ssize_t got;
+		while ((got = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+			p->c->bytes_from_client += (uint64_t)got;
+		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+			pending_close(p, "server-closed");
+		return;
+	}
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+	if (n == 0) {
+		if (p->cut && p->cut_is_fault)
+			events_emit(p->c->id, "fault-failed",
+			            json_pack("{s:s, s:s, s:s}", "action", fault_action_name(p->cut->action),
+			                      "at", phase_name(p->cut->at), "why",
+			                      "the client closed before the cut's moment"));
+		pending_close(p, "client-closed-before-request");
+		return;
+	}
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return;
+		char why[96];
+		pending_close(p, conn_error_reason(errno, why, sizeof(why)));
+		return;
+	}
+	if (p->cut) {
+		/* A whole request (or bytes that cannot become one): the client
+		 * waits now. Part of one: it may still be writing. */
+		struct x224_request req;
+		if (x224_parse_request(buf, (size_t)n, &req) != X224_NEED_MORE) {
+			strike_cut(p, (size_t)n, "client-waits");
+			return;
+		}
+		struct timeval tv = timeval_ms(QUIET_MS);
+		evtimer_add(p->timer, &tv);
+		return;
+	}
+	int st = x224_parse_request(buf, (size_t)n, &p->c->req);
+	if (st == X224_NEED_MORE) {
+		/* Peeked bytes stay unread, so a FIN after a partial request
+		 * never shows as a zero-length read: EV_CLOSED (EPOLLRDHUP)
+		 * reports it, or the socket says so now. */
+		struct pollfd pfd = {.fd = fd, .events = POLLRDHUP};
+		if ((what & EV_CLOSED) ||
+		    (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+			/* A reset (the socket's error says so) or a FIN. */
+			int soerr = 0;
+			socklen_t sl = sizeof(soerr);
+			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+			events_emit(p->c->id, "bad-request",
+			            json_pack("{s:s, s:s, s:I}", "error", "truncated", "why",
+			                      soerr ? "the client reset the connection before its "
+			                              "connection request was complete"
+			                            : "the client closed before its connection request "
+			                              "was complete",
+			                      "bytes_seen", (json_int_t)n));
+			char why[96];
+			pending_close(p, soerr ? conn_error_reason(soerr, why, sizeof(why))
+			                       : "client-closed-before-request");
+			return;
+		}
+		/* The persistent event's timeout restarts with every segment;
+		 * the deadline counts from accept. */
+		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)deadline_of(p)) {
+			events_emit(p->c->id, "request-timeout", NULL);
+			pending_close(p, "request-timeout");
+		}
+		return;
+	}
+	if (st != X224_OK) {
+		char why[64];
+		report_bad_request(p->c, st, buf, (size_t)n);
+		snprintf(why, sizeof(why), "bad-request: %s", x224_status_name(st));
+		pending_close(p, why);
+		return;
+	}
+	choose(p);
+}
+
+void select_begin(struct front *f, struct conn *c)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		conn_release(c);
+		return;
+	}
+	p->f = f;
+	p->c = c;
+	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
+	                  p);
+	LIST_INSERT_HEAD(&pendings, p, link);
+	struct timeval tv = timeval_ms(deadline_of(p));
+	event_add(p->ev, &tv);
+	/* A fault at tcp-accept strikes before the request is read: the
+	 * cookie is unknown yet, so it is the listener's scenario's. */
+	front_fault(p, c->listener_def, PH_TCP_ACCEPT);
+}
+
+void select_begin_cut(struct front *f, struct conn *c, const struct fault_step *st,
+                      const char *reason)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p) {
+		conn_set_close_reason(c, "out-of-memory");
+		close(c->client_fd);
+		conn_release(c);
+		return;
+	}
+	p->f = f;
+	p->c = c;
+	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
+	                  p);
+	LIST_INSERT_HEAD(&pendings, p, link);
+	struct timeval tv = timeval_ms(deadline_of(p));
+	event_add(p->ev, &tv);
+	cut_when_quiet(p, st, reason, 0);
+}
+
+void select_abort_all(void)
+{
+	while (!LIST_EMPTY(&pendings))
+		pending_close(LIST_FIRST(&pendings), "shutdown");
+}
