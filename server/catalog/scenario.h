@@ -211,6 +211,8 @@ const char *sc_fault_param(const struct sc_fault *f, const char *key);
 
 void scenario_free(struct scenario *s);
 void catalog_free(struct catalog *c);
+/* Frees a NULL-terminated array of strings and the strings (NULL: nothing). */
+void sc_strv_free(char **v);
 
 /* "rdp", "tls", "nla" joined by ",". Writes at most n bytes. */
 const char *sc_protocols_str(unsigned mask, char *buf, size_t n);
