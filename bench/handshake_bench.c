@@ -225,7 +225,7 @@ static void build_cr(void)
 	*p++ = 0xe0;
 	*p++ = 0, *p++ = 0; /* DST-REF */
 	*p++ = 0, *p++ = 0; /* SRC-REF */
-	*p++ = 0;	    /* class 0 */
+	*p++ = 0;           /* class 0 */
 	if (opt.has_cookie) {
 		p += sprintf((char *)p, "Cookie: mstshash=%s\r\n", opt.cookie);
 	}
@@ -261,7 +261,7 @@ static int x224_exchange(int fd, int64_t deadline, enum fail_kind *kind)
 		return -1;
 	if (buf[4] != len - 5 || (buf[5] & 0xf0) != 0xd0) {
 		snprintf(why, sizeof why, "not a Connection Confirm (LI %u, code 0x%02x)", buf[4],
-			 buf[5]);
+		         buf[5]);
 		goto bad;
 	}
 	if (len != 19) {
@@ -270,7 +270,7 @@ static int x224_exchange(int fd, int64_t deadline, enum fail_kind *kind)
 	}
 	const uint8_t *neg = buf + 11;
 	uint32_t v = (uint32_t)neg[4] | (uint32_t)neg[5] << 8 | (uint32_t)neg[6] << 16 |
-		     (uint32_t)neg[7] << 24;
+	             (uint32_t)neg[7] << 24;
 	if (neg[0] == 0x03) {
 		snprintf(why, sizeof why, "RDP_NEG_FAILURE code %" PRIu32, v);
 		goto bad;
@@ -281,7 +281,7 @@ static int x224_exchange(int fd, int64_t deadline, enum fail_kind *kind)
 	}
 	if (v != 0x1) {
 		snprintf(why, sizeof why, "RDP_NEG_RSP selected protocol 0x%" PRIx32 ", not SSL",
-			 v);
+		         v);
 		goto bad;
 	}
 	return 0;
@@ -321,8 +321,8 @@ static int tls_handshake(int fd, int64_t deadline, enum fail_kind *kind, struct 
 				ERR_error_string_n(code, msg, sizeof msg);
 			else
 				snprintf(msg, sizeof msg, "SSL_get_error %d (%s)", e,
-					 e == SSL_ERROR_SYSCALL ? "connection closed or reset"
-								: "no detail");
+				         e == SSL_ERROR_SYSCALL ? "connection closed or reset"
+				                                : "no detail");
 			*kind = F_TLS;
 			note_error("tls: %s", msg);
 			goto out;
@@ -445,20 +445,20 @@ static double percentile(const double *v, long n, double q)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: handshake_bench --port N [options]\n"
-		   "  --host ADDR          loopback address only: 127.0.0.0/8 or ::1 (default "
-		   "127.0.0.1)\n"
-		   "  --port N             server port (required)\n"
-		   "  --mode x224|tls      X.224 CR/CC then TLS (default), or TLS only\n"
-		   "  --cookie NAME        send \"Cookie: mstshash=NAME\" in the X.224 CR\n"
-		   "  --connections N      total connections (default 1000)\n"
-		   "  --concurrency C      connections in flight, one thread each (default 8)\n"
-		   "  --timeout-ms MS      per connection, connect to handshake done (default "
-		   "5000)\n"
-		   "  --duration-max S     hard cap on the whole run (default 120)\n"
-		   "  --tls-max 1.2|1.3    highest TLS version offered (default: OpenSSL's)\n"
-		   "  --server-pid PID     report the server's CPU, RSS and threads from /proc\n"
-		   "  --json               print one JSON object instead of text\n"
-		   "  --help\n");
+	           "  --host ADDR          loopback address only: 127.0.0.0/8 or ::1 (default "
+	           "127.0.0.1)\n"
+	           "  --port N             server port (required)\n"
+	           "  --mode x224|tls      X.224 CR/CC then TLS (default), or TLS only\n"
+	           "  --cookie NAME        send \"Cookie: mstshash=NAME\" in the X.224 CR\n"
+	           "  --connections N      total connections (default 1000)\n"
+	           "  --concurrency C      connections in flight, one thread each (default 8)\n"
+	           "  --timeout-ms MS      per connection, connect to handshake done (default "
+	           "5000)\n"
+	           "  --duration-max S     hard cap on the whole run (default 120)\n"
+	           "  --tls-max 1.2|1.3    highest TLS version offered (default: OpenSSL's)\n"
+	           "  --server-pid PID     report the server's CPU, RSS and threads from /proc\n"
+	           "  --json               print one JSON object instead of text\n"
+	           "  --help\n");
 }
 
 /* Strict decimal in [lo, hi]. */
@@ -513,19 +513,19 @@ static int valid_cookie(const char *c)
 static int parse_args(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"host", required_argument, NULL, 'h'},
-	    {"port", required_argument, NULL, 'p'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"cookie", required_argument, NULL, 'k'},
-	    {"connections", required_argument, NULL, 'n'},
-	    {"concurrency", required_argument, NULL, 'c'},
-	    {"timeout-ms", required_argument, NULL, 't'},
-	    {"duration-max", required_argument, NULL, 'd'},
-	    {"tls-max", required_argument, NULL, 'v'},
-	    {"server-pid", required_argument, NULL, 's'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'H'},
-	    {NULL, 0, NULL, 0},
+	        {"host", required_argument, NULL, 'h'},
+	        {"port", required_argument, NULL, 'p'},
+	        {"mode", required_argument, NULL, 'm'},
+	        {"cookie", required_argument, NULL, 'k'},
+	        {"connections", required_argument, NULL, 'n'},
+	        {"concurrency", required_argument, NULL, 'c'},
+	        {"timeout-ms", required_argument, NULL, 't'},
+	        {"duration-max", required_argument, NULL, 'd'},
+	        {"tls-max", required_argument, NULL, 'v'},
+	        {"server-pid", required_argument, NULL, 's'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"help", no_argument, NULL, 'H'},
+	        {NULL, 0, NULL, 0},
 	};
 	long v;
 	int c, li = 0;
@@ -542,9 +542,9 @@ static int parse_args(int argc, char **argv)
 		case 'h':
 			if (set_host(optarg) < 0) {
 				fprintf(stderr,
-					"handshake_bench: --host %s: only a numeric loopback "
-					"address (127.0.0.0/8 or ::1) is allowed\n",
-					optarg);
+				        "handshake_bench: --host %s: only a numeric loopback "
+				        "address (127.0.0.0/8 or ::1) is allowed\n",
+				        optarg);
 				return -1;
 			}
 			break;
@@ -700,7 +700,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < opt.concurrency; i++) {
 		w[i].todo = opt.connections / opt.concurrency +
-			    (i < opt.connections % opt.concurrency ? 1 : 0);
+		            (i < opt.connections % opt.concurrency ? 1 : 0);
 		w[i].lat_ms = malloc((size_t)w[i].todo * sizeof(double));
 		if (!w[i].lat_ms) {
 			perror("handshake_bench: malloc");
@@ -711,7 +711,7 @@ int main(int argc, char **argv)
 	struct server_sample before = {0}, after = {0};
 	if (opt.server_pid > 0 && read_server(opt.server_pid, &before) < 0)
 		fprintf(stderr, "handshake_bench: cannot read /proc/%ld: server figures omitted\n",
-			opt.server_pid);
+		        opt.server_pid);
 	double cpu0 = cpu_ms_self();
 	int64_t t0 = now_ns();
 	run_deadline_ns = t0 + (int64_t)opt.duration_max_s * 1000000000;
@@ -729,9 +729,9 @@ int main(int argc, char **argv)
 	double cpu1 = cpu_ms_self();
 	if (before.valid && read_server(opt.server_pid, &after) < 0)
 		fprintf(stderr,
-			"handshake_bench: /proc/%ld gone after the run: server figures "
-			"omitted\n",
-			opt.server_pid);
+		        "handshake_bench: /proc/%ld gone after the run: server figures "
+		        "omitted\n",
+		        opt.server_pid);
 
 	long ok = 0, failed = 0, aborted = 0, fails[F_KINDS] = {0};
 	const char *tls_version = "NA";
@@ -766,8 +766,8 @@ int main(int argc, char **argv)
 	long handled = ok + failed;
 	int have_srv = before.valid && after.valid;
 	double srv_cpu_ms = have_srv ? (double)(after.cpu_ticks - before.cpu_ticks) * 1e3 /
-					   (double)sysconf(_SC_CLK_TCK)
-				     : 0;
+	                                       (double)sysconf(_SC_CLK_TCK)
+	                             : 0;
 	const char *mode = opt.mode == MODE_X224 ? "x224" : "tls";
 
 	if (!opt.json)
@@ -790,11 +790,11 @@ int main(int argc, char **argv)
 	put_num("p99_ms", ok > 0, "%.2f", ok ? percentile(lat, ok, 0.99) : 0, 0);
 	put_num("max_ms", ok > 0, "%.2f", ok ? lat[ok - 1] : 0, 0);
 	put_num("client_cpu_ms_per_conn", handled > 0, "%.3f",
-		handled ? (cpu1 - cpu0) / (double)handled : 0, 0);
+	        handled ? (cpu1 - cpu0) / (double)handled : 0, 0);
 	put_num("server_cpu_ms_per_conn", have_srv && handled > 0, "%.3f",
-		handled ? srv_cpu_ms / (double)handled : 0, 0);
+	        handled ? srv_cpu_ms / (double)handled : 0, 0);
 	put_num("server_cpu_pct", have_srv && wall_s > 0, "%.1f",
-		wall_s > 0 ? srv_cpu_ms / (wall_s * 10) : 0, 0);
+	        wall_s > 0 ? srv_cpu_ms / (wall_s * 10) : 0, 0);
 	put_num("server_rss_kb", after.valid, "%.0f", (double)after.rss_kb, 0);
 	put_num("server_hwm_kb", after.valid, "%.0f", (double)after.hwm_kb, 0);
 	put_num("server_threads", after.valid, "%.0f", (double)after.threads, 0);

@@ -24,6 +24,16 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM if the thread that started it dies
+    (a test runner killed at its timeout leaves no harness behind)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class CpuLoad:
     """n busy loops contending for the CPU (matrix --load): each is its own
     process, bounded by `limit_s` whatever happens, ended by its PID at
@@ -202,7 +212,7 @@ class Harness:
             self.stderr = open(self.stderr_path, "w")
             self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL,
                                          stderr=self.stderr, stdin=subprocess.DEVNULL,
-                                         env=self._env)
+                                         env=self._env, preexec_fn=_die_with_parent)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:

@@ -10,6 +10,7 @@ complete.
 import os
 import random
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -156,6 +157,50 @@ class FrontDoor(unittest.TestCase):
         close = self.close_of(conn)
         self.assertEqual(close["reason"], "deadline")
         self.assertEqual(close["last_phase"], "x224-confirm")
+
+
+    def goodbye_then_late_fin(self, goodbye):
+        """TLS up with healthy-tls, then the client's goodbye (`goodbye(tls)`
+        returns the socket to read on), then its FIN a whole second after the
+        server's: FreeRDP ends on the goodbye, long before the client's FIN.
+        Returns the close event."""
+        before = set(self.h.connections())
+        s = self.connect()
+        s.sendall(rf.x224_request("healthy-tls", protocols=0x1))
+        self.assertEqual(confirm_fields(rf.read_confirm(s))[0], 0x02)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tls = ctx.wrap_socket(s, server_hostname="localhost")
+        sock = goodbye(tls)
+        sock.settimeout(5)
+        try:  # the server's side ends: its FIN
+            while sock.recv(4096):
+                pass
+        except (ssl.SSLError, OSError):
+            pass
+        time.sleep(1.0)
+        sock.close()
+        conn = [c for c in self.h.connections() if c not in before][0]
+        return self.close_of(conn)
+
+    def test_client_close_notify_then_late_fin_is_client_closed(self):
+        def close_notify(tls):
+            try:
+                return tls.unwrap()  # sends close_notify, reads the server's
+            except (ssl.SSLError, OSError):
+                return tls
+        close = self.goodbye_then_late_fin(close_notify)
+        self.assertEqual(close["reason"], "client-closed", close)
+
+    def test_client_ultimatum_then_late_fin_is_client_closed(self):
+        # MCS Disconnect Provider Ultimatum (rn-user-requested), as FreeRDP's
+        # client library sends it on disconnect: TPKT, X.224 Data, 2 bytes.
+        def ultimatum(tls):
+            tls.sendall(bytes.fromhex("0300000902f0802180"))
+            return tls
+        close = self.goodbye_then_late_fin(ultimatum)
+        self.assertEqual(close["reason"], "client-closed", close)
 
 
 class Stop(unittest.TestCase):

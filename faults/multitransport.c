@@ -280,7 +280,7 @@ struct cresp {
 	struct cur inner_head; /* result, calledConnectId, domainParameters */
 	struct cur gcc;        /* userData content */
 	struct cur blocks;
-	size_t key_end; /* in gcc: just past "McDn" */
+	size_t key_end;                        /* in gcc: just past "McDn" */
 	size_t app_lsize, ud_lsize, per_lsize; /* the sizes of the three lengths */
 };
 

@@ -94,7 +94,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		if (rc == X224_OK)
 			CHECK(k < full.length ? r == X224_NEED_MORE
-					      : r == X224_OK && same_request(&pre, &full));
+			                      : r == X224_OK && same_request(&pre, &full));
 		if (r < 0)
 			CHECK(rc == r);
 	}

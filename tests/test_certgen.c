@@ -45,13 +45,13 @@ static const char *const test_ips[] = {"127.0.0.1", "::1", "2001:db8::42", NULL}
 static struct certgen_spec base_spec(void)
 {
 	struct certgen_spec s = {
-	    .subject_cn = "rdpfault.test",
-	    .san_dns = test_dns,
-	    .san_ip = test_ips,
-	    .key_bits = 2048,
-	    .digest = "sha256",
-	    .not_before_offset = -3600,
-	    .not_after_offset = 30 * DAY,
+	        .subject_cn = "rdpfault.test",
+	        .san_dns = test_dns,
+	        .san_ip = test_ips,
+	        .key_bits = 2048,
+	        .digest = "sha256",
+	        .not_before_offset = -3600,
+	        .not_after_offset = 30 * DAY,
 	};
 	return s;
 }
@@ -116,11 +116,11 @@ static void replace_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
 static void make_ca(struct certgen_pair *out)
 {
 	struct certgen_spec s = {
-	    .subject_cn = "rdpfault test CA",
-	    .key_bits = 2048,
-	    .digest = "sha256",
-	    .not_before_offset = -DAY,
-	    .not_after_offset = 3650 * DAY,
+	        .subject_cn = "rdpfault test CA",
+	        .key_bits = 2048,
+	        .digest = "sha256",
+	        .not_before_offset = -DAY,
+	        .not_after_offset = 3650 * DAY,
 	};
 	char err[256] = "";
 	X509V3_CTX ctx;
@@ -208,7 +208,7 @@ static void assert_sans(X509 *x)
 
 			assert_non_null(test_dns[ndns]);
 			assert_int_equal(ASN1_STRING_length(gn->d.dNSName),
-					 (int)strlen(test_dns[ndns]));
+			                 (int)strlen(test_dns[ndns]));
 			assert_memory_equal(s, test_dns[ndns], strlen(test_dns[ndns]));
 			ndns++;
 		} else if (gn->type == GEN_IPADD) {
@@ -216,7 +216,7 @@ static void assert_sans(X509 *x)
 			int len = strchr(test_ips[nip], ':') ? 16 : 4;
 
 			assert_int_equal(
-			    inet_pton(len == 16 ? AF_INET6 : AF_INET, test_ips[nip], want), 1);
+			        inet_pton(len == 16 ? AF_INET6 : AF_INET, test_ips[nip], want), 1);
 			assert_int_equal(ASN1_STRING_length(gn->d.iPAddress), len);
 			assert_memory_equal(ASN1_STRING_get0_data(gn->d.iPAddress), want, len);
 			nip++;
@@ -248,8 +248,8 @@ static void test_self_signed(void **state)
 	x = cert_from_pem(p.cert_pem);
 	assert_int_equal(X509_get_version(x), X509_VERSION_3);
 	assert_int_equal(
-	    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)),
-	    (int)strlen("rdpfault.test"));
+	        X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof(cn)),
+	        (int)strlen("rdpfault.test"));
 	assert_string_equal(cn, "rdpfault.test");
 	assert_int_equal(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(x)), 0);
 	assert_sans(x);
@@ -410,7 +410,7 @@ static void test_signed_by_ca(void **state)
 	assert_int_equal(X509_verify(leaf.cert, leaf.key), 0);
 	ERR_clear_error();
 	assert_int_equal(
-	    X509_NAME_cmp(X509_get_issuer_name(leaf.cert), X509_get_subject_name(ca.cert)), 0);
+	        X509_NAME_cmp(X509_get_issuer_name(leaf.cert), X509_get_subject_name(ca.cert)), 0);
 	akid = X509_get0_authority_key_id(leaf.cert);
 	skid = X509_get0_subject_key_id(ca.cert);
 	assert_non_null(akid);
@@ -421,7 +421,7 @@ static void test_signed_by_ca(void **state)
 	assert_int_equal(verify_chain(leaf.cert, ca.cert, "rdpfault.test", NULL), X509_V_OK);
 	assert_int_equal(verify_chain(leaf.cert, ca.cert, NULL, "::1"), X509_V_OK);
 	assert_int_equal(verify_chain(leaf.cert, ca.cert, "other.test", NULL),
-			 X509_V_ERR_HOSTNAME_MISMATCH);
+	                 X509_V_ERR_HOSTNAME_MISMATCH);
 
 	s.not_before_offset = -10 * DAY;
 	s.not_after_offset = -DAY;
@@ -432,7 +432,7 @@ static void test_signed_by_ca(void **state)
 	s.not_after_offset = 10 * DAY;
 	assert_int_equal(certgen_make(&s, &early, err, sizeof(err)), 0);
 	assert_int_equal(verify_chain(early.cert, ca.cert, NULL, NULL),
-			 X509_V_ERR_CERT_NOT_YET_VALID);
+	                 X509_V_ERR_CERT_NOT_YET_VALID);
 
 	certgen_pair_free(&leaf);
 	certgen_pair_free(&old);
@@ -700,7 +700,7 @@ static void test_runtime_wanted(void **state)
 	/* Missing: made 0700 even under a umask that would take owner bits. */
 	old_umask = umask(0277);
 	assert_int_equal(runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)),
-			 0);
+	                 0);
 	umask(old_umask);
 	assert_int_equal(created, 1);
 	assert_string_equal(path, wanted);
@@ -708,23 +708,24 @@ static void test_runtime_wanted(void **state)
 
 	/* Existing and private: used, and not ours to remove. */
 	assert_int_equal(runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)),
-			 0);
+	                 0);
 	assert_int_equal(created, 0);
 
 	assert_int_equal(chmod(wanted, 0755), 0);
 	assert_int_equal(runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(err, "0755"));
 	assert_int_equal(chmod(wanted, 0710), 0);
 	assert_int_equal(runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(err, "0710"));
 	assert_int_equal(chmod(wanted, 0700), 0);
 
 	if (geteuid() == 0) {
 		assert_int_equal(chown(wanted, 65534, (gid_t)-1), 0);
 		assert_int_equal(
-		    runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)), -1);
+		        runtime_dir_open(wanted, path, sizeof(path), &created, err, sizeof(err)),
+		        -1);
 		assert_non_null(strstr(err, "owned by uid 65534"));
 		assert_int_equal(chown(wanted, 0, (gid_t)-1), 0);
 	}
@@ -732,20 +733,20 @@ static void test_runtime_wanted(void **state)
 	join(target, parent, "link");
 	assert_int_equal(symlink(wanted, target), 0);
 	assert_int_equal(runtime_dir_open(target, path, sizeof(path), &created, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(err, "symbolic link"));
 	unlink(target);
 
 	join(target, parent, "file");
 	assert_int_equal(certgen_write_file(parent, "file", "x", 0600, err, sizeof(err)), 0);
 	assert_int_equal(runtime_dir_open(target, path, sizeof(path), &created, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(err, "not a directory"));
 	unlink(target);
 
 	join(target, parent, "no/such");
 	assert_int_equal(runtime_dir_open(target, path, sizeof(path), &created, err, sizeof(err)),
-			 -1);
+	                 -1);
 	assert_non_null(strstr(err, "no/such"));
 
 	assert_int_equal(rmdir(wanted), 0);
@@ -829,7 +830,7 @@ static void test_rdp_key_short_exponent(void **state)
 	assert_int_equal(certgen_rdp_key(key, &b, err, sizeof(err)), 0);
 	assert_int_equal(b.modulus_len, 256);
 	assert_int_equal(b.private_exponent_len, 256);
-	assert_int_equal(b.private_exponent[0], 0x02);             /* bit 1, least significant first */
+	assert_int_equal(b.private_exponent[0], 0x02); /* bit 1, least significant first */
 	assert_int_equal(b.private_exponent[2030 / 8], 1u << (2030 % 8));
 	assert_int_equal(b.private_exponent[254], 0);
 	assert_int_equal(b.private_exponent[255], 0);
@@ -853,14 +854,21 @@ static void test_rdp_key_short_exponent(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_self_signed),	   cmocka_unit_test(test_expired),
-	    cmocka_unit_test(test_not_yet_valid),  cmocka_unit_test(test_far_dates),
-	    cmocka_unit_test(test_sha1),	   cmocka_unit_test(test_rsa_1024),
-	    cmocka_unit_test(test_given_key),	   cmocka_unit_test(test_signed_by_ca),
-	    cmocka_unit_test(test_bad_specs),	   cmocka_unit_test(test_pkcs1_pem),
-	    cmocka_unit_test(test_write_file),	   cmocka_unit_test(test_runtime_default),
-	    cmocka_unit_test(test_runtime_wanted), cmocka_unit_test(test_runtime_remove),
-	    cmocka_unit_test(test_rdp_key_short_exponent),
+	        cmocka_unit_test(test_self_signed),
+	        cmocka_unit_test(test_expired),
+	        cmocka_unit_test(test_not_yet_valid),
+	        cmocka_unit_test(test_far_dates),
+	        cmocka_unit_test(test_sha1),
+	        cmocka_unit_test(test_rsa_1024),
+	        cmocka_unit_test(test_given_key),
+	        cmocka_unit_test(test_signed_by_ca),
+	        cmocka_unit_test(test_bad_specs),
+	        cmocka_unit_test(test_pkcs1_pem),
+	        cmocka_unit_test(test_write_file),
+	        cmocka_unit_test(test_runtime_default),
+	        cmocka_unit_test(test_runtime_wanted),
+	        cmocka_unit_test(test_runtime_remove),
+	        cmocka_unit_test(test_rdp_key_short_exponent),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -179,8 +179,8 @@ static void *emit_main(void *arg)
 	struct emitter *e = arg;
 	for (int i = 0; e->n ? i < e->n : !atomic_load(e->stop); i++) {
 		events_emit(e->conn, "tick",
-			    json_pack("{s:i, s:i, s:s}", "seq", i, "thread", (int)(e->conn % 100),
-				      "tag", "unit-test"));
+		            json_pack("{s:i, s:i, s:s}", "seq", i, "thread", (int)(e->conn % 100),
+		                      "tag", "unit-test"));
 		e->emitted = i + 1;
 	}
 	return NULL;
@@ -231,7 +231,7 @@ static void test_concurrent_file(void **state)
 		/* The fixed fields first, in this order, then the caller's. */
 		char head[96];
 		snprintf(head, sizeof(head), "{\"ts_ms\":%lld,\"conn\":%lld,\"event\":\"tick\",",
-			 (long long)ts, (long long)conn);
+		         (long long)ts, (long long)conn);
 		assert_true(strncmp(l.v[i], head, strlen(head)) == 0);
 		json_decref(o);
 	}
@@ -597,7 +597,7 @@ static void test_close_while_emitting(void **state)
 			assert_true(next[t] + (int)k <= em[t].emitted);
 			for (size_t i = 0; i < k; i++)
 				assert_int_equal(int_field(json_array_get(after[t], i), "seq"),
-						 em[t].emitted - (int)k + (int)i);
+				                 em[t].emitted - (int)k + (int)i);
 			if (in_ring < RING)
 				assert_int_equal(next[t] + (int)k, em[t].emitted);
 			json_decref(after[t]);
@@ -637,16 +637,16 @@ static void test_now_ms(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_concurrent_file),
-	    cmocka_unit_test(test_fields_optional),
-	    cmocka_unit_test(test_recent),
-	    cmocka_unit_test(test_recent_ring_wraps),
-	    cmocka_unit_test(test_stdout),
-	    cmocka_unit_test(test_unopenable_paths),
-	    cmocka_unit_test(test_null_path),
-	    cmocka_unit_test(test_reopen_after_close),
-	    cmocka_unit_test(test_close_while_emitting),
-	    cmocka_unit_test(test_now_ms),
+	        cmocka_unit_test(test_concurrent_file),
+	        cmocka_unit_test(test_fields_optional),
+	        cmocka_unit_test(test_recent),
+	        cmocka_unit_test(test_recent_ring_wraps),
+	        cmocka_unit_test(test_stdout),
+	        cmocka_unit_test(test_unopenable_paths),
+	        cmocka_unit_test(test_null_path),
+	        cmocka_unit_test(test_reopen_after_close),
+	        cmocka_unit_test(test_close_while_emitting),
+	        cmocka_unit_test(test_now_ms),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, NULL);

@@ -152,10 +152,10 @@ static void test_codes(void **state)
 }
 
 /* The "valid client" answer exactly as FreeRDP 2.11.7 writes it into TLS. */
-static const uint8_t valid_client[35] = {
-    0x03, 0x00, 0x00, 0x23, 0x02, 0xf0, 0x80, 0x68, 0x00, 0x08, 0x03, 0xeb,
-    0x70, 0x80, 0x14, 0x80, 0x00, 0x00, 0x00, 0xff, 0x03, 0x10, 0x00, 0x07,
-    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00};
+static const uint8_t valid_client[35] = {0x03, 0x00, 0x00, 0x23, 0x02, 0xf0, 0x80, 0x68, 0x00,
+                                         0x08, 0x03, 0xeb, 0x70, 0x80, 0x14, 0x80, 0x00, 0x00,
+                                         0x00, 0xff, 0x03, 0x10, 0x00, 0x07, 0x00, 0x00, 0x00,
+                                         0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00};
 
 static void test_license_rewrite(void **state)
 {
@@ -185,9 +185,10 @@ static void test_license_rewrite(void **state)
 		free(cut);
 	}
 	for (size_t i = 0; i < 23; i++) {
-		if (i == 8 || i == 9 || i == 10 || i == 11 || i == 12 || i == 16 || i == 17 || i == 18 ||
-		    i == 20)
-			continue; /* initiator, channel, priority, flagsHi, preamble flags: any value */
+		if (i == 8 || i == 9 || i == 10 || i == 11 || i == 12 || i == 16 || i == 17 ||
+		    i == 18 || i == 20)
+			continue; /* initiator, channel, priority, flagsHi, preamble flags: any
+			             value */
 		memcpy(pdu, valid_client, sizeof(pdu));
 		pdu[i] ^= 0x08;
 		int rc = license_error_rewrite(pdu, sizeof(pdu), 6, 1);
@@ -266,21 +267,41 @@ static void test_plan_problems(void **state)
 	static const struct {
 		const char *file, *needle;
 	} cases[] = {
-	    {"faults-bad/unknown-action.yaml", "unknown-action.yaml:9: faults[0].action: unknown action \"explode\""},
-	    {"faults-bad/unknown-phase.yaml", "unknown-phase.yaml:9: faults[0].at: unknown phase \"tls-middle\""},
-	    {"faults-bad/wrong-phase.yaml", "wrong-phase.yaml:9: faults[0].at: neg-failure cannot strike at active"},
-	    {"faults-bad/bad-code.yaml", "bad-code.yaml:9: faults[0].params.code: \"SSL_SOMETHING\" is not an RDP_NEG_FAILURE code"},
-	    {"faults-bad/missing-code.yaml", "missing-code.yaml:9: faults[0].params.code: neg-failure needs a code"},
-	    {"faults-bad/bad-status.yaml", "bad-status.yaml:11: faults[0].params.code: \"STATUS_SLEEPY\" is not an NTSTATUS"},
-	    {"faults-bad/extra-param.yaml", "extra-param.yaml:9: faults[0].params.when: stall takes no parameter \"when\""},
-	    {"faults-bad/bad-duration.yaml", "bad-duration.yaml:9: faults[0].params.duration_ms: \"soon\" is not 0-86400000 milliseconds"},
-	    {"faults-bad/credssp-without-nla.yaml", "credssp-without-nla.yaml:9: faults[0].action: credssp-error needs NLA"},
-	    {"faults-bad/license-without-tls.yaml", "license-without-tls.yaml:9: faults[0].action: license-error needs TLS"},
-	    {"faults-bad/bad-license-code.yaml", "bad-license-code.yaml:9: faults[0].params.code: \"ERR_TOO_LATE\" is not a licensing error code"},
-	    {"faults-bad/bad-transition.yaml", "bad-transition.yaml:9: faults[0].params.transition: \"ST_SOMEWHERE\" is not a state transition"},
-	    {"faults-bad/bad-reason.yaml", "bad-reason.yaml:9: faults[0].params.reason: \"rn-bored\" is not an MCS reason"},
-	    {"faults-bad/early-ultimatum.yaml", "early-ultimatum.yaml:9: faults[0].at: disconnect-ultimatum cannot strike at x224-confirm"},
-	    {"faults-bad/license-wait.yaml", "license-wait.yaml:9: faults[0].params.after_ms: licensing messages cannot wait when a license-error is among them"},
+	        {"faults-bad/unknown-action.yaml",
+	         "unknown-action.yaml:9: faults[0].action: unknown action \"explode\""},
+	        {"faults-bad/unknown-phase.yaml",
+	         "unknown-phase.yaml:9: faults[0].at: unknown phase \"tls-middle\""},
+	        {"faults-bad/wrong-phase.yaml",
+	         "wrong-phase.yaml:9: faults[0].at: neg-failure cannot strike at active"},
+	        {"faults-bad/bad-code.yaml", "bad-code.yaml:9: faults[0].params.code: "
+	                                     "\"SSL_SOMETHING\" is not an RDP_NEG_FAILURE code"},
+	        {"faults-bad/missing-code.yaml",
+	         "missing-code.yaml:9: faults[0].params.code: neg-failure needs a code"},
+	        {"faults-bad/bad-status.yaml",
+	         "bad-status.yaml:11: faults[0].params.code: \"STATUS_SLEEPY\" is not an NTSTATUS"},
+	        {"faults-bad/extra-param.yaml",
+	         "extra-param.yaml:9: faults[0].params.when: stall takes no parameter \"when\""},
+	        {"faults-bad/bad-duration.yaml",
+	         "bad-duration.yaml:9: faults[0].params.duration_ms: \"soon\" is not 0-86400000 "
+	         "milliseconds"},
+	        {"faults-bad/credssp-without-nla.yaml",
+	         "credssp-without-nla.yaml:9: faults[0].action: credssp-error needs NLA"},
+	        {"faults-bad/license-without-tls.yaml",
+	         "license-without-tls.yaml:9: faults[0].action: license-error needs TLS"},
+	        {"faults-bad/bad-license-code.yaml",
+	         "bad-license-code.yaml:9: faults[0].params.code: \"ERR_TOO_LATE\" is not a "
+	         "licensing error code"},
+	        {"faults-bad/bad-transition.yaml",
+	         "bad-transition.yaml:9: faults[0].params.transition: \"ST_SOMEWHERE\" is not a "
+	         "state transition"},
+	        {"faults-bad/bad-reason.yaml",
+	         "bad-reason.yaml:9: faults[0].params.reason: \"rn-bored\" is not an MCS reason"},
+	        {"faults-bad/early-ultimatum.yaml",
+	         "early-ultimatum.yaml:9: faults[0].at: disconnect-ultimatum cannot strike at "
+	         "x224-confirm"},
+	        {"faults-bad/license-wait.yaml",
+	         "license-wait.yaml:9: faults[0].params.after_ms: licensing messages cannot wait "
+	         "when a license-error is among them"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char text[2048] = "";
@@ -296,11 +317,16 @@ static void test_plan_problems(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_nego_pdu_bytes),    cmocka_unit_test(test_nego_codes),
-	    cmocka_unit_test(test_credssp_codes),     cmocka_unit_test(test_tcp_reset_is_rst),
-	    cmocka_unit_test(test_tcp_fin_keeps_reading), cmocka_unit_test(test_plan_ok),
-	    cmocka_unit_test(test_plan_problems),     cmocka_unit_test(test_codes),
-	    cmocka_unit_test(test_license_rewrite),   cmocka_unit_test(test_ultimatum_pdu),
+	        cmocka_unit_test(test_nego_pdu_bytes),
+	        cmocka_unit_test(test_nego_codes),
+	        cmocka_unit_test(test_credssp_codes),
+	        cmocka_unit_test(test_tcp_reset_is_rst),
+	        cmocka_unit_test(test_tcp_fin_keeps_reading),
+	        cmocka_unit_test(test_plan_ok),
+	        cmocka_unit_test(test_plan_problems),
+	        cmocka_unit_test(test_codes),
+	        cmocka_unit_test(test_license_rewrite),
+	        cmocka_unit_test(test_ultimatum_pdu),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,8 +38,8 @@ static void test_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_every_byte),
-	    cmocka_unit_test(test_empty),
+	        cmocka_unit_test(test_every_byte),
+	        cmocka_unit_test(test_empty),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,9 +150,12 @@ static void garbage_stops(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(rdesktop_rdp_security),  cmocka_unit_test(rdesktop_tls_plaintext),
-	    cmocka_unit_test(canonical_per_untouched), cmocka_unit_test(large_interval_untouched),
-	    cmocka_unit_test(tls_stream_untouched),    cmocka_unit_test(garbage_stops),
+	        cmocka_unit_test(rdesktop_rdp_security),
+	        cmocka_unit_test(rdesktop_tls_plaintext),
+	        cmocka_unit_test(canonical_per_untouched),
+	        cmocka_unit_test(large_interval_untouched),
+	        cmocka_unit_test(tls_stream_untouched),
+	        cmocka_unit_test(garbage_stops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

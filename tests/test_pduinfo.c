@@ -16,8 +16,11 @@
 static size_t sdrq(uint8_t *out, const uint8_t *body, size_t n)
 {
 	size_t len = 4 + 3 + 8 + n;
-	uint8_t h[] = {0x03, 0x00, (uint8_t)(len >> 8), (uint8_t)len, 0x02, 0xF0, 0x80,
-	               0x64, 0x00, 0x06, 0x03, 0xEB, 0x70, 0x80, (uint8_t)n};
+	uint8_t h[] = {0x03,         0x00, (uint8_t)(len >> 8),
+	               (uint8_t)len, 0x02, 0xF0,
+	               0x80,         0x64, 0x00,
+	               0x06,         0x03, 0xEB,
+	               0x70,         0x80, (uint8_t)n};
 	h[13] = 0x80 | (uint8_t)(n >> 8);
 	h[14] = (uint8_t)n;
 	memcpy(out, h, sizeof(h));
@@ -30,8 +33,24 @@ static size_t sdrq(uint8_t *out, const uint8_t *body, size_t n)
 static size_t share_data(uint8_t *out, unsigned type2, const uint8_t *extra, size_t n)
 {
 	size_t len = 6 + 12 + n;
-	uint8_t h[18] = {(uint8_t)len, (uint8_t)(len >> 8), 0x17, 0x00, 0xEF, 0x03, 0xEA, 0x03,
-	                 0x01, 0x00,   0x00,                0x01, 0x00, 0x00, (uint8_t)type2, 0, 0, 0};
+	uint8_t h[18] = {(uint8_t)len,
+	                 (uint8_t)(len >> 8),
+	                 0x17,
+	                 0x00,
+	                 0xEF,
+	                 0x03,
+	                 0xEA,
+	                 0x03,
+	                 0x01,
+	                 0x00,
+	                 0x00,
+	                 0x01,
+	                 0x00,
+	                 0x00,
+	                 (uint8_t)type2,
+	                 0,
+	                 0,
+	                 0};
 	memcpy(out, h, sizeof(h));
 	memcpy(out + sizeof(h), extra, n);
 	return len;
@@ -148,7 +167,8 @@ static void test_tap_any_split(void **state)
 		memset(&tap, 0, sizeof(tap));
 		memset(&s, 0, sizeof(s));
 		for (size_t off = 0; off < n; off += chunk)
-			pdutap_feed(&tap, stream + off, off + chunk > n ? n - off : chunk, collect, &s);
+			pdutap_feed(&tap, stream + off, off + chunk > n ? n - off : chunk, collect,
+			            &s);
 		assert_int_equal(s.n, 5);
 		assert_string_equal(s.names[0], "x224-connection-confirm");
 		assert_string_equal(s.names[1], "tsrequest");
@@ -186,10 +206,10 @@ static void test_tap_unframed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_names),
-	    cmocka_unit_test(test_truncated_heads),
-	    cmocka_unit_test(test_tap_any_split),
-	    cmocka_unit_test(test_tap_unframed),
+	        cmocka_unit_test(test_names),
+	        cmocka_unit_test(test_truncated_heads),
+	        cmocka_unit_test(test_tap_any_split),
+	        cmocka_unit_test(test_tap_unframed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

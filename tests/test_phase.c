@@ -16,10 +16,11 @@
 
 /* The phases in connection order, as documented. */
 static const char *const expected_names[] = {
-    "tcp-accept",     "x224-request",	   "x224-confirm", "tls-client-hello", "tls-server-hello",
-    "tls-finished",   "credssp",	   "mcs-connect",  "erect-domain",     "attach-user",
-    "channel-join",   "security-exchange", "client-info",  "licensing",	       "capabilities",
-    "confirm-active", "finalization",	   "active",
+        "tcp-accept",       "x224-request", "x224-confirm", "tls-client-hello",
+        "tls-server-hello", "tls-finished", "credssp",      "mcs-connect",
+        "erect-domain",     "attach-user",  "channel-join", "security-exchange",
+        "client-info",      "licensing",    "capabilities", "confirm-active",
+        "finalization",     "active",
 };
 
 #define N_EXPECTED (sizeof(expected_names) / sizeof(expected_names[0]))
@@ -118,21 +119,21 @@ static void test_from_name_unknown(void **state)
 {
 	(void)state;
 	static const char *const unknown[] = {
-	    "",
-	    "none",
-	    "NONE",
-	    "X224-REQUEST",
-	    "x224_request",
-	    "x224-request ",
-	    " x224-request",
-	    "x224",
-	    "x224-request-",
-	    "tls",
-	    "credssp\n",
-	    "activ",
-	    "actives",
-	    "Active",
-	    "phase",
+	        "",
+	        "none",
+	        "NONE",
+	        "X224-REQUEST",
+	        "x224_request",
+	        "x224-request ",
+	        " x224-request",
+	        "x224",
+	        "x224-request-",
+	        "tls",
+	        "credssp\n",
+	        "activ",
+	        "actives",
+	        "Active",
+	        "phase",
 	};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		assert_int_equal(phase_from_name(unknown[i]), PH_NONE);
@@ -147,21 +148,21 @@ static void test_from_freerdp_state(void **state)
 		const char *state;
 		enum phase want;
 	} map[] = {
-	    {"CONNECTION_STATE_INITIAL", PH_NONE},
-	    {"CONNECTION_STATE_NEGO", PH_NONE},
-	    {"CONNECTION_STATE_NLA", PH_NONE},
-	    {"CONNECTION_STATE_MCS_CONNECT", PH_MCS_CONNECT},
-	    {"CONNECTION_STATE_MCS_ERECT_DOMAIN", PH_ERECT_DOMAIN},
-	    {"CONNECTION_STATE_MCS_ATTACH_USER", PH_ATTACH_USER},
-	    {"CONNECTION_STATE_MCS_CHANNEL_JOIN", PH_NONE},
-	    {"CONNECTION_STATE_RDP_SECURITY_COMMENCEMENT", PH_CHANNEL_JOIN},
-	    {"CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE", PH_NONE},
-	    {"CONNECTION_STATE_CONNECT_TIME_AUTO_DETECT", PH_NONE},
-	    {"CONNECTION_STATE_LICENSING", PH_CLIENT_INFO},
-	    {"CONNECTION_STATE_MULTITRANSPORT_BOOTSTRAPPING", PH_NONE},
-	    {"CONNECTION_STATE_CAPABILITIES_EXCHANGE", PH_CAPABILITIES},
-	    {"CONNECTION_STATE_FINALIZATION", PH_FINALIZATION},
-	    {"CONNECTION_STATE_ACTIVE", PH_ACTIVE},
+	        {"CONNECTION_STATE_INITIAL", PH_NONE},
+	        {"CONNECTION_STATE_NEGO", PH_NONE},
+	        {"CONNECTION_STATE_NLA", PH_NONE},
+	        {"CONNECTION_STATE_MCS_CONNECT", PH_MCS_CONNECT},
+	        {"CONNECTION_STATE_MCS_ERECT_DOMAIN", PH_ERECT_DOMAIN},
+	        {"CONNECTION_STATE_MCS_ATTACH_USER", PH_ATTACH_USER},
+	        {"CONNECTION_STATE_MCS_CHANNEL_JOIN", PH_NONE},
+	        {"CONNECTION_STATE_RDP_SECURITY_COMMENCEMENT", PH_CHANNEL_JOIN},
+	        {"CONNECTION_STATE_SECURE_SETTINGS_EXCHANGE", PH_NONE},
+	        {"CONNECTION_STATE_CONNECT_TIME_AUTO_DETECT", PH_NONE},
+	        {"CONNECTION_STATE_LICENSING", PH_CLIENT_INFO},
+	        {"CONNECTION_STATE_MULTITRANSPORT_BOOTSTRAPPING", PH_NONE},
+	        {"CONNECTION_STATE_CAPABILITIES_EXCHANGE", PH_CAPABILITIES},
+	        {"CONNECTION_STATE_FINALIZATION", PH_FINALIZATION},
+	        {"CONNECTION_STATE_ACTIVE", PH_ACTIVE},
 	};
 	enum phase last = PH_NONE;
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
@@ -175,14 +176,14 @@ static void test_from_freerdp_state(void **state)
 	}
 	assert_int_equal(phase_from_freerdp_state(NULL), PH_NONE);
 	static const char *const misses[] = {
-	    "",
-	    "CONNECTION_STATE_",
-	    "CONNECTION_STATE_MCS",
-	    "connection_state_active",
-	    "CONNECTION_STATE_ACTIVE ",
-	    "CONNECTION_STATE_ACTIVE_",
-	    "STATE_ACTIVE",
-	    "mcs-connect",
+	        "",
+	        "CONNECTION_STATE_",
+	        "CONNECTION_STATE_MCS",
+	        "connection_state_active",
+	        "CONNECTION_STATE_ACTIVE ",
+	        "CONNECTION_STATE_ACTIVE_",
+	        "STATE_ACTIVE",
+	        "mcs-connect",
 	};
 	for (size_t i = 0; i < sizeof(misses) / sizeof(misses[0]); i++)
 		assert_int_equal(phase_from_freerdp_state(misses[i]), PH_NONE);
@@ -191,13 +192,13 @@ static void test_from_freerdp_state(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_kebab_checker),
-	    cmocka_unit_test(test_exact_list_in_order),
-	    cmocka_unit_test(test_names_unique_kebab_described),
-	    cmocka_unit_test(test_out_of_range),
-	    cmocka_unit_test(test_from_name_round_trip),
-	    cmocka_unit_test(test_from_name_unknown),
-	    cmocka_unit_test(test_from_freerdp_state),
+	        cmocka_unit_test(test_kebab_checker),
+	        cmocka_unit_test(test_exact_list_in_order),
+	        cmocka_unit_test(test_names_unique_kebab_described),
+	        cmocka_unit_test(test_out_of_range),
+	        cmocka_unit_test(test_from_name_round_trip),
+	        cmocka_unit_test(test_from_name_unknown),
+	        cmocka_unit_test(test_from_freerdp_state),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

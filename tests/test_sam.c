@@ -49,15 +49,15 @@ static const struct {
 	const char *password;
 	const char *nt;
 } vectors[] = {
-    {"password", "8846f7eaee8fb117ad06bdd830b7586c"},
-    {"", "31d6cfe0d16ae931b73c59d7e0c089c0"},
-    {"p\xc3\xa4ssw\xc3\xb6rd", "0553152250ac01adb4213cb9938663e4"}, /* pässwörd */
-    {"\xce\xa9", "238926747cfdc142ad45f2cb71f49f9f"},		    /* U+03A9 */
-    {"\xe2\x82\xac", "030926b781938db4365d46adc7cfbcb8"},	    /* U+20AC */
-    {"\xf0\x9f\x98\x80", "4b58a10cc20a4e7d808d218e1f80aabc"},	    /* U+1F600 */
-    {"p\xf0\x9f\x98\x80w", "6b06667388f00da5001c1f5f34131271"},	    /* p U+1F600 w */
-    {"\xf4\x8f\xbf\xbf", "9e0ad9dae64dd4cc4419ddf6420f8e42"},	    /* U+10FFFF */
-    {"a:b", "8e134a51ae2df29f33695327f91a5371"},		    /* ':' is fine here */
+        {"password", "8846f7eaee8fb117ad06bdd830b7586c"},
+        {"", "31d6cfe0d16ae931b73c59d7e0c089c0"},
+        {"p\xc3\xa4ssw\xc3\xb6rd", "0553152250ac01adb4213cb9938663e4"}, /* pässwörd */
+        {"\xce\xa9", "238926747cfdc142ad45f2cb71f49f9f"},               /* U+03A9 */
+        {"\xe2\x82\xac", "030926b781938db4365d46adc7cfbcb8"},           /* U+20AC */
+        {"\xf0\x9f\x98\x80", "4b58a10cc20a4e7d808d218e1f80aabc"},       /* U+1F600 */
+        {"p\xf0\x9f\x98\x80w", "6b06667388f00da5001c1f5f34131271"},     /* p U+1F600 w */
+        {"\xf4\x8f\xbf\xbf", "9e0ad9dae64dd4cc4419ddf6420f8e42"},       /* U+10FFFF */
+        {"a:b", "8e134a51ae2df29f33695327f91a5371"},                    /* ':' is fine here */
 };
 
 static void test_md4_available(void **state)
@@ -99,21 +99,21 @@ static void test_vectors(void **state)
 static void test_invalid_utf8(void **state)
 {
 	static const char *const bad[] = {
-	    "\x80",		    /* stray continuation byte */
-	    "\xc0\xaf",		    /* overlong '/' */
-	    "\xc1\xbf",		    /* overlong */
-	    "\xe0\x80\xaf",	    /* overlong, 3 bytes */
-	    "\xf0\x80\x80\xaf",	    /* overlong, 4 bytes */
-	    "\xed\xa0\x80",	    /* U+D800, a surrogate */
-	    "\xed\xbf\xbf",	    /* U+DFFF */
-	    "\xf4\x90\x80\x80",	    /* U+110000 */
-	    "\xf5\x80\x80\x80",	    /* beyond any code point */
-	    "\xf8\x88\x80\x80\x80", /* 5-byte form */
-	    "\xff",
-	    "\xc3",	    /* truncated at the end */
-	    "a\xe2\x82",    /* truncated */
-	    "\xf0\x9f\x98", /* truncated */
-	    "\xe2\x82z",    /* interrupted */
+	        "\x80",                 /* stray continuation byte */
+	        "\xc0\xaf",             /* overlong '/' */
+	        "\xc1\xbf",             /* overlong */
+	        "\xe0\x80\xaf",         /* overlong, 3 bytes */
+	        "\xf0\x80\x80\xaf",     /* overlong, 4 bytes */
+	        "\xed\xa0\x80",         /* U+D800, a surrogate */
+	        "\xed\xbf\xbf",         /* U+DFFF */
+	        "\xf4\x90\x80\x80",     /* U+110000 */
+	        "\xf5\x80\x80\x80",     /* beyond any code point */
+	        "\xf8\x88\x80\x80\x80", /* 5-byte form */
+	        "\xff",
+	        "\xc3",         /* truncated at the end */
+	        "a\xe2\x82",    /* truncated */
+	        "\xf0\x9f\x98", /* truncated */
+	        "\xe2\x82z",    /* interrupted */
 	};
 	char out[33];
 	size_t i;
@@ -173,7 +173,7 @@ static void test_line_refused(void **state)
 /* popen goes through /bin/sh, so the password is single-quoted with any
  * embedded quote spelled '\''. */
 static int run_winpr_hash(const char *user, const char *domain, const char *password, int sam,
-			  char *out, size_t n)
+                          char *out, size_t n)
 {
 	char cmd[512];
 	char qpw[128];
@@ -192,7 +192,7 @@ static int run_winpr_hash(const char *user, const char *domain, const char *pass
 	}
 	qpw[j] = '\0';
 	snprintf(cmd, sizeof(cmd), WINPR_HASH " -u '%s' -d '%s' -p '%s'%s 2>/dev/null", user,
-		 domain, qpw, sam ? " -f sam" : "");
+	         domain, qpw, sam ? " -f sam" : "");
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;
@@ -205,7 +205,7 @@ static int run_winpr_hash(const char *user, const char *domain, const char *pass
 static void test_against_winpr_hash(void **state)
 {
 	static const char *const passwords[] = {
-	    "password", "p\xc3\xa4ssw\xc3\xb6rd", "\xf0\x9f\x98\x80", "it's a secret", "a:b",
+	        "password", "p\xc3\xa4ssw\xc3\xb6rd", "\xf0\x9f\x98\x80", "it's a secret", "a:b",
 	};
 	char theirs[256];
 	char ours[256];
@@ -215,18 +215,18 @@ static void test_against_winpr_hash(void **state)
 	if (access(WINPR_HASH, X_OK) != 0)
 		skip();
 	for (i = 0; i < sizeof(passwords) / sizeof(passwords[0]); i++) {
-		assert_int_equal(
-		    run_winpr_hash("alice", "RDPFAULT", passwords[i], 0, theirs, sizeof(theirs)),
-		    0);
+		assert_int_equal(run_winpr_hash("alice", "RDPFAULT", passwords[i], 0, theirs,
+		                                sizeof(theirs)),
+		                 0);
 		assert_int_equal(sam_nt_hash_hex(passwords[i], ours), 0);
 		assert_memory_equal(theirs, ours, 32);
 
 		/* Same line, byte for byte, as `winpr-hash -f sam`. */
+		assert_int_equal(run_winpr_hash("alice", "RDPFAULT", passwords[i], 1, theirs,
+		                                sizeof(theirs)),
+		                 0);
 		assert_int_equal(
-		    run_winpr_hash("alice", "RDPFAULT", passwords[i], 1, theirs, sizeof(theirs)),
-		    0);
-		assert_int_equal(
-		    sam_format_line("alice", "RDPFAULT", passwords[i], ours, sizeof(ours)), 0);
+		        sam_format_line("alice", "RDPFAULT", passwords[i], ours, sizeof(ours)), 0);
 		assert_string_equal(ours, theirs);
 	}
 }
@@ -244,7 +244,7 @@ struct winpr_sam_entry {
 
 typedef void *(*sam_open_fn)(const char *, int);
 typedef struct winpr_sam_entry *(*sam_lookup_w_fn)(void *, uint16_t *, uint32_t, uint16_t *,
-						   uint32_t);
+                                                   uint32_t);
 typedef void (*sam_free_entry_fn)(void *, struct winpr_sam_entry *);
 typedef void (*sam_close_fn)(void *);
 
@@ -303,7 +303,8 @@ static void test_winpr_reader_finds_entry(void **state)
 	assert_int_equal(sam_format_line("bob", "OTHER", "nope", line, sizeof(line)), 0);
 	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
 	assert_int_equal(
-	    sam_format_line("alice", "RDPFAULT", "p\xc3\xa4ssw\xc3\xb6rd", line, sizeof(line)), 0);
+	        sam_format_line("alice", "RDPFAULT", "p\xc3\xa4ssw\xc3\xb6rd", line, sizeof(line)),
+	        0);
 	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
 	assert_int_equal(sam_format_line("carol", NULL, "password", line, sizeof(line)), 0);
 	assert_int_equal(write(fd, line, strlen(line)), (ssize_t)strlen(line));
@@ -337,14 +338,14 @@ static void test_winpr_reader_finds_entry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_md4_available),
-	    cmocka_unit_test(test_md4_missing),
-	    cmocka_unit_test(test_vectors),
-	    cmocka_unit_test(test_invalid_utf8),
-	    cmocka_unit_test(test_line_format),
-	    cmocka_unit_test(test_line_refused),
-	    cmocka_unit_test(test_against_winpr_hash),
-	    cmocka_unit_test(test_winpr_reader_finds_entry),
+	        cmocka_unit_test(test_md4_available),
+	        cmocka_unit_test(test_md4_missing),
+	        cmocka_unit_test(test_vectors),
+	        cmocka_unit_test(test_invalid_utf8),
+	        cmocka_unit_test(test_line_format),
+	        cmocka_unit_test(test_line_refused),
+	        cmocka_unit_test(test_against_winpr_hash),
+	        cmocka_unit_test(test_winpr_reader_finds_entry),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

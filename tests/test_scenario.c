@@ -84,11 +84,11 @@ static void test_override_replace_add_index(void **state)
 	struct capture cap;
 	struct catalog cat;
 	const char *sets[] = {
-	    "tls-version-mismatch.security.tls_min=1.3",     /* replaced */
-	    "tls-version-mismatch.security.tls_max=1.3",
-	    "healthy-tls.certificate.not_after=-1d",         /* added, with its mapping */
-	    "healthy-tls.certificate.not_before=-2d",
-	    "credssp-logon-failure.faults[0].params.code=account-disabled", /* in a list */
+	        "tls-version-mismatch.security.tls_min=1.3", /* replaced */
+	        "tls-version-mismatch.security.tls_max=1.3",
+	        "healthy-tls.certificate.not_after=-1d", /* added, with its mapping */
+	        "healthy-tls.certificate.not_before=-2d",
+	        "credssp-logon-failure.faults[0].params.code=account-disabled", /* in a list */
 	};
 	int r = load_with(sets, 5, &cat, &cap);
 	if (r)
@@ -113,14 +113,16 @@ static void test_override_problems(void **state)
 	static const struct {
 		const char *set, *needle;
 	} cases[] = {
-	    {"nope.security.tls_min=1.3", "--set nope.security.tls_min: no scenario named nope"},
-	    {"healthy-tls.security.tls_max=1.4", "healthy-tls.yaml:"},
-	    {"healthy-tls.security.tls_max=1.4", ": security.tls_max: unknown TLS version \"1.4\""},
-	    {"healthy-tls.colour=blue", ": colour: unknown key"},
-	    {"healthy-tls.faults[3].at=active", "--set: faults has no list to index"},
-	    {"credssp-stall.faults[5].at=active", "--set: faults has no item 5"},
-	    {"healthy-tls.name.x=1", "--set: x is not inside a mapping"},
-	    {"healthy-tls.security..x=1", "not a field path"},
+	        {"nope.security.tls_min=1.3",
+	         "--set nope.security.tls_min: no scenario named nope"},
+	        {"healthy-tls.security.tls_max=1.4", "healthy-tls.yaml:"},
+	        {"healthy-tls.security.tls_max=1.4",
+	         ": security.tls_max: unknown TLS version \"1.4\""},
+	        {"healthy-tls.colour=blue", ": colour: unknown key"},
+	        {"healthy-tls.faults[3].at=active", "--set: faults has no list to index"},
+	        {"credssp-stall.faults[5].at=active", "--set: faults has no item 5"},
+	        {"healthy-tls.name.x=1", "--set: x is not inside a mapping"},
+	        {"healthy-tls.security..x=1", "not a field path"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct capture cap;
@@ -342,63 +344,64 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-    {"account-colon.yaml", "9: account.user", "must not contain ':'"},
-    {"account-no-password.yaml", "9: account.password", "required key is missing"},
-    {"bad-client-name.yaml", "7: expect.Ms Tsc", "is not a valid client name"},
-    {"bad-code.yaml", "7: expect.mstsc.code", "\"904\" is not a hex code"},
-    {"bad-digest.yaml", "7: certificate.digest", "unknown digest \"md5\""},
-    {"bad-duration.yaml", "7: certificate.not_after", "\"5y\" is not a duration"},
-    {"bad-encryption-level.yaml", "8: security.encryption_level",
-     "unknown encryption level \"medium\" (expected none, low, client-compatible, high or "
-     "fips)"},
-    {"bad-ip.yaml", "7: certificate.san_ip[1]", "\"300.1.1.1\" is not an IPv4 or IPv6 address"},
-    {"bad-protocol.yaml", "7: security.protocols[1]",
-     "unknown protocol \"tsl\" (expected rdp, tls or nla)"},
-    {"bad-result.yaml", "7: expect.xfreerdp.result", "unknown result \"ok\""},
-    {"bad-tag.yaml", "6: tags[1]", "\"Healthy\" is not a valid token"},
-    {"bad-tls-version.yaml", "8: security.tls_min", "unknown TLS version \"1.4\""},
-    {"bad-utf8.yaml", "2: (yaml)", "invalid leading UTF-8 octet"},
-    {"bad_name.yaml", "1: name", "\"bad_name\" is not a valid name"},
-    {"duplicate-key.yaml", "6: summary", "duplicate key (first at line 3)"},
-    {"duplicate-protocol.yaml", "7: security.protocols[2]", "duplicate protocol \"tls\""},
-    {"empty.yaml", "1: (document)", "empty file"},
-    {"exit-range.yaml", "7: expect.xfreerdp.exit", "256 is out of range (0..255)"},
-    {"expect-empty.yaml", "6: expect", "must name at least one client"},
-    {"expect-missing.yaml", "1: expect", "required key is missing"},
-    {"fault-bad-param.yaml", "8: faults[0].params.code", "found a list"},
-    {"fault-missing-action.yaml", "7: faults[0].action", "required key is missing"},
-    {"float-int.yaml", "8: security.tls_security_level", "\"1.5\" is not an integer"},
-    {"int-overflow.yaml", "2: port_offset", "99999999999999999999 is out of range (0..999)"},
-    {"key-bits-odd.yaml", "7: certificate.key_bits", "2047 is not a multiple of 8"},
-    {"key-bits-range.yaml", "7: certificate.key_bits", "512 is out of range (1024..8192)"},
-    {"key-not-scalar.yaml", "6: (document)", "key must be a scalar"},
-    {"missing-name.yaml", "2: name", "required key is missing"},
-    {"missing-result.yaml", "8: expect.xfreerdp.result", "required key is missing"},
-    {"multi-doc.yaml", "9: (document)", "more than one YAML document"},
-    {"name-mismatch.yaml", "1: name",
-     "\"other-name\" does not match the file name (expected \"name-mismatch\")"},
-    {"nla-without-account.yaml", "1: account", "required when security.protocols includes nla"},
-    {"not-a-mapping.yaml", "1: (document)", "expected a mapping, found a list"},
-    {"not-after-before.yaml", "8: certificate.not_after", "must be later than not_before"},
-    {"not-an-int.yaml", "2: port_offset", "\"12abc\" is not an integer"},
-    {"nul-in-string.yaml", "3: summary", "NUL character"},
-    {"null-string.yaml", "3: summary", "expected a string, found no value"},
-    {"protocols-empty.yaml", "7: security.protocols", "must list at least one protocol"},
-    {"quoted-int.yaml", "2: port_offset", "expected an integer, found a quoted string"},
-    {"section-not-mapping.yaml", "6: security", "expected a mapping, found a scalar"},
-    {"security-no-protocols.yaml", "7: security.protocols", "required key is missing"},
-    {"string-is-list.yaml", "3: summary", "expected a string, found a list"},
-    {"summary-multiline.yaml", "3: summary", "must be one line"},
-    {"summary-too-long.yaml", "3: summary", "is 121 characters long (at most 120)"},
-    {"tls-min-above-max.yaml", "9: security.tls_max", "1.1 is below tls_min 1.2"},
-    {"undefined-alias.yaml", "3: (yaml)", "found undefined alias"},
-    {"mt-rdp-security.yaml", "9: multitransport", "needs security.protocols without rdp"},
-    {"mt-deny-code.yaml", "8: multitransport.deny_code", "applies to fallback deny only"},
-    {"mt-bad-udp.yaml", "7: multitransport.udp", "unknown udp side \"blackhole\" (expected drop,"},
-    {"unknown-key.yaml", "6: colour", "unknown key (expected name, port_offset,"},
-    {"unknown-nested-key.yaml", "7: certificate.subject", "unknown key (expected subject_cn,"},
-    {"yaml-syntax.yaml", "3: (yaml)", "mapping values are not allowed in this context"},
-    {"yaml-unterminated.yaml", "5: (yaml)", "found unexpected end of stream"},
+        {"account-colon.yaml", "9: account.user", "must not contain ':'"},
+        {"account-no-password.yaml", "9: account.password", "required key is missing"},
+        {"bad-client-name.yaml", "7: expect.Ms Tsc", "is not a valid client name"},
+        {"bad-code.yaml", "7: expect.mstsc.code", "\"904\" is not a hex code"},
+        {"bad-digest.yaml", "7: certificate.digest", "unknown digest \"md5\""},
+        {"bad-duration.yaml", "7: certificate.not_after", "\"5y\" is not a duration"},
+        {"bad-encryption-level.yaml", "8: security.encryption_level",
+         "unknown encryption level \"medium\" (expected none, low, client-compatible, high or "
+         "fips)"},
+        {"bad-ip.yaml", "7: certificate.san_ip[1]", "\"300.1.1.1\" is not an IPv4 or IPv6 address"},
+        {"bad-protocol.yaml", "7: security.protocols[1]",
+         "unknown protocol \"tsl\" (expected rdp, tls or nla)"},
+        {"bad-result.yaml", "7: expect.xfreerdp.result", "unknown result \"ok\""},
+        {"bad-tag.yaml", "6: tags[1]", "\"Healthy\" is not a valid token"},
+        {"bad-tls-version.yaml", "8: security.tls_min", "unknown TLS version \"1.4\""},
+        {"bad-utf8.yaml", "2: (yaml)", "invalid leading UTF-8 octet"},
+        {"bad_name.yaml", "1: name", "\"bad_name\" is not a valid name"},
+        {"duplicate-key.yaml", "6: summary", "duplicate key (first at line 3)"},
+        {"duplicate-protocol.yaml", "7: security.protocols[2]", "duplicate protocol \"tls\""},
+        {"empty.yaml", "1: (document)", "empty file"},
+        {"exit-range.yaml", "7: expect.xfreerdp.exit", "256 is out of range (0..255)"},
+        {"expect-empty.yaml", "6: expect", "must name at least one client"},
+        {"expect-missing.yaml", "1: expect", "required key is missing"},
+        {"fault-bad-param.yaml", "8: faults[0].params.code", "found a list"},
+        {"fault-missing-action.yaml", "7: faults[0].action", "required key is missing"},
+        {"float-int.yaml", "8: security.tls_security_level", "\"1.5\" is not an integer"},
+        {"int-overflow.yaml", "2: port_offset", "99999999999999999999 is out of range (0..999)"},
+        {"key-bits-odd.yaml", "7: certificate.key_bits", "2047 is not a multiple of 8"},
+        {"key-bits-range.yaml", "7: certificate.key_bits", "512 is out of range (1024..8192)"},
+        {"key-not-scalar.yaml", "6: (document)", "key must be a scalar"},
+        {"missing-name.yaml", "2: name", "required key is missing"},
+        {"missing-result.yaml", "8: expect.xfreerdp.result", "required key is missing"},
+        {"multi-doc.yaml", "9: (document)", "more than one YAML document"},
+        {"name-mismatch.yaml", "1: name",
+         "\"other-name\" does not match the file name (expected \"name-mismatch\")"},
+        {"nla-without-account.yaml", "1: account", "required when security.protocols includes nla"},
+        {"not-a-mapping.yaml", "1: (document)", "expected a mapping, found a list"},
+        {"not-after-before.yaml", "8: certificate.not_after", "must be later than not_before"},
+        {"not-an-int.yaml", "2: port_offset", "\"12abc\" is not an integer"},
+        {"nul-in-string.yaml", "3: summary", "NUL character"},
+        {"null-string.yaml", "3: summary", "expected a string, found no value"},
+        {"protocols-empty.yaml", "7: security.protocols", "must list at least one protocol"},
+        {"quoted-int.yaml", "2: port_offset", "expected an integer, found a quoted string"},
+        {"section-not-mapping.yaml", "6: security", "expected a mapping, found a scalar"},
+        {"security-no-protocols.yaml", "7: security.protocols", "required key is missing"},
+        {"string-is-list.yaml", "3: summary", "expected a string, found a list"},
+        {"summary-multiline.yaml", "3: summary", "must be one line"},
+        {"summary-too-long.yaml", "3: summary", "is 121 characters long (at most 120)"},
+        {"tls-min-above-max.yaml", "9: security.tls_max", "1.1 is below tls_min 1.2"},
+        {"undefined-alias.yaml", "3: (yaml)", "found undefined alias"},
+        {"mt-rdp-security.yaml", "9: multitransport", "needs security.protocols without rdp"},
+        {"mt-deny-code.yaml", "8: multitransport.deny_code", "applies to fallback deny only"},
+        {"mt-bad-udp.yaml", "7: multitransport.udp",
+         "unknown udp side \"blackhole\" (expected drop,"},
+        {"unknown-key.yaml", "6: colour", "unknown key (expected name, port_offset,"},
+        {"unknown-nested-key.yaml", "7: certificate.subject", "unknown key (expected subject_cn,"},
+        {"yaml-syntax.yaml", "3: (yaml)", "mapping values are not allowed in this context"},
+        {"yaml-unterminated.yaml", "5: (yaml)", "found unexpected end of stream"},
 };
 #define N_BAD (sizeof bad_cases / sizeof *bad_cases)
 
@@ -418,8 +421,8 @@ static void test_bad_files(void **state)
 		if (r != 1 || s || strncmp(text, prefix, strlen(prefix)) ||
 		    !strstr(text, bc->phrase) || count_lines(text) != 1) {
 			print_error(
-			    "%s: returned %d, wrote:\n%s  wanted prefix \"%s\" and \"%s\"\n",
-			    bc->file, r, text, prefix, bc->phrase);
+			        "%s: returned %d, wrote:\n%s  wanted prefix \"%s\" and \"%s\"\n",
+			        bc->file, r, text, prefix, bc->phrase);
 			failed++;
 		}
 		cap_close(&cap);
@@ -457,14 +460,14 @@ static void test_several_problems(void **state)
 	assert_null(s);
 	char *want;
 	assert_true(
-	    asprintf(&want,
-		     "%s:3: port_offset: 1000 is out of range (0..999)\n"
-		     "%s:4: summary: must not be empty\n"
-		     "%s:8: security.protocols[1]: unknown protocol \"tsl\" (expected rdp, tls "
-		     "or nla)\n"
-		     "%s:10: expect.xfreerdp.result: unknown result \"maybe\" (expected "
-		     "connected, failed, retries-forever or hangs)\n",
-		     f, f, f, f) > 0);
+	        asprintf(&want,
+	                 "%s:3: port_offset: 1000 is out of range (0..999)\n"
+	                 "%s:4: summary: must not be empty\n"
+	                 "%s:8: security.protocols[1]: unknown protocol \"tsl\" (expected rdp, tls "
+	                 "or nla)\n"
+	                 "%s:10: expect.xfreerdp.result: unknown result \"maybe\" (expected "
+	                 "connected, failed, retries-forever or hangs)\n",
+	                 f, f, f, f) > 0);
 	assert_string_equal(cap_text(&cap), want);
 	free(want);
 	cap_close(&cap);
@@ -479,7 +482,7 @@ static void test_missing_file(void **state)
 	assert_int_equal(r, 1);
 	assert_null(s);
 	assert_non_null(
-	    strstr(cap_text(&cap), TEST_DATA_DIR "/no-such-file.yaml:0: (file): cannot open:"));
+	        strstr(cap_text(&cap), TEST_DATA_DIR "/no-such-file.yaml:0: (file): cannot open:"));
 	cap_close(&cap);
 }
 
@@ -487,8 +490,8 @@ static void test_null_err(void **state)
 {
 	(void)state;
 	struct scenario *s;
-	int r =
-	    scenario_load_file(TEST_DATA_DIR "/several-problems/several-problems.yaml", &s, NULL);
+	int r = scenario_load_file(TEST_DATA_DIR "/several-problems/several-problems.yaml", &s,
+	                           NULL);
 	assert_int_equal(r, 4);
 	assert_null(s);
 }
@@ -529,9 +532,9 @@ static void test_catalog_dup_port(void **state)
 	assert_null(cat.items);
 	assert_int_equal(cat.n, 0);
 	assert_string_equal(
-	    cap_text(&cap), TEST_DATA_DIR
-	    "/catalog-dup-port/beta.yaml:3: port_offset: 7 is also used by " TEST_DATA_DIR
-	    "/catalog-dup-port/alpha.yaml:3\n");
+	        cap_text(&cap), TEST_DATA_DIR
+	        "/catalog-dup-port/beta.yaml:3: port_offset: 7 is also used by " TEST_DATA_DIR
+	        "/catalog-dup-port/alpha.yaml:3\n");
 	cap_close(&cap);
 }
 
@@ -573,7 +576,7 @@ static void test_catalog_missing_dir(void **state)
 	assert_null(cat.items);
 	assert_int_equal(cat.n, 0);
 	assert_non_null(strstr(cap_text(&cap),
-			       TEST_DATA_DIR "/no-such-dir:0: (catalog): cannot open directory:"));
+	                       TEST_DATA_DIR "/no-such-dir:0: (catalog): cannot open directory:"));
 	cap_close(&cap);
 }
 
@@ -585,16 +588,16 @@ static void test_protocols_str(void **state)
 	char buf[32];
 	assert_string_equal(sc_protocols_str(SC_PROTO_TLS, buf, sizeof buf), "tls");
 	assert_string_equal(sc_protocols_str(SC_PROTO_NLA | SC_PROTO_RDP, buf, sizeof buf),
-			    "rdp,nla");
+	                    "rdp,nla");
 	assert_string_equal(
-	    sc_protocols_str(SC_PROTO_NLA | SC_PROTO_TLS | SC_PROTO_RDP, buf, sizeof buf),
-	    "rdp,tls,nla");
+	        sc_protocols_str(SC_PROTO_NLA | SC_PROTO_TLS | SC_PROTO_RDP, buf, sizeof buf),
+	        "rdp,tls,nla");
 	assert_string_equal(sc_protocols_str(0, buf, sizeof buf), "");
 	/* Too small: cut at a whole name, always terminated. */
 	char small[6];
 	memset(small, 'x', sizeof small);
 	assert_string_equal(sc_protocols_str(SC_PROTO_RDP | SC_PROTO_TLS, small, sizeof small),
-			    "rdp");
+	                    "rdp");
 	char one[1] = {'x'};
 	assert_string_equal(sc_protocols_str(SC_PROTO_RDP, one, sizeof one), "");
 }
@@ -624,24 +627,24 @@ static void test_free_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_repo_catalog),
-	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_full),
-	    cmocka_unit_test(test_bad_files),
-	    cmocka_unit_test(test_bad_dir_catalog),
-	    cmocka_unit_test(test_several_problems),
-	    cmocka_unit_test(test_missing_file),
-	    cmocka_unit_test(test_null_err),
-	    cmocka_unit_test(test_catalog_good),
-	    cmocka_unit_test(test_catalog_dup_port),
-	    cmocka_unit_test(test_catalog_no_yaml),
-	    cmocka_unit_test(test_catalog_empty_dir),
-	    cmocka_unit_test(test_catalog_missing_dir),
-	    cmocka_unit_test(test_protocols_str),
-	    cmocka_unit_test(test_encryption_level_str),
-	    cmocka_unit_test(test_free_null),
-	    cmocka_unit_test(test_override_replace_add_index),
-	    cmocka_unit_test(test_override_problems),
+	        cmocka_unit_test(test_repo_catalog),
+	        cmocka_unit_test(test_defaults),
+	        cmocka_unit_test(test_full),
+	        cmocka_unit_test(test_bad_files),
+	        cmocka_unit_test(test_bad_dir_catalog),
+	        cmocka_unit_test(test_several_problems),
+	        cmocka_unit_test(test_missing_file),
+	        cmocka_unit_test(test_null_err),
+	        cmocka_unit_test(test_catalog_good),
+	        cmocka_unit_test(test_catalog_dup_port),
+	        cmocka_unit_test(test_catalog_no_yaml),
+	        cmocka_unit_test(test_catalog_empty_dir),
+	        cmocka_unit_test(test_catalog_missing_dir),
+	        cmocka_unit_test(test_protocols_str),
+	        cmocka_unit_test(test_encryption_level_str),
+	        cmocka_unit_test(test_free_null),
+	        cmocka_unit_test(test_override_replace_add_index),
+	        cmocka_unit_test(test_override_problems),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

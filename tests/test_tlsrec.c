@@ -52,7 +52,7 @@ struct stream {
 };
 
 static void add_unit(struct stream *st, const uint8_t *bytes, size_t n, enum tlsrec_kind kind,
-		     uint8_t ct, int hs, uint8_t tpdu, size_t hdrlen)
+                     uint8_t ct, int hs, uint8_t tpdu, size_t hdrlen)
 {
 	assert_true(st->len + n <= MAX_STREAM);
 	assert_true(st->n < MAX_UNITS);
@@ -95,7 +95,7 @@ static void add_tls(struct stream *st, uint8_t type, uint8_t minor, size_t body,
 		b[10] = 3;
 	}
 	add_unit(st, b, 5 + body, TLSREC_TLS, type, type == TLS_CT_HANDSHAKE ? first : -1, 0,
-		 type == TLS_CT_HANDSHAKE ? 6 : 5);
+	         type == TLS_CT_HANDSHAKE ? 6 : 5);
 }
 
 /* An X.224 Data TPDU in a TPKT of `total` bytes. */
@@ -139,13 +139,13 @@ static void add_fastpath(struct stream *st, uint8_t first, size_t total, int two
 
 /* mstsc's X.224 Connection Request: cookie, RDP_NEG_REQ for TLS|HYBRID. */
 static const uint8_t x224_cr[] = {0x03, 0x00, 0x00, 0x2c, 0x27, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00,
-				  'C',	'o',  'o',  'k',  'i',	'e',  ':',  ' ',  'm',	's',  't',
-				  's',	'h',  'a',  's',  'h',	'=',  'e',  'l',  't',	'o',  'n',
-				  's',	'\r', '\n', 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00};
+                                  'C',  'o',  'o',  'k',  'i',  'e',  ':',  ' ',  'm',  's',  't',
+                                  's',  'h',  'a',  's',  'h',  '=',  'e',  'l',  't',  'o',  'n',
+                                  's',  '\r', '\n', 0x01, 0x00, 0x08, 0x00, 0x03, 0x00, 0x00, 0x00};
 
 /* The X.224 Connection Confirm with RDP_NEG_RSP selecting HYBRID. */
 static const uint8_t x224_cc[] = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00, 0x00, 0x12, 0x34,
-				  0x00, 0x02, 0x1f, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00};
+                                  0x00, 0x02, 0x1f, 0x08, 0x00, 0x02, 0x00, 0x00, 0x00};
 
 static void client_tls_stream(struct stream *st)
 {
@@ -154,8 +154,8 @@ static void client_tls_stream(struct stream *st)
 	add_tls(st, TLS_CT_HANDSHAKE, 1, 512, 1); /* ClientHello */
 	add_tls(st, TLS_CT_HANDSHAKE, 3, 70, 16); /* ClientKeyExchange */
 	add_tls(st, TLS_CT_CHANGE_CIPHER_SPEC, 3, 1, 1);
-	add_tls(st, TLS_CT_HANDSHAKE, 3, 40, 0xA7);	     /* encrypted Finished */
-	add_tls(st, TLS_CT_APPLICATION_DATA, 3, 0, 0);	     /* empty record */
+	add_tls(st, TLS_CT_HANDSHAKE, 3, 40, 0xA7);          /* encrypted Finished */
+	add_tls(st, TLS_CT_APPLICATION_DATA, 3, 0, 0);       /* empty record */
 	add_tls(st, TLS_CT_APPLICATION_DATA, 3, 1200, 0x5C); /* CredSSP */
 	add_tls(st, TLS_CT_ALERT, 3, 26, 0x01);
 	assert_int_equal(st->len, 1928);
@@ -177,14 +177,14 @@ static void client_rdp_stream(struct stream *st)
 {
 	memset(st, 0, sizeof(*st));
 	add_unit(st, x224_cr, sizeof(x224_cr), TLSREC_TPKT, 0, -1, 0xE0, 6);
-	add_tpkt_dt(st, 420);		/* MCS Connect Initial */
-	add_tpkt_dt(st, 12);		/* Erect Domain */
-	add_tpkt_dt(st, 8);		/* Attach User */
-	add_tpkt_dt(st, 7);		/* the smallest TPKT the scanner takes */
-	add_fastpath(st, 0x44, 10, 0);	/* 1 event, 1-byte length */
+	add_tpkt_dt(st, 420);           /* MCS Connect Initial */
+	add_tpkt_dt(st, 12);            /* Erect Domain */
+	add_tpkt_dt(st, 8);             /* Attach User */
+	add_tpkt_dt(st, 7);             /* the smallest TPKT the scanner takes */
+	add_fastpath(st, 0x44, 10, 0);  /* 1 event, 1-byte length */
 	add_fastpath(st, 0xC4, 300, 1); /* encrypted, 2-byte length */
-	add_fastpath(st, 0x00, 2, 0);	/* the smallest */
-	add_fastpath(st, 0x88, 3, 1);	/* 2-byte length, header only */
+	add_fastpath(st, 0x00, 2, 0);   /* the smallest */
+	add_fastpath(st, 0x88, 3, 1);   /* 2-byte length, header only */
 	add_fastpath(st, 0x08, 0x7F, 0);
 	add_fastpath(st, 0x04, 0x80, 1);
 	add_tpkt_dt(st, 40); /* slow-path again: the stream is not TLS */
@@ -233,7 +233,7 @@ static void rec_init(struct rec *r, long stop_index)
  * heap copy). When the callback stops the scan, checks what tlsrec_feed
  * returned and feeds the rest from there, as a relay would. */
 static void feed_chunk(struct tlsrec_scanner *s, const struct stream *st, size_t from, size_t n,
-		       struct rec *r)
+                       struct rec *r)
 {
 	uint8_t *copy = malloc(n ? n : 1);
 	assert_non_null(copy);
@@ -307,8 +307,8 @@ static void scan_whole(const struct stream *st, long stop)
 	 * stopped, the rest is fed from the stopped unit on). */
 	for (size_t i = 0; i < r.n; i++)
 		assert_int_equal(r.g[i].u.offset, stop < 0 || i < (size_t)stop
-						      ? st->e[i].start
-						      : st->e[i].start - st->e[stop].start);
+		                                          ? st->e[i].start
+		                                          : st->e[i].start - st->e[stop].start);
 }
 
 static void scan_bytes(const struct stream *st, long stop)
@@ -473,8 +473,8 @@ static void test_tpdu_codes(void **state)
 	static const struct {
 		uint8_t code, want;
 	} cases[] = {
-	    {0xE0, 0xE0}, {0xD0, 0xD0}, {0xF0, 0xF0}, {0x80, 0x80},
-	    {0x70, 0x70}, {0xE3, 0xE0}, /* CR with a credit: the low nibble is not the code */
+	        {0xE0, 0xE0}, {0xD0, 0xD0}, {0xF0, 0xF0}, {0x80, 0x80},
+	        {0x70, 0x70}, {0xE3, 0xE0}, /* CR with a credit: the low nibble is not the code */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t b[] = {0x03, 0x00, 0x00, 0x0b, 0x06, cases[i].code, 0, 0, 0, 0, 0};
@@ -529,10 +529,10 @@ static void test_fastpath_lengths(void **state)
 		size_t hlen;
 		uint32_t length;
 	} cases[] = {
-	    {{0x44, 0x07}, 2, 7},	    {{0x00, 0x02}, 2, 2},
-	    {{0x04, 0x7F}, 2, 127},	    {{0x44, 0x81, 0x2c}, 3, 300},
-	    {{0x80, 0x80, 0x03}, 3, 3},	    {{0xC0, 0x80, 0x80}, 3, 128},
-	    {{0x04, 0xFF, 0xFF}, 3, 32767},
+	        {{0x44, 0x07}, 2, 7},           {{0x00, 0x02}, 2, 2},
+	        {{0x04, 0x7F}, 2, 127},         {{0x44, 0x81, 0x2c}, 3, 300},
+	        {{0x80, 0x80, 0x03}, 3, 3},     {{0xC0, 0x80, 0x80}, 3, 128},
+	        {{0x04, 0xFF, 0xFF}, 3, 32767},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint8_t *b = calloc(1, cases[i].length + 2);
@@ -563,7 +563,7 @@ static void test_fastpath_lengths(void **state)
 
 /* Feeds a then b as two chunks; returns the units seen. */
 static int feed_two(struct tlsrec_scanner *s, const uint8_t *a, size_t alen, const uint8_t *b,
-		    size_t blen, struct one *o)
+                    size_t blen, struct one *o)
 {
 	tlsrec_init(s);
 	memset(o, 0, sizeof(*o));
@@ -585,7 +585,7 @@ static void test_tpkt_after_tls_stops(void **state)
 		assert_int_equal(tlsrec_feed(&s, rec, sizeof(rec), on_one, &o), sizeof(rec));
 		assert_int_equal(tlsrec_feed(&s, x224_cc, k, on_one, &o), k);
 		assert_int_equal(tlsrec_feed(&s, x224_cc + k, sizeof(x224_cc) - k, on_one, &o),
-				 sizeof(x224_cc) - k);
+		                 sizeof(x224_cc) - k);
 		assert_int_equal(o.n, 1);
 		assert_int_equal(o.u[0].kind, TLSREC_TLS);
 		assert_int_equal(s.stopped, 1);
@@ -658,17 +658,17 @@ static void test_tls_bad_version_stops(void **state)
 {
 	(void)state;
 	static const uint8_t bad[][6] = {
-	    {0x16, 0x02, 0x00, 0x00, 0x01, 0x01}, /* SSL 2-ish */
-	    {0x16, 0x00, 0x03, 0x00, 0x01, 0x01},
-	    {0x17, 0x04, 0x03, 0x00, 0x01, 0x01},
-	    {0x14, 0xFF, 0x03, 0x00, 0x01, 0x01},
+	        {0x16, 0x02, 0x00, 0x00, 0x01, 0x01}, /* SSL 2-ish */
+	        {0x16, 0x00, 0x03, 0x00, 0x01, 0x01},
+	        {0x17, 0x04, 0x03, 0x00, 0x01, 0x01},
+	        {0x14, 0xFF, 0x03, 0x00, 0x01, 0x01},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		for (size_t k = 0; k <= sizeof(bad[i]); k++) {
 			struct tlsrec_scanner s;
 			struct one o;
 			assert_int_equal(
-			    feed_two(&s, bad[i], k, bad[i] + k, sizeof(bad[i]) - k, &o), 0);
+			        feed_two(&s, bad[i], k, bad[i] + k, sizeof(bad[i]) - k, &o), 0);
 			assert_int_equal(s.stopped, 1);
 			assert_int_equal(s.units, 0);
 			assert_int_equal(s.tls, 0);
@@ -691,12 +691,12 @@ static void test_impossible_lengths_stop(void **state)
 		uint8_t b[8];
 		size_t n;
 	} cases[] = {
-	    {{0x03, 0x00, 0x00, 0x06, 0x02, 0xF0, 0x80}, 7},	   /* TPKT shorter than 7 */
-	    {{0x03, 0x00, 0x00, 0x00, 0x02, 0xF0, 0x80}, 7},	   /* TPKT length 0 */
-	    {{0x44, 0x00, 0x00}, 3},				   /* fast-path length 0 */
-	    {{0x44, 0x01, 0x00}, 3},				   /* fast-path length 1 */
-	    {{0x44, 0x80, 0x02, 0x00}, 4},			   /* 2-byte length under 3 */
-	    {{0x16, 0x03, 0x03, 0x00, 0x00, 0x16, 0x03, 0x03}, 8}, /* empty handshake record */
+	        {{0x03, 0x00, 0x00, 0x06, 0x02, 0xF0, 0x80}, 7},       /* TPKT shorter than 7 */
+	        {{0x03, 0x00, 0x00, 0x00, 0x02, 0xF0, 0x80}, 7},       /* TPKT length 0 */
+	        {{0x44, 0x00, 0x00}, 3},                               /* fast-path length 0 */
+	        {{0x44, 0x01, 0x00}, 3},                               /* fast-path length 1 */
+	        {{0x44, 0x80, 0x02, 0x00}, 4},                         /* 2-byte length under 3 */
+	        {{0x16, 0x03, 0x03, 0x00, 0x00, 0x16, 0x03, 0x03}, 8}, /* empty handshake record */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct tlsrec_scanner s;
@@ -826,7 +826,7 @@ static void test_stop_every_unit_every_split(void **state)
 	(void)state;
 	static struct stream st;
 	void (*build[])(struct stream *) = {client_tls_stream, server_tls_stream,
-					    client_rdp_stream};
+	                                    client_rdp_stream};
 	for (size_t b = 0; b < sizeof(build) / sizeof(build[0]); b++) {
 		build[b](&st);
 		for (size_t u = 0; u < st.n; u++) {
@@ -890,25 +890,25 @@ static void test_init_resets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_client_tls_whole),
-	    cmocka_unit_test(test_client_tls_bytewise),
-	    cmocka_unit_test(test_client_tls_every_split),
-	    cmocka_unit_test(test_server_tls),
-	    cmocka_unit_test(test_client_rdp_security),
-	    cmocka_unit_test(test_three_way_splits_rdp),
-	    cmocka_unit_test(test_tpdu_codes),
-	    cmocka_unit_test(test_handshake_types),
-	    cmocka_unit_test(test_fastpath_lengths),
-	    cmocka_unit_test(test_tpkt_after_tls_stops),
-	    cmocka_unit_test(test_garbage_first_byte),
-	    cmocka_unit_test(test_tls_bad_version_stops),
-	    cmocka_unit_test(test_impossible_lengths_stop),
-	    cmocka_unit_test(test_stop_whole),
-	    cmocka_unit_test(test_stop_header_in_previous_chunk),
-	    cmocka_unit_test(test_stop_every_unit_every_split),
-	    cmocka_unit_test(test_no_callback),
-	    cmocka_unit_test(test_empty_chunks),
-	    cmocka_unit_test(test_init_resets),
+	        cmocka_unit_test(test_client_tls_whole),
+	        cmocka_unit_test(test_client_tls_bytewise),
+	        cmocka_unit_test(test_client_tls_every_split),
+	        cmocka_unit_test(test_server_tls),
+	        cmocka_unit_test(test_client_rdp_security),
+	        cmocka_unit_test(test_three_way_splits_rdp),
+	        cmocka_unit_test(test_tpdu_codes),
+	        cmocka_unit_test(test_handshake_types),
+	        cmocka_unit_test(test_fastpath_lengths),
+	        cmocka_unit_test(test_tpkt_after_tls_stops),
+	        cmocka_unit_test(test_garbage_first_byte),
+	        cmocka_unit_test(test_tls_bad_version_stops),
+	        cmocka_unit_test(test_impossible_lengths_stop),
+	        cmocka_unit_test(test_stop_whole),
+	        cmocka_unit_test(test_stop_header_in_previous_chunk),
+	        cmocka_unit_test(test_stop_every_unit_every_split),
+	        cmocka_unit_test(test_no_callback),
+	        cmocka_unit_test(test_empty_chunks),
+	        cmocka_unit_test(test_init_resets),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,10 +70,10 @@ static size_t build_tsrequest(uint8_t *out, uint8_t version, size_t token)
 {
 	size_t octets = der_hdr_len(token) + token; /* 04 */
 	size_t ctx0 = der_hdr_len(octets) + octets; /* a0 [0] negoToken */
-	size_t nego = der_hdr_len(ctx0) + ctx0;	    /* 30 NegoData */
+	size_t nego = der_hdr_len(ctx0) + ctx0;     /* 30 NegoData */
 	size_t tokens = der_hdr_len(nego) + nego;   /* 30 NegoData SEQUENCE OF */
 	size_t ctx1 = der_hdr_len(tokens) + tokens; /* a1 [1] negoTokens */
-	size_t body = 5 + ctx1;			    /* a0 03 02 01 v, then a1 */
+	size_t body = 5 + ctx1;                     /* a0 03 02 01 v, then a1 */
 	size_t n = 0;
 
 	n += der_hdr(out + n, 0x30, body);
@@ -104,8 +104,8 @@ static void test_builder_matches_freerdp_prefix(void **state)
 {
 	(void)state;
 	static const uint8_t prefix[] = {0x30, 0x81, 0x9f, 0xa0, 0x03, 0x02, 0x01, 0x06,
-					 0xa1, 0x81, 0x97, 0x30, 0x81, 0x94, 0x30, 0x81,
-					 0x91, 0xa0, 0x81, 0x8e, 0x04, 0x81, 0x8b, 'N'};
+	                                 0xa1, 0x81, 0x97, 0x30, 0x81, 0x94, 0x30, 0x81,
+	                                 0x91, 0xa0, 0x81, 0x8e, 0x04, 0x81, 0x8b, 'N'};
 	uint8_t m[512];
 	size_t n = real_tsrequest(m);
 	assert_int_equal(n, 3 + 0x9f);
@@ -191,13 +191,13 @@ static void test_wrong_tags_refused(void **state)
 		size_t at;
 		uint8_t value;
 	} cases[] = {
-	    {0, 0x31}, /* SET, not SEQUENCE */
-	    {0, 0x16}, /* a TLS record */
-	    {0, 0x03}, /* a TPKT */
-	    {3, 0xa1}, /* [1] first: no version */
-	    {3, 0x02}, /* an untagged INTEGER */
-	    {5, 0x04}, /* OCTET STRING version */
-	    {5, 0x0a}, /* ENUMERATED version */
+	        {0, 0x31}, /* SET, not SEQUENCE */
+	        {0, 0x16}, /* a TLS record */
+	        {0, 0x03}, /* a TPKT */
+	        {3, 0xa1}, /* [1] first: no version */
+	        {3, 0x02}, /* an untagged INTEGER */
+	        {5, 0x04}, /* OCTET STRING version */
+	        {5, 0x0a}, /* ENUMERATED version */
 	};
 	uint8_t m[512];
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -222,22 +222,22 @@ static void test_length_mismatch_refused(void **state)
 	assert_int_equal(version_of(m, n - 1), 6);
 
 	static const uint8_t bad[][11] = {
-	    /* [0] shorter than an INTEGER */
-	    {0x30, 0x05, 0xa0, 0x02, 0x02, 0x01, 0x06},
-	    /* [0] longer than the buffer */
-	    {0x30, 0x05, 0xa0, 0x04, 0x02, 0x01, 0x06},
-	    /* INTEGER of 0 bytes */
-	    {0x30, 0x05, 0xa0, 0x03, 0x02, 0x00, 0x06},
-	    /* INTEGER of 3 bytes */
-	    {0x30, 0x07, 0xa0, 0x05, 0x02, 0x03, 0x00, 0x00, 0x06},
-	    /* INTEGER longer than the buffer */
-	    {0x30, 0x05, 0xa0, 0x03, 0x02, 0x02, 0x06},
-	    /* indefinite outer length */
-	    {0x30, 0x80, 0xa0, 0x03, 0x02, 0x01, 0x06, 0x00, 0x00},
-	    /* 4 length bytes, otherwise consistent */
-	    {0x30, 0x84, 0x00, 0x00, 0x00, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x06},
-	    /* outer SEQUENCE too short to hold a version */
-	    {0x30, 0x04, 0xa0, 0x02, 0x02, 0x01, 0x06},
+	        /* [0] shorter than an INTEGER */
+	        {0x30, 0x05, 0xa0, 0x02, 0x02, 0x01, 0x06},
+	        /* [0] longer than the buffer */
+	        {0x30, 0x05, 0xa0, 0x04, 0x02, 0x01, 0x06},
+	        /* INTEGER of 0 bytes */
+	        {0x30, 0x05, 0xa0, 0x03, 0x02, 0x00, 0x06},
+	        /* INTEGER of 3 bytes */
+	        {0x30, 0x07, 0xa0, 0x05, 0x02, 0x03, 0x00, 0x00, 0x06},
+	        /* INTEGER longer than the buffer */
+	        {0x30, 0x05, 0xa0, 0x03, 0x02, 0x02, 0x06},
+	        /* indefinite outer length */
+	        {0x30, 0x80, 0xa0, 0x03, 0x02, 0x01, 0x06, 0x00, 0x00},
+	        /* 4 length bytes, otherwise consistent */
+	        {0x30, 0x84, 0x00, 0x00, 0x00, 0x05, 0xa0, 0x03, 0x02, 0x01, 0x06},
+	        /* outer SEQUENCE too short to hold a version */
+	        {0x30, 0x04, 0xa0, 0x02, 0x02, 0x01, 0x06},
 	};
 	static const size_t lens[] = {7, 7, 7, 9, 7, 9, 11, 7};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -328,7 +328,7 @@ static void test_error_exact_bytes(void **state)
 {
 	(void)state;
 	static const uint8_t v6[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x06, 0xa4,
-				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d};
+	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6d};
 	uint8_t out[TSREQUEST_ERROR_MAX + 4];
 	assert_true(TSREQUEST_ERROR_MAX >= sizeof(v6));
 
@@ -339,18 +339,18 @@ static void test_error_exact_bytes(void **state)
 		assert_int_equal(out[j], 0xAA);
 
 	static const uint8_t v3[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x03, 0xa4,
-				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6a};
+	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x00, 0x6a};
 	assert_int_equal(tsrequest_error(3, NTSTATUS_WRONG_PASSWORD, out), sizeof(v3));
 	assert_memory_equal(out, v3, sizeof(v3));
 
 	static const uint8_t v4[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x04, 0xa4,
-				     0x06, 0x02, 0x04, 0xc0, 0x00, 0x02, 0x34};
+	                             0x06, 0x02, 0x04, 0xc0, 0x00, 0x02, 0x34};
 	assert_int_equal(tsrequest_error(4, NTSTATUS_ACCOUNT_LOCKED_OUT, out), sizeof(v4));
 	assert_memory_equal(out, v4, sizeof(v4));
 
 	/* Small codes keep their 4 bytes. */
 	static const uint8_t small[] = {0x30, 0x0d, 0xa0, 0x03, 0x02, 0x01, 0x7f, 0xa4,
-					0x06, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01};
+	                                0x06, 0x02, 0x04, 0x00, 0x00, 0x00, 0x01};
 	assert_int_equal(tsrequest_error(0x7F, 1, out), sizeof(small));
 	assert_memory_equal(out, small, sizeof(small));
 }
@@ -360,7 +360,7 @@ static void test_error_parses_back(void **state)
 	(void)state;
 	static const uint32_t versions[] = {3, 4, 6, 7, 0x7F};
 	static const uint32_t codes[] = {NTSTATUS_LOGON_FAILURE, NTSTATUS_PASSWORD_EXPIRED,
-					 NTSTATUS_ACCESS_DENIED, 0, 0xFFFFFFFFu};
+	                                 NTSTATUS_ACCESS_DENIED, 0, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++) {
 		for (size_t j = 0; j < sizeof(codes) / sizeof(codes[0]); j++) {
 			uint8_t out[TSREQUEST_ERROR_MAX];
@@ -368,7 +368,7 @@ static void test_error_parses_back(void **state)
 			assert_int_equal(n, 15);
 			assert_int_equal(version_of(out, n), (int)versions[i]);
 			uint32_t code = (uint32_t)out[11] << 24 | (uint32_t)out[12] << 16 |
-					(uint32_t)out[13] << 8 | out[14];
+			                (uint32_t)out[13] << 8 | out[14];
 			assert_int_equal(code, codes[j]);
 		}
 	}
@@ -381,16 +381,16 @@ static void test_ntstatus_names(void **state)
 		uint32_t code;
 		const char *name;
 	} known[] = {
-	    {0xC000006D, "STATUS_LOGON_FAILURE"},
-	    {0xC000006A, "STATUS_WRONG_PASSWORD"},
-	    {0xC000006E, "STATUS_ACCOUNT_RESTRICTION"},
-	    {0xC0000071, "STATUS_PASSWORD_EXPIRED"},
-	    {0xC0000072, "STATUS_ACCOUNT_DISABLED"},
-	    {0xC0000022, "STATUS_ACCESS_DENIED"},
-	    {0xC0000224, "STATUS_PASSWORD_MUST_CHANGE"},
-	    {0xC0000234, "STATUS_ACCOUNT_LOCKED_OUT"},
-	    {0xC0000193, "STATUS_ACCOUNT_EXPIRED"},
-	    {0xC000015B, "STATUS_LOGON_TYPE_NOT_GRANTED"},
+	        {0xC000006D, "STATUS_LOGON_FAILURE"},
+	        {0xC000006A, "STATUS_WRONG_PASSWORD"},
+	        {0xC000006E, "STATUS_ACCOUNT_RESTRICTION"},
+	        {0xC0000071, "STATUS_PASSWORD_EXPIRED"},
+	        {0xC0000072, "STATUS_ACCOUNT_DISABLED"},
+	        {0xC0000022, "STATUS_ACCESS_DENIED"},
+	        {0xC0000224, "STATUS_PASSWORD_MUST_CHANGE"},
+	        {0xC0000234, "STATUS_ACCOUNT_LOCKED_OUT"},
+	        {0xC0000193, "STATUS_ACCOUNT_EXPIRED"},
+	        {0xC000015B, "STATUS_LOGON_TYPE_NOT_GRANTED"},
 	};
 	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
 		const char *name = ntstatus_name(known[i].code);
@@ -398,8 +398,8 @@ static void test_ntstatus_names(void **state)
 		assert_string_equal(name, known[i].name);
 	}
 	assert_string_equal(ntstatus_name(NTSTATUS_LOGON_FAILURE), "STATUS_LOGON_FAILURE");
-	static const uint32_t unknown[] = {0,	       1,	   0xC0000001, 0xC000006C,
-					   0x0000006D, 0x6D0000C0, 0xFFFFFFFFu};
+	static const uint32_t unknown[] = {0,          1,          0xC0000001, 0xC000006C,
+	                                   0x0000006D, 0x6D0000C0, 0xFFFFFFFFu};
 	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++)
 		assert_null(ntstatus_name(unknown[i]));
 }
@@ -407,19 +407,19 @@ static void test_ntstatus_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_builder_matches_freerdp_prefix),
-	    cmocka_unit_test(test_version_real),
-	    cmocka_unit_test(test_version_minimal_and_forms),
-	    cmocka_unit_test(test_every_prefix_refused),
-	    cmocka_unit_test(test_trailing_bytes_refused),
-	    cmocka_unit_test(test_wrong_tags_refused),
-	    cmocka_unit_test(test_length_mismatch_refused),
-	    cmocka_unit_test(test_every_mutation),
-	    cmocka_unit_test(test_random_garbage),
-	    cmocka_unit_test(test_error_no_error_code),
-	    cmocka_unit_test(test_error_exact_bytes),
-	    cmocka_unit_test(test_error_parses_back),
-	    cmocka_unit_test(test_ntstatus_names),
+	        cmocka_unit_test(test_builder_matches_freerdp_prefix),
+	        cmocka_unit_test(test_version_real),
+	        cmocka_unit_test(test_version_minimal_and_forms),
+	        cmocka_unit_test(test_every_prefix_refused),
+	        cmocka_unit_test(test_trailing_bytes_refused),
+	        cmocka_unit_test(test_wrong_tags_refused),
+	        cmocka_unit_test(test_length_mismatch_refused),
+	        cmocka_unit_test(test_every_mutation),
+	        cmocka_unit_test(test_random_garbage),
+	        cmocka_unit_test(test_error_no_error_code),
+	        cmocka_unit_test(test_error_exact_bytes),
+	        cmocka_unit_test(test_error_parses_back),
+	        cmocka_unit_test(test_ntstatus_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

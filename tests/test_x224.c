@@ -75,13 +75,13 @@ static size_t build(uint8_t *b, const void *var, size_t var_len)
 static void put_neg(uint8_t *v, size_t *n, uint8_t flags, uint32_t protocols)
 {
 	uint8_t neg[8] = {1,
-			  flags,
-			  8,
-			  0,
-			  (uint8_t)protocols,
-			  (uint8_t)(protocols >> 8),
-			  (uint8_t)(protocols >> 16),
-			  (uint8_t)(protocols >> 24)};
+	                  flags,
+	                  8,
+	                  0,
+	                  (uint8_t)protocols,
+	                  (uint8_t)(protocols >> 8),
+	                  (uint8_t)(protocols >> 16),
+	                  (uint8_t)(protocols >> 24)};
 
 	memcpy(v + *n, neg, sizeof(neg));
 	*n += sizeof(neg);
@@ -153,31 +153,31 @@ static struct x224_request expected(size_t length)
 
 /* xfreerdp 2.x with /u:USER, TLS + NLA offered. */
 static const uint8_t xfreerdp_nla[] = "\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00"
-				      "Cookie: mstshash=USER\r\n"
-				      "\x01\x00\x08\x00\x03\x00\x00\x00";
+                                      "Cookie: mstshash=USER\r\n"
+                                      "\x01\x00\x08\x00\x03\x00\x00\x00";
 /* xfreerdp 2.x with /sec-ext: HYBRID_EX too. */
 static const uint8_t xfreerdp_ext[] = "\x03\x00\x00\x2a\x25\xe0\x00\x00\x00\x00\x00"
-				      "Cookie: mstshash=USER\r\n"
-				      "\x01\x00\x08\x00\x0b\x00\x00\x00";
+                                      "Cookie: mstshash=USER\r\n"
+                                      "\x01\x00\x08\x00\x0b\x00\x00\x00";
 /* rdesktop 1.9 with -u alice (TLS + CredSSP). */
 static const uint8_t rdesktop[] = "\x03\x00\x00\x2b\x26\xe0\x00\x00\x00\x00\x00"
-				  "Cookie: mstshash=alice\r\n"
-				  "\x01\x00\x08\x00\x03\x00\x00\x00";
+                                  "Cookie: mstshash=alice\r\n"
+                                  "\x01\x00\x08\x00\x03\x00\x00\x00";
 /* mstsc: cookie, NEG_REQ flagged CORRELATION_INFO_PRESENT, correlation info. */
 static const uint8_t mstsc[] = "\x03\x00\x00\x4e\x49\xe0\x00\x00\x00\x00\x00"
-			       "Cookie: mstshash=jdoe\r\n"
-			       "\x01\x08\x08\x00\x0b\x00\x00\x00"
-			       "\x06\x00\x24\x00"
-			       "\x5b\x61\x3c\x8e\x11\x22\x4f\x33\x9a\x44\x55\x66\x77\x88\x99\xaa"
-			       "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
+                               "Cookie: mstshash=jdoe\r\n"
+                               "\x01\x08\x08\x00\x0b\x00\x00\x00"
+                               "\x06\x00\x24\x00"
+                               "\x5b\x61\x3c\x8e\x11\x22\x4f\x33\x9a\x44\x55\x66\x77\x88\x99\xaa"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00";
 /* No user name: no cookie, just the NEG_REQ. */
 static const uint8_t neg_only[] = "\x03\x00\x00\x13\x0e\xe0\x00\x00\x00\x00\x00"
-				  "\x01\x00\x08\x00\x03\x00\x00\x00";
+                                  "\x01\x00\x08\x00\x03\x00\x00\x00";
 /* Pure legacy RDP: the bare 11-byte request. */
 static const uint8_t legacy[] = "\x03\x00\x00\x0b\x06\xe0\x00\x00\x00\x00\x00";
 /* Old rdesktop: a cookie and no NEG_REQ. */
 static const uint8_t legacy_cookie[] = "\x03\x00\x00\x21\x1c\xe0\x00\x00\x00\x00\x00"
-				       "Cookie: mstshash=bob\r\n";
+                                       "Cookie: mstshash=bob\r\n";
 
 #define LEN(a) (sizeof(a) - 1) /* the string literals above carry a NUL */
 
@@ -299,14 +299,14 @@ static void test_routing_token(void **state)
 		size_t len;
 	} tokens[] = {
 #define T(s) {s, sizeof(s) - 1}
-	    T("Cookie: msts=3640205228.15629.0000\r\n"),
-	    T("cookie: mstshash=lowercase\r\n"), /* the cookie form is case-sensitive */
-	    T("Cookie: mstshash\r\n"),		 /* no '=' */
-	    T("Cookie: mstshas\r\n"),
-	    T("tsv://MS Terminal Services Plugin.1.Sessions\r\n"),
-	    T("\r\n"),			   /* empty token */
-	    T("a\rb\r\r\n"),		   /* lone CRs are opaque in a token */
-	    T("\x00\x1f binary \xff\r\n"), /* so are control bytes */
+	        T("Cookie: msts=3640205228.15629.0000\r\n"),
+	        T("cookie: mstshash=lowercase\r\n"), /* the cookie form is case-sensitive */
+	        T("Cookie: mstshash\r\n"),           /* no '=' */
+	        T("Cookie: mstshas\r\n"),
+	        T("tsv://MS Terminal Services Plugin.1.Sessions\r\n"),
+	        T("\r\n"),                     /* empty token */
+	        T("a\rb\r\r\n"),               /* lone CRs are opaque in a token */
+	        T("\x00\x1f binary \xff\r\n"), /* so are control bytes */
 #undef T
 	};
 	size_t i;
@@ -336,7 +336,7 @@ static void test_cookie_truncation(void **state)
 {
 	/* Around X224_COOKIE_MAX, and the longest value a 259-byte request holds. */
 	static const size_t lens[] = {1, X224_COOKIE_MAX - 1, X224_COOKIE_MAX, X224_COOKIE_MAX + 1,
-				      221};
+	                              221};
 	size_t i;
 
 	(void)state;
@@ -371,8 +371,8 @@ static void test_header_fields_tolerated(void **state)
 	w.has_neg_req = 1;
 	w.requested_protocols = 3;
 	memcpy(b, neg_only, LEN(neg_only));
-	b[1] = 0xFF;				  /* TPKT reserved */
-	b[5] = 0xE3;				  /* CDT in the low nibble */
+	b[1] = 0xFF;                              /* TPKT reserved */
+	b[5] = 0xE3;                              /* CDT in the low nibble */
 	memcpy(b + 6, "\x12\x34\x56\x78\x02", 5); /* DST-REF, SRC-REF, class */
 	assert_valid(b, LEN(neg_only), &w);
 }
@@ -412,94 +412,99 @@ struct error_case {
 #define HDR(lo, li) "\x03\x00\x00" lo li "\xe0\x00\x00\x00\x00\x00"
 
 static const struct error_case error_cases[] = {
-    EC("TLS ClientHello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", X224_ERR_TPKT_VERSION, 1),
-    EC("HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", X224_ERR_TPKT_VERSION, 1),
-    EC("NUL", "\x00\x00\x00\x13", X224_ERR_TPKT_VERSION, 1),
-    EC("TPKT version 2", "\x02\x00\x00\x13\x0e\xe0", X224_ERR_TPKT_VERSION, 1),
-    EC("length 0", "\x03\x00\x00\x00\x00\xe0\x00\x00\x00\x00\x00", X224_ERR_TPKT_LENGTH, 4),
-    EC("length 4", "\x03\x00\x00\x04", X224_ERR_TPKT_LENGTH, 4),
-    EC("length 10", "\x03\x00\x00\x0a\x05\xe0\x00\x00\x00\x00", X224_ERR_TPKT_LENGTH, 4),
-    EC("length 12", HDR("\x0c", "\x07") "\x01", X224_ERR_TPKT_LENGTH, 4),
-    EC("length 4097", "\x03\x00\x10\x01\xfc\xe0", X224_ERR_OVERSIZE, 4),
-    EC("length 0x1100", "\x03\x00\x11\x00", X224_ERR_OVERSIZE, 3),
-    EC("length 0xffff", "\x03\x00\xff\xff\xfa\xe0\x00\x00\x00\x00\x00", X224_ERR_OVERSIZE, 3),
-    /* 0x10xx is 4096 (too long for the LI) or above 4096: the low byte decides. */
-    EC("length 4096", "\x03\x00\x10\x00\xfb\xe0", X224_ERR_LI, 4),
-    EC("length 0x0fff", "\x03\x00\x0f\xff", X224_ERR_LI, 3),
-    EC("length 512", "\x03\x00\x02\x00\xfb\xe0", X224_ERR_LI, 3),
-    EC("length 260", "\x03\x00\x01\x04\xff\xe0", X224_ERR_LI, 4),
-    EC("LI one short", HDR("\x13", "\x0d") "\x01\x00\x08\x00\x03\x00\x00\x00", X224_ERR_LI, 5),
-    EC("LI one long", HDR("\x13", "\x0f") "\x01\x00\x08\x00\x03\x00\x00\x00", X224_ERR_LI, 5),
-    EC("LI of 7 bytes (header only)", HDR("\x13", "\x06") "\x01\x00\x08\x00\x03\x00\x00\x00",
-       X224_ERR_LI, 5),
-    EC("Connection Confirm", "\x03\x00\x00\x13\x0e\xd0\x00\x00\x00\x00\x00", X224_ERR_NOT_CR, 6),
-    EC("Data TPDU", "\x03\x00\x00\x0b\x06\xf0\x80\x00\x00\x00\x00", X224_ERR_NOT_CR, 6),
-    EC("code 0x0E", "\x03\x00\x00\x0b\x06\x0e\x00\x00\x00\x00\x00", X224_ERR_NOT_CR, 6),
-    /* Tokens: CR LF must fit inside the TPKT. */
-    EC("token without CR LF", HDR("\x10", "\x0b") "abcde", X224_ERR_COOKIE, 15),
-    EC("token ends with CR", HDR("\x10", "\x0b") "abcd\r", X224_ERR_COOKIE, 15),
-    EC("token with LF only", HDR("\x10", "\x0b") "abc\n\n", X224_ERR_COOKIE, 15),
-    EC("two-byte token without CR", HDR("\x0d", "\x08") "ab", X224_ERR_COOKIE, 12),
-    EC("cookie without CR LF", HDR("\x20", "\x1b") "Cookie: mstshash=USER", X224_ERR_COOKIE, 31),
-    EC("cookie with NUL",
-       HDR("\x21", "\x1c") "Cookie: mstshash=b\x00"
-			   "b\r\n",
-       X224_ERR_COOKIE, 30),
-    EC("cookie with TAB", HDR("\x21", "\x1c") "Cookie: mstshash=\tbb\r\n", X224_ERR_COOKIE, 29),
-    EC("cookie with LF", HDR("\x21", "\x1c") "Cookie: mstshash=b\nb\r\n", X224_ERR_COOKIE, 30),
-    EC("cookie with lone CR", HDR("\x21", "\x1c") "Cookie: mstshash=b\rb\r\n", X224_ERR_COOKIE, 31),
-    EC("cookie with CR CR LF", HDR("\x21", "\x1c") "Cookie: mstshash=bb\r\r\n", X224_ERR_COOKIE,
-       32),
-    /* NEG_REQ. */
-    EC("NEG_REQ truncated", HDR("\x0e", "\x09") "\x01\x00\x08", X224_ERR_NEG_REQ, 12),
-    EC("NEG_REQ length 9", HDR("\x13", "\x0e") "\x01\x00\x09\x00\x03\x00\x00\x00", X224_ERR_NEG_REQ,
-       14),
-    EC("NEG_REQ length 0x0108", HDR("\x13", "\x0e") "\x01\x00\x08\x01\x03\x00\x00\x00",
-       X224_ERR_NEG_REQ, 15),
-    EC("token then NEG_RSP type", HDR("\x17", "\x12") "ab\r\n\x02\x00\x08\x00\x03\x00\x00\x00",
-       X224_ERR_NEG_REQ, 16),
-    EC("token then a second token", HDR("\x17", "\x12") "ab\r\ncdefgh\r\n", X224_ERR_NEG_REQ, 16),
-    EC("token then 3 bytes", HDR("\x12", "\x0d") "ab\r\n\x01\x00\x08", X224_ERR_NEG_REQ, 15),
-    EC("correlation flag, no correlation info",
-       HDR("\x13", "\x0e") "\x01\x08\x08\x00\x0b\x00\x00\x00", X224_ERR_NEG_REQ, 13),
-    EC("correlation info of wrong type",
-       HDR("\x37", "\x32") "\x01\x08\x08\x00\x0b\x00\x00\x00"
-			   "\x07\x00\x24\x00"
-			   "0123456789abcdef"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00",
-       X224_ERR_NEG_REQ, 20),
-    EC("correlation info of wrong length",
-       HDR("\x37", "\x32") "\x01\x08\x08\x00\x0b\x00\x00\x00"
-			   "\x06\x00\x23\x00"
-			   "0123456789abcdef"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00",
-       X224_ERR_NEG_REQ, 22),
-    /* Trailing bytes. */
-    EC("NEG_REQ + 1 byte",
-       HDR("\x14", "\x0f") "\x01\x00\x08\x00\x03\x00\x00\x00"
-			   "\x00",
-       X224_ERR_TRAILING, 12),
-    EC("NEG_REQ + correlation info, no flag",
-       HDR("\x37", "\x32") "\x01\x00\x08\x00\x0b\x00\x00\x00"
-			   "\x06\x00\x24\x00"
-			   "0123456789abcdef"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00",
-       X224_ERR_TRAILING, 13),
-    EC("NEG_REQ with flag + 37 bytes",
-       HDR("\x38", "\x33") "\x01\x08\x08\x00\x0b\x00\x00\x00"
-			   "\x06\x00\x24\x00"
-			   "0123456789abcdef"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00"
-			   "\x00\x00\x00\x00\x00\x00\x00\x00"
-			   "!",
-       X224_ERR_TRAILING, 12),
-    EC("token + 20 bytes",
-       HDR("\x23", "\x1e") "ab\r\n\x01\x00\x08\x00\x03\x00\x00\x00"
-			   "0123456789ab",
-       X224_ERR_TRAILING, 15),
+        EC("TLS ClientHello", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", X224_ERR_TPKT_VERSION,
+           1),
+        EC("HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", X224_ERR_TPKT_VERSION, 1),
+        EC("NUL", "\x00\x00\x00\x13", X224_ERR_TPKT_VERSION, 1),
+        EC("TPKT version 2", "\x02\x00\x00\x13\x0e\xe0", X224_ERR_TPKT_VERSION, 1),
+        EC("length 0", "\x03\x00\x00\x00\x00\xe0\x00\x00\x00\x00\x00", X224_ERR_TPKT_LENGTH, 4),
+        EC("length 4", "\x03\x00\x00\x04", X224_ERR_TPKT_LENGTH, 4),
+        EC("length 10", "\x03\x00\x00\x0a\x05\xe0\x00\x00\x00\x00", X224_ERR_TPKT_LENGTH, 4),
+        EC("length 12", HDR("\x0c", "\x07") "\x01", X224_ERR_TPKT_LENGTH, 4),
+        EC("length 4097", "\x03\x00\x10\x01\xfc\xe0", X224_ERR_OVERSIZE, 4),
+        EC("length 0x1100", "\x03\x00\x11\x00", X224_ERR_OVERSIZE, 3),
+        EC("length 0xffff", "\x03\x00\xff\xff\xfa\xe0\x00\x00\x00\x00\x00", X224_ERR_OVERSIZE, 3),
+        /* 0x10xx is 4096 (too long for the LI) or above 4096: the low byte decides. */
+        EC("length 4096", "\x03\x00\x10\x00\xfb\xe0", X224_ERR_LI, 4),
+        EC("length 0x0fff", "\x03\x00\x0f\xff", X224_ERR_LI, 3),
+        EC("length 512", "\x03\x00\x02\x00\xfb\xe0", X224_ERR_LI, 3),
+        EC("length 260", "\x03\x00\x01\x04\xff\xe0", X224_ERR_LI, 4),
+        EC("LI one short", HDR("\x13", "\x0d") "\x01\x00\x08\x00\x03\x00\x00\x00", X224_ERR_LI, 5),
+        EC("LI one long", HDR("\x13", "\x0f") "\x01\x00\x08\x00\x03\x00\x00\x00", X224_ERR_LI, 5),
+        EC("LI of 7 bytes (header only)", HDR("\x13", "\x06") "\x01\x00\x08\x00\x03\x00\x00\x00",
+           X224_ERR_LI, 5),
+        EC("Connection Confirm", "\x03\x00\x00\x13\x0e\xd0\x00\x00\x00\x00\x00", X224_ERR_NOT_CR,
+           6),
+        EC("Data TPDU", "\x03\x00\x00\x0b\x06\xf0\x80\x00\x00\x00\x00", X224_ERR_NOT_CR, 6),
+        EC("code 0x0E", "\x03\x00\x00\x0b\x06\x0e\x00\x00\x00\x00\x00", X224_ERR_NOT_CR, 6),
+        /* Tokens: CR LF must fit inside the TPKT. */
+        EC("token without CR LF", HDR("\x10", "\x0b") "abcde", X224_ERR_COOKIE, 15),
+        EC("token ends with CR", HDR("\x10", "\x0b") "abcd\r", X224_ERR_COOKIE, 15),
+        EC("token with LF only", HDR("\x10", "\x0b") "abc\n\n", X224_ERR_COOKIE, 15),
+        EC("two-byte token without CR", HDR("\x0d", "\x08") "ab", X224_ERR_COOKIE, 12),
+        EC("cookie without CR LF", HDR("\x20", "\x1b") "Cookie: mstshash=USER", X224_ERR_COOKIE,
+           31),
+        EC("cookie with NUL",
+           HDR("\x21", "\x1c") "Cookie: mstshash=b\x00"
+                               "b\r\n",
+           X224_ERR_COOKIE, 30),
+        EC("cookie with TAB", HDR("\x21", "\x1c") "Cookie: mstshash=\tbb\r\n", X224_ERR_COOKIE, 29),
+        EC("cookie with LF", HDR("\x21", "\x1c") "Cookie: mstshash=b\nb\r\n", X224_ERR_COOKIE, 30),
+        EC("cookie with lone CR", HDR("\x21", "\x1c") "Cookie: mstshash=b\rb\r\n", X224_ERR_COOKIE,
+           31),
+        EC("cookie with CR CR LF", HDR("\x21", "\x1c") "Cookie: mstshash=bb\r\r\n", X224_ERR_COOKIE,
+           32),
+        /* NEG_REQ. */
+        EC("NEG_REQ truncated", HDR("\x0e", "\x09") "\x01\x00\x08", X224_ERR_NEG_REQ, 12),
+        EC("NEG_REQ length 9", HDR("\x13", "\x0e") "\x01\x00\x09\x00\x03\x00\x00\x00",
+           X224_ERR_NEG_REQ, 14),
+        EC("NEG_REQ length 0x0108", HDR("\x13", "\x0e") "\x01\x00\x08\x01\x03\x00\x00\x00",
+           X224_ERR_NEG_REQ, 15),
+        EC("token then NEG_RSP type", HDR("\x17", "\x12") "ab\r\n\x02\x00\x08\x00\x03\x00\x00\x00",
+           X224_ERR_NEG_REQ, 16),
+        EC("token then a second token", HDR("\x17", "\x12") "ab\r\ncdefgh\r\n", X224_ERR_NEG_REQ,
+           16),
+        EC("token then 3 bytes", HDR("\x12", "\x0d") "ab\r\n\x01\x00\x08", X224_ERR_NEG_REQ, 15),
+        EC("correlation flag, no correlation info",
+           HDR("\x13", "\x0e") "\x01\x08\x08\x00\x0b\x00\x00\x00", X224_ERR_NEG_REQ, 13),
+        EC("correlation info of wrong type",
+           HDR("\x37", "\x32") "\x01\x08\x08\x00\x0b\x00\x00\x00"
+                               "\x07\x00\x24\x00"
+                               "0123456789abcdef"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00",
+           X224_ERR_NEG_REQ, 20),
+        EC("correlation info of wrong length",
+           HDR("\x37", "\x32") "\x01\x08\x08\x00\x0b\x00\x00\x00"
+                               "\x06\x00\x23\x00"
+                               "0123456789abcdef"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00",
+           X224_ERR_NEG_REQ, 22),
+        /* Trailing bytes. */
+        EC("NEG_REQ + 1 byte",
+           HDR("\x14", "\x0f") "\x01\x00\x08\x00\x03\x00\x00\x00"
+                               "\x00",
+           X224_ERR_TRAILING, 12),
+        EC("NEG_REQ + correlation info, no flag",
+           HDR("\x37", "\x32") "\x01\x00\x08\x00\x0b\x00\x00\x00"
+                               "\x06\x00\x24\x00"
+                               "0123456789abcdef"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00",
+           X224_ERR_TRAILING, 13),
+        EC("NEG_REQ with flag + 37 bytes",
+           HDR("\x38", "\x33") "\x01\x08\x08\x00\x0b\x00\x00\x00"
+                               "\x06\x00\x24\x00"
+                               "0123456789abcdef"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "\x00\x00\x00\x00\x00\x00\x00\x00"
+                               "!",
+           X224_ERR_TRAILING, 12),
+        EC("token + 20 bytes",
+           HDR("\x23", "\x1e") "ab\r\n\x01\x00\x08\x00\x03\x00\x00\x00"
+                               "0123456789ab",
+           X224_ERR_TRAILING, 15),
 };
 
 static void test_errors(void **state)
@@ -561,7 +566,7 @@ static void test_garbage_first_byte(void **state)
 
 		fill_canary(&got);
 		assert_int_equal(parse(&b, 1, &got),
-				 c == 3 ? X224_NEED_MORE : X224_ERR_TPKT_VERSION);
+		                 c == 3 ? X224_NEED_MORE : X224_ERR_TPKT_VERSION);
 		assert_canary(&got);
 	}
 	assert_int_equal(parse(NULL, 0, &got), X224_NEED_MORE);
@@ -614,7 +619,7 @@ static int ref_parse(const uint8_t *b, size_t len, struct x224_request *o)
 	o->has_neg_req = 1;
 	o->neg_flags = p[1];
 	o->requested_protocols =
-	    p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	        p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
 	p += 8;
 	rem -= 8;
 	if (o->neg_flags & 0x08)
@@ -716,15 +721,15 @@ static void test_random_mutations(void **state)
 		const uint8_t *b;
 		size_t len;
 	} seeds[] = {
-	    {xfreerdp_nla, LEN(xfreerdp_nla)},
-	    {rdesktop, LEN(rdesktop)},
-	    {mstsc, LEN(mstsc)},
-	    {neg_only, LEN(neg_only)},
-	    {legacy, LEN(legacy)},
-	    {legacy_cookie, LEN(legacy_cookie)},
+	        {xfreerdp_nla, LEN(xfreerdp_nla)},
+	        {rdesktop, LEN(rdesktop)},
+	        {mstsc, LEN(mstsc)},
+	        {neg_only, LEN(neg_only)},
+	        {legacy, LEN(legacy)},
+	        {legacy_cookie, LEN(legacy_cookie)},
 	};
-	static const uint8_t interesting[] = {0,    1,	  3,	6,    8,    '\r',
-					      '\n', 0x1f, 0x20, 0x24, 0xE0, 0xff};
+	static const uint8_t interesting[] = {0,    1,    3,    6,    8,    '\r',
+	                                      '\n', 0x1f, 0x20, 0x24, 0xE0, 0xff};
 	struct tally t = {0, 0, 0};
 	uint8_t b[300];
 	int i;
@@ -737,8 +742,8 @@ static void test_random_mutations(void **state)
 		memcpy(b, seeds[s].b, len);
 		for (m = 0; m < nmut; m++) {
 			size_t at = rng() % (len + 1);
-			uint8_t val =
-			    rng() % 2 ? (uint8_t)rng() : interesting[rng() % sizeof(interesting)];
+			uint8_t val = rng() % 2 ? (uint8_t)rng()
+			                        : interesting[rng() % sizeof(interesting)];
 
 			switch (rng() % 4) {
 			case 0: /* overwrite */
@@ -785,16 +790,16 @@ static void test_status_names(void **state)
 		int status;
 		const char *name;
 	} names[] = {
-	    {X224_OK, "ok"},
-	    {X224_NEED_MORE, "need-more"},
-	    {X224_ERR_TPKT_VERSION, "tpkt-version"},
-	    {X224_ERR_TPKT_LENGTH, "tpkt-length"},
-	    {X224_ERR_OVERSIZE, "oversize"},
-	    {X224_ERR_LI, "x224-li"},
-	    {X224_ERR_NOT_CR, "not-connection-request"},
-	    {X224_ERR_COOKIE, "cookie"},
-	    {X224_ERR_NEG_REQ, "neg-req"},
-	    {X224_ERR_TRAILING, "trailing"},
+	        {X224_OK, "ok"},
+	        {X224_NEED_MORE, "need-more"},
+	        {X224_ERR_TPKT_VERSION, "tpkt-version"},
+	        {X224_ERR_TPKT_LENGTH, "tpkt-length"},
+	        {X224_ERR_OVERSIZE, "oversize"},
+	        {X224_ERR_LI, "x224-li"},
+	        {X224_ERR_NOT_CR, "not-connection-request"},
+	        {X224_ERR_COOKIE, "cookie"},
+	        {X224_ERR_NEG_REQ, "neg-req"},
+	        {X224_ERR_TRAILING, "trailing"},
 	};
 	size_t i, j;
 
@@ -804,13 +809,13 @@ static void test_status_names(void **state)
 		assert_true(strlen(x224_status_text(names[i].status)) > 20);
 		for (j = 0; j < i; j++)
 			assert_string_not_equal(x224_status_text(names[i].status),
-						x224_status_text(names[j].status));
+			                        x224_status_text(names[j].status));
 	}
 	assert_string_equal(x224_status_text(X224_ERR_TPKT_VERSION),
-			    "first byte is not TPKT version 3 (not an RDP connection request; "
-			    "a bare TLS ClientHello starts with 0x16)");
+	                    "first byte is not TPKT version 3 (not an RDP connection request; "
+	                    "a bare TLS ClientHello starts with 0x16)");
 	assert_string_equal(x224_status_text(X224_ERR_OVERSIZE),
-			    "TPKT length is above 4096 bytes, too long for a request");
+	                    "TPKT length is above 4096 bytes, too long for a request");
 	assert_string_equal(x224_status_name(2), "unknown");
 	assert_string_equal(x224_status_name(-9), "unknown");
 	assert_string_equal(x224_status_name(42), "unknown");
@@ -823,18 +828,18 @@ static void test_protocols_str(void **state)
 		uint32_t protocols;
 		const char *text;
 	} cases[] = {
-	    {0, "rdp"},
-	    {X224_PROTOCOL_SSL, "ssl"},
-	    {X224_PROTOCOL_HYBRID, "hybrid"},
-	    {X224_PROTOCOL_RDSTLS, "rdstls"},
-	    {X224_PROTOCOL_HYBRID_EX, "hybrid-ex"},
-	    {0x3, "ssl,hybrid"},
-	    {0xB, "ssl,hybrid,hybrid-ex"},
-	    {0xF, "ssl,hybrid,rdstls,hybrid-ex"},
-	    {0x10, "0x10"},
-	    {0x13, "ssl,hybrid,0x10"},
-	    {0x80000008u, "hybrid-ex,0x80000000"},
-	    {0xFFFFFFFFu, "ssl,hybrid,rdstls,hybrid-ex,0xfffffff0"},
+	        {0, "rdp"},
+	        {X224_PROTOCOL_SSL, "ssl"},
+	        {X224_PROTOCOL_HYBRID, "hybrid"},
+	        {X224_PROTOCOL_RDSTLS, "rdstls"},
+	        {X224_PROTOCOL_HYBRID_EX, "hybrid-ex"},
+	        {0x3, "ssl,hybrid"},
+	        {0xB, "ssl,hybrid,hybrid-ex"},
+	        {0xF, "ssl,hybrid,rdstls,hybrid-ex"},
+	        {0x10, "0x10"},
+	        {0x13, "ssl,hybrid,0x10"},
+	        {0x80000008u, "hybrid-ex,0x80000000"},
+	        {0xFFFFFFFFu, "ssl,hybrid,rdstls,hybrid-ex,0xfffffff0"},
 	};
 	char buf[64];
 	size_t i, n;
@@ -866,24 +871,24 @@ static void test_protocols_str(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_xfreerdp),
-	    cmocka_unit_test(test_rdesktop),
-	    cmocka_unit_test(test_mstsc_correlation_info),
-	    cmocka_unit_test(test_neg_req_without_cookie),
-	    cmocka_unit_test(test_legacy),
-	    cmocka_unit_test(test_empty_cookie),
-	    cmocka_unit_test(test_cookie_value_bytes),
-	    cmocka_unit_test(test_routing_token),
-	    cmocka_unit_test(test_cookie_truncation),
-	    cmocka_unit_test(test_header_fields_tolerated),
-	    cmocka_unit_test(test_longest_request),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_length_smaller_than_content),
-	    cmocka_unit_test(test_garbage_first_byte),
-	    cmocka_unit_test(test_random_bytes),
-	    cmocka_unit_test(test_random_mutations),
-	    cmocka_unit_test(test_status_names),
-	    cmocka_unit_test(test_protocols_str),
+	        cmocka_unit_test(test_xfreerdp),
+	        cmocka_unit_test(test_rdesktop),
+	        cmocka_unit_test(test_mstsc_correlation_info),
+	        cmocka_unit_test(test_neg_req_without_cookie),
+	        cmocka_unit_test(test_legacy),
+	        cmocka_unit_test(test_empty_cookie),
+	        cmocka_unit_test(test_cookie_value_bytes),
+	        cmocka_unit_test(test_routing_token),
+	        cmocka_unit_test(test_cookie_truncation),
+	        cmocka_unit_test(test_header_fields_tolerated),
+	        cmocka_unit_test(test_longest_request),
+	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_length_smaller_than_content),
+	        cmocka_unit_test(test_garbage_first_byte),
+	        cmocka_unit_test(test_random_bytes),
+	        cmocka_unit_test(test_random_mutations),
+	        cmocka_unit_test(test_status_names),
+	        cmocka_unit_test(test_protocols_str),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

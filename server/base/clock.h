@@ -15,8 +15,8 @@ static inline struct timeval timeval_ms(long ms)
 }
 
 /* A one-shot timer firing cb(arg) in `ms`; the caller frees it. */
-static inline struct event *timer_after_ms(struct event_base *base, long ms,
-                                           event_callback_fn cb, void *arg)
+static inline struct event *timer_after_ms(struct event_base *base, long ms, event_callback_fn cb,
+                                           void *arg)
 {
 	struct event *ev = evtimer_new(base, cb, arg);
 	struct timeval tv = timeval_ms(ms);

@@ -38,9 +38,9 @@ static struct {
 	int out_is_stdout;
 	struct line *head, *tail; /* queue for the writer */
 	size_t queued_bytes;
-	uint64_t dropped;         /* lines never written: queue full, or the sink failed */
+	uint64_t dropped; /* lines never written: queue full, or the sink failed */
 	int warned_full;
-	int write_errno;          /* the sink failed (0: fine); lines are counted, not written */
+	int write_errno; /* the sink failed (0: fine); lines are counted, not written */
 	const char *path;
 	char *ring[RING_SIZE];
 	uint64_t ring_conn[RING_SIZE];
@@ -91,7 +91,8 @@ static void write_batch(struct line *batch)
 	if (failed && !ev.write_errno) {
 		ev.write_errno = failed;
 		fprintf(stderr,
-		        "rdpfault: event log: cannot write %s: %s; events from now on are counted, not "
+		        "rdpfault: event log: cannot write %s: %s; events from now on are counted, "
+		        "not "
 		        "written\n",
 		        ev.path ? ev.path : "-", strerror(failed));
 	}
@@ -137,7 +138,8 @@ int events_open(const char *path, char *err, size_t errlen)
 	} else if (path) {
 		out = fopen(path, "a");
 		if (!out) {
-			snprintf(err, errlen, "cannot open event log %s: %s", path, strerror(errno));
+			snprintf(err, errlen, "cannot open event log %s: %s", path,
+			         strerror(errno));
 			return -1;
 		}
 	}
@@ -186,7 +188,8 @@ int events_close(void)
 		ev.running = 0;
 		pthread_mutex_unlock(&ev.lock);
 		fprintf(stderr,
-		        "rdpfault: event log: the sink blocked for %d ms at exit; %llu line(s) were "
+		        "rdpfault: event log: the sink blocked for %d ms at exit; %llu line(s) "
+		        "were "
 		        "not written\n",
 		        CLOSE_WAIT_MS, (unsigned long long)left);
 		return -1;
@@ -252,7 +255,8 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 		if (!ev.warned_full) {
 			ev.warned_full = 1;
 			fprintf(stderr,
-			        "rdpfault: event log: the sink is not keeping up (%u MiB queued): lines "
+			        "rdpfault: event log: the sink is not keeping up (%u MiB queued): "
+			        "lines "
 			        "are dropped and counted\n",
 			        QUEUE_MAX_BYTES >> 20);
 		}

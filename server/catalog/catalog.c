@@ -9,10 +9,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* ---------------------------------------------------------------------------
- * The catalog
- * ------------------------------------------------------------------------ */
-
 static int strp_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -37,7 +33,7 @@ static char **list_yaml(const char *dir, size_t *n, FILE *err, int *problems)
 	if (!d) {
 		if (err)
 			fprintf(err, "%s:0: (catalog): cannot open directory: %s\n", dir,
-				strerror(errno));
+			        strerror(errno));
 		(*problems)++;
 		return NULL;
 	}
@@ -64,7 +60,7 @@ static char **list_yaml(const char *dir, size_t *n, FILE *err, int *problems)
 	if (!k) {
 		if (err)
 			fprintf(err, "%s:0: (catalog): no *.yaml scenario file in the directory\n",
-				dir);
+			        dir);
 		(*problems)++;
 		free(names);
 		return NULL;
@@ -99,7 +95,7 @@ static void push(struct loaded_list *l, struct scenario *s, int port_line)
  * again with its name, port offset and every `at: each` set, so each one
  * is checked like a file of its own. */
 static int expand(const char *path, const struct scenario *t, FILE *err, struct sc_override *ov,
-		  size_t n_ov, struct loaded_list *out)
+                  size_t n_ov, struct loaded_list *out)
 {
 	int problems = 0;
 	size_t n = 0;
@@ -135,8 +131,10 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 				for (size_t q = 0; q < per[f].n; q++)
 					if (!strcmp(per[f].p[q].key, phase)) {
 						char **pp = &paths[t->n_faults + 3 * j + f];
-						*pp = ld_asprintf("expect.%s.%s", e->client, per[f].field);
-						sets[k++] = (struct sc_override){name, *pp, per[f].p[q].value, 0};
+						*pp = ld_asprintf("expect.%s.%s", e->client,
+						                  per[f].field);
+						sets[k++] = (struct sc_override){
+						        name, *pp, per[f].p[q].value, 0};
 					}
 		}
 		/* The user's --set for this expansion apply too. */
@@ -178,8 +176,8 @@ int catalog_load_dir(const char *dir, struct catalog *out, FILE *err)
 	return catalog_load_dir_with(dir, NULL, 0, out, err);
 }
 
-int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
-			  struct catalog *out, FILE *err)
+int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, struct catalog *out,
+                          FILE *err)
 {
 	out->items = NULL;
 	out->n = 0;
@@ -213,8 +211,8 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
 		if (!ov[i].used) {
 			problems++;
 			if (err)
-				fprintf(err, "--set %s.%s: no scenario named %s in %s\n", ov[i].scenario,
-					ov[i].path, ov[i].scenario, dir);
+				fprintf(err, "--set %s.%s: no scenario named %s in %s\n",
+				        ov[i].scenario, ov[i].path, ov[i].scenario, dir);
 		}
 
 	/* Names are unique already: each equals its file's name in one directory.
@@ -229,8 +227,8 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
 		problems++;
 		if (err)
 			fprintf(err, "%s:%d: port_offset: %d is also used by %s:%d\n",
-				ld[i].s->file, ld[i].port_line, ld[i].s->port_offset,
-				ld[first].s->file, ld[first].port_line);
+			        ld[i].s->file, ld[i].port_line, ld[i].s->port_offset,
+			        ld[first].s->file, ld[first].port_line);
 	}
 
 	if (problems) {

@@ -31,7 +31,6 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
-
 /* Reports what failed together with the newest OpenSSL error, then empties
  * the error queue so a later failure is not blamed on this one. */
 static void __attribute__((format(printf, 3, 4)))
@@ -121,7 +120,7 @@ static int push_name(GENERAL_NAMES *gens, int type, const char *value, char *err
 
 	if (!gn) {
 		set_ossl_err(err, errlen, "subjectAltName %s '%s'", type == GEN_DNS ? "DNS" : "IP",
-			     value);
+		             value);
 		return -1;
 	}
 	if (!sk_GENERAL_NAME_push(gens, gn)) {
@@ -170,14 +169,15 @@ static int add_extensions(X509 *x, const struct certgen_spec *spec, char *err, s
 	if (spec->is_ca)
 		return add_ext(x, &ctx, NID_basic_constraints, "critical,CA:TRUE,pathlen:0", err,
 		               errlen) < 0 ||
-		               add_ext(x, &ctx, NID_key_usage, "critical,keyCertSign,cRLSign", err,
-		                       errlen) < 0 ||
-		               add_ext(x, &ctx, NID_subject_key_identifier, "hash", err, errlen) < 0
-		           ? -1
-		           : 0;
+		                       add_ext(x, &ctx, NID_key_usage,
+		                               "critical,keyCertSign,cRLSign", err, errlen) < 0 ||
+		                       add_ext(x, &ctx, NID_subject_key_identifier, "hash", err,
+		                               errlen) < 0
+		               ? -1
+		               : 0;
 	if (add_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE", err, errlen) < 0 ||
 	    add_ext(x, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment", err,
-		    errlen) < 0 ||
+	            errlen) < 0 ||
 	    add_ext(x, &ctx, NID_ext_key_usage, "serverAuth", err, errlen) < 0 ||
 	    add_ext(x, &ctx, NID_subject_key_identifier, "hash", err, errlen) < 0)
 		return -1;
@@ -240,7 +240,7 @@ out:
 }
 
 int certgen_make(const struct certgen_spec *spec, struct certgen_pair *out, char *err,
-		 size_t errlen)
+                 size_t errlen)
 {
 	X509_NAME *subject;
 	EVP_MD *md = NULL;
@@ -297,13 +297,13 @@ int certgen_make(const struct certgen_spec *spec, struct certgen_pair *out, char
 
 	subject = X509_get_subject_name(out->cert);
 	if (!X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
-					(const unsigned char *)spec->subject_cn, -1, -1, 0)) {
+	                                (const unsigned char *)spec->subject_cn, -1, -1, 0)) {
 		set_ossl_err(err, errlen, "subject CN '%s'", spec->subject_cn);
 		goto fail;
 	}
 	if (!X509_set_issuer_name(out->cert, spec->issuer_cert
-						 ? X509_get_subject_name(spec->issuer_cert)
-						 : subject)) {
+	                                             ? X509_get_subject_name(spec->issuer_cert)
+	                                             : subject)) {
 		set_ossl_err(err, errlen, "setting the issuer name");
 		goto fail;
 	}
@@ -371,7 +371,7 @@ static int write_all(int fd, const char *buf, size_t len)
 }
 
 int certgen_write_file(const char *dir, const char *name, const char *pem, int mode, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	char final[PATH_MAX];
 	char tmp[PATH_MAX];
@@ -385,7 +385,7 @@ int certgen_write_file(const char *dir, const char *name, const char *pem, int m
 	}
 	if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		set_err(err, errlen, "refusing file name '%s': it must be a plain name in %s", name,
-			dir);
+		        dir);
 		return -1;
 	}
 	if (mode < 0 || (mode & ~07777) != 0) {
@@ -419,7 +419,7 @@ int certgen_write_file(const char *dir, const char *name, const char *pem, int m
 	}
 	if (fd < 0) {
 		set_err(err, errlen, "creating a temporary file next to %s: names all taken",
-			final);
+		        final);
 		return -1;
 	}
 	/* The umask narrowed the mode given to open(); fchmod sets it exactly. */

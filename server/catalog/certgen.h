@@ -14,31 +14,32 @@
 #include <stdint.h>
 
 struct certgen_spec {
-	const char *subject_cn;      /* required */
-	const char *const *san_dns;  /* NULL-terminated or NULL */
-	const char *const *san_ip;   /* NULL-terminated or NULL; IPv4 or IPv6 text */
-	int key_bits;                /* RSA bits, 1024..8192 */
-	const char *digest;          /* "sha256", "sha1", "sha384", "sha512" */
-	long not_before_offset;      /* seconds relative to now */
-	long not_after_offset;       /* seconds relative to now */
-	EVP_PKEY *key;               /* use this key instead of generating one (borrowed), or NULL */
-	X509 *issuer_cert;           /* sign with this CA instead of self-signing (borrowed), or NULL */
-	EVP_PKEY *issuer_key;        /* the CA's key, with issuer_cert */
-	int is_ca;                   /* a self-signed CA certificate (no SAN, no serverAuth) */
+	const char *subject_cn;     /* required */
+	const char *const *san_dns; /* NULL-terminated or NULL */
+	const char *const *san_ip;  /* NULL-terminated or NULL; IPv4 or IPv6 text */
+	int key_bits;               /* RSA bits, 1024..8192 */
+	const char *digest;         /* "sha256", "sha1", "sha384", "sha512" */
+	long not_before_offset;     /* seconds relative to now */
+	long not_after_offset;      /* seconds relative to now */
+	EVP_PKEY *key;              /* use this key instead of generating one (borrowed), or NULL */
+	X509 *issuer_cert;    /* sign with this CA instead of self-signing (borrowed), or NULL */
+	EVP_PKEY *issuer_key; /* the CA's key, with issuer_cert */
+	int is_ca;            /* a self-signed CA certificate (no SAN, no serverAuth) */
 };
 
 struct certgen_pair {
-	EVP_PKEY *key;   /* owned */
-	X509 *cert;      /* owned */
-	char *key_pem;   /* PKCS#8 PEM, NUL-terminated, owned */
-	char *cert_pem;  /* PEM, NUL-terminated, owned */
+	EVP_PKEY *key;  /* owned */
+	X509 *cert;     /* owned */
+	char *key_pem;  /* PKCS#8 PEM, NUL-terminated, owned */
+	char *cert_pem; /* PEM, NUL-terminated, owned */
 };
 
 /* Generates an RSA key of `bits`. NULL on failure (err says why). */
 EVP_PKEY *certgen_rsa_key(int bits, char *err, size_t errlen);
 
 /* Makes a certificate as `spec` says. Returns 0, or -1 with `err` set. */
-int certgen_make(const struct certgen_spec *spec, struct certgen_pair *out, char *err, size_t errlen);
+int certgen_make(const struct certgen_spec *spec, struct certgen_pair *out, char *err,
+                 size_t errlen);
 
 /* Writes `pem` to dir/name with mode `mode` (0600 for keys), atomically
  * (temporary file + rename). Returns 0, or -1 with `err` set. */

@@ -19,7 +19,7 @@
 #define ANY_PHASE (((1ul << PH_COUNT) - 1) & ~1ul)
 #define BIT(p) (1ul << (p))
 #define AFTER_CLIENT_INFO                                                                          \
-	(BIT(PH_CLIENT_INFO) | BIT(PH_LICENSING) | BIT(PH_CAPABILITIES) | BIT(PH_CONFIRM_ACTIVE) |  \
+	(BIT(PH_CLIENT_INFO) | BIT(PH_LICENSING) | BIT(PH_CAPABILITIES) | BIT(PH_CONFIRM_ACTIVE) | \
 	 BIT(PH_FINALIZATION) | BIT(PH_ACTIVE))
 
 struct action_spec {
@@ -32,38 +32,72 @@ struct action_spec {
 };
 
 static const struct action_spec actions[] = {
-    {"neg-failure", FA_NEG_FAILURE, PH_X224_CONFIRM, BIT(PH_X224_CONFIRM), {"code"},
-     "answers the Connection Request with RDP_NEG_FAILURE (code 1-6 or its name), then FIN"},
-    {"credssp-error", FA_CREDSSP_ERROR, PH_CREDSSP, BIT(PH_CREDSSP), {"code"},
-     "ends CredSSP with a TSRequest errorCode (an NTSTATUS), then closes"},
-    {"stall", FA_STALL, PH_CREDSSP, ANY_PHASE, {"duration_ms"},
-     "stops answering: holds every byte the server sends, for duration_ms or for good"},
-    {"delay", FA_DELAY, PH_NONE, ANY_PHASE, {"duration_ms"},
-     "holds the server's bytes for duration_ms, then goes on"},
-    {"reset", FA_RESET, PH_NONE, ANY_PHASE, {"after_ms", "flight"},
-     "everything the server sent up to the phase reaches the client; once the client has "
-     "answered and waits, RST"},
-    {"close", FA_CLOSE, PH_NONE, ANY_PHASE, {"after_ms", "close_notify", "flight"},
-     "everything the server sent up to the phase reaches the client; once the client has "
-     "answered and waits, a TLS close_notify (once TLS is up; close_notify: false for a bare "
-     "FIN), then FIN; reads until the client closes"},
-    /* Set Error Info needs the client's channels joined: from client-info on. */
-    {"deny", FA_DENY, PH_NONE, AFTER_CLIENT_INFO,
-     {"code", "after_ms", "then", "close_after_ms", "close_notify"},
-     "Set Error Info with an ERRINFO code (default 0x7), a 500 ms hold, then FIN (close_notify: "
-     "true for a TLS close_notify first; then: continue: the connection goes on, closed "
-     "close_after_ms later if given)"},
-    /* Licensing has one error message, the answer to the client's info. */
-    {"license-error", FA_LICENSE_ERROR, PH_LICENSING, BIT(PH_LICENSING),
-     {"code", "transition", "close_notify"},
-     "a License Error Message (ERR_* code, default ERR_NO_LICENSE_SERVER; transition, default "
-     "ST_TOTAL_ABORT) instead of \"valid client\", a 500 ms hold, then FIN"},
-    /* An MCS PDU: once the MCS connection exists. */
-    {"disconnect-ultimatum", FA_ULTIMATUM, PH_NONE, BIT(PH_ERECT_DOMAIN) | BIT(PH_ATTACH_USER) |
-         BIT(PH_CHANNEL_JOIN) | BIT(PH_SECURITY_EXCHANGE) | AFTER_CLIENT_INFO,
-     {"reason", "after_ms", "close_notify"},
-     "an MCS Disconnect Provider Ultimatum (reason, default rn-provider-initiated), a 500 ms "
-     "hold, then FIN"},
+        {"neg-failure",
+         FA_NEG_FAILURE,
+         PH_X224_CONFIRM,
+         BIT(PH_X224_CONFIRM),
+         {"code"},
+         "answers the Connection Request with RDP_NEG_FAILURE (code 1-6 or its name), then FIN"},
+        {"credssp-error",
+         FA_CREDSSP_ERROR,
+         PH_CREDSSP,
+         BIT(PH_CREDSSP),
+         {"code"},
+         "ends CredSSP with a TSRequest errorCode (an NTSTATUS), then closes"},
+        {"stall",
+         FA_STALL,
+         PH_CREDSSP,
+         ANY_PHASE,
+         {"duration_ms"},
+         "stops answering: holds every byte the server sends, for duration_ms or for good"},
+        {"delay",
+         FA_DELAY,
+         PH_NONE,
+         ANY_PHASE,
+         {"duration_ms"},
+         "holds the server's bytes for duration_ms, then goes on"},
+        {"reset",
+         FA_RESET,
+         PH_NONE,
+         ANY_PHASE,
+         {"after_ms", "flight"},
+         "everything the server sent up to the phase reaches the client; once the client has "
+         "answered and waits, RST"},
+        {"close",
+         FA_CLOSE,
+         PH_NONE,
+         ANY_PHASE,
+         {"after_ms", "close_notify", "flight"},
+         "everything the server sent up to the phase reaches the client; once the client has "
+         "answered and waits, a TLS close_notify (once TLS is up; close_notify: false for a bare "
+         "FIN), then FIN; reads until the client closes"},
+        /* Set Error Info needs the client's channels joined: from client-info on. */
+        {"deny",
+         FA_DENY,
+         PH_NONE,
+         AFTER_CLIENT_INFO,
+         {"code", "after_ms", "then", "close_after_ms", "close_notify"},
+         "Set Error Info with an ERRINFO code (default 0x7), a 500 ms hold, then FIN "
+         "(close_notify: "
+         "true for a TLS close_notify first; then: continue: the connection goes on, closed "
+         "close_after_ms later if given)"},
+        /* Licensing has one error message, the answer to the client's info. */
+        {"license-error",
+         FA_LICENSE_ERROR,
+         PH_LICENSING,
+         BIT(PH_LICENSING),
+         {"code", "transition", "close_notify"},
+         "a License Error Message (ERR_* code, default ERR_NO_LICENSE_SERVER; transition, default "
+         "ST_TOTAL_ABORT) instead of \"valid client\", a 500 ms hold, then FIN"},
+        /* An MCS PDU: once the MCS connection exists. */
+        {"disconnect-ultimatum",
+         FA_ULTIMATUM,
+         PH_NONE,
+         BIT(PH_ERECT_DOMAIN) | BIT(PH_ATTACH_USER) | BIT(PH_CHANNEL_JOIN) |
+                 BIT(PH_SECURITY_EXCHANGE) | AFTER_CLIENT_INFO,
+         {"reason", "after_ms", "close_notify"},
+         "an MCS Disconnect Provider Ultimatum (reason, default rn-provider-initiated), a 500 ms "
+         "hold, then FIN"},
 };
 
 static const struct action_spec *find_action(const char *name)
@@ -85,7 +119,8 @@ const char *fault_action_name(enum fault_action a)
 #define PROBLEM_AT(line, fmt, ...)                                                                 \
 	do {                                                                                       \
 		if (err)                                                                           \
-			fprintf(err, "%s:%d: faults[%zu]." fmt "\n", s->file, line, i, __VA_ARGS__); \
+			fprintf(err, "%s:%d: faults[%zu]." fmt "\n", s->file, line, i,             \
+			        __VA_ARGS__);                                                      \
 		problems++;                                                                        \
 	} while (0)
 #define PROBLEM(fmt, ...) PROBLEM_AT(f->line, fmt, __VA_ARGS__)
@@ -132,7 +167,8 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		struct fault_step *st = &out->steps[i];
 		if (!a) {
 			PROBLEM("action: unknown action \"%s\" (known: neg-failure, credssp-error, "
-			        "stall, delay, reset, close, deny, license-error, disconnect-ultimatum)",
+			        "stall, delay, reset, close, deny, license-error, "
+			        "disconnect-ultimatum)",
 			        f->action);
 			continue;
 		}
@@ -147,8 +183,8 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			if (p == PH_NONE)
 				PROBLEM("at: unknown phase \"%s\" (see docs/events.md)", f->at);
 			else if (!(a->where & BIT(p)))
-				PROBLEM("at: %s cannot strike at %s (it strikes at %s)", a->name, f->at,
-				        phase_name(a->def));
+				PROBLEM("at: %s cannot strike at %s (it strikes at %s)", a->name,
+				        f->at, phase_name(a->def));
 			else
 				st->at = p;
 		} else if (a->def == PH_NONE) {
@@ -161,60 +197,89 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			for (size_t j = 0; j < 5 && a->params[j]; j++)
 				known |= strcmp(a->params[j], key) == 0;
 			if (!known) {
-				PROBLEM_AT(line, "params.%s: %s takes no parameter \"%s\"", key, a->name, key);
+				PROBLEM_AT(line, "params.%s: %s takes no parameter \"%s\"", key,
+				           a->name, key);
 				continue;
 			}
 			if (a->action == FA_NEG_FAILURE && nego_failure_code(val, &st->code) != 0)
-				PROBLEM_AT(line, "params.code: \"%s\" is not an RDP_NEG_FAILURE code (1-6 or a name "
-				        "such as SSL_CERT_NOT_ON_SERVER)",
-				        val);
-			else if (a->action == FA_CREDSSP_ERROR && credssp_status_code(val, &st->code) != 0)
-				PROBLEM_AT(line, "params.code: \"%s\" is not an NTSTATUS (a name such as "
+				PROBLEM_AT(line,
+				           "params.code: \"%s\" is not an RDP_NEG_FAILURE code "
+				           "(1-6 or a name "
+				           "such as SSL_CERT_NOT_ON_SERVER)",
+				           val);
+			else if (a->action == FA_CREDSSP_ERROR &&
+			         credssp_status_code(val, &st->code) != 0)
+				PROBLEM_AT(
+				        line,
+				        "params.code: \"%s\" is not an NTSTATUS (a name such as "
 				        "STATUS_LOGON_FAILURE or a hex value such as 0xC000006D)",
 				        val);
 			else if ((a->action == FA_STALL || a->action == FA_DELAY) &&
 			         parse_duration_ms(val, &st->duration_ms) != 0)
-				PROBLEM_AT(line, "params.duration_ms: \"%s\" is not 0-86400000 milliseconds", val);
+				PROBLEM_AT(
+				        line,
+				        "params.duration_ms: \"%s\" is not 0-86400000 milliseconds",
+				        val);
 			else if (a->action == FA_DENY && !strcmp(key, "code") &&
 			         errinfo_code(val, &st->code) != 0)
-				PROBLEM_AT(line, "params.code: \"%s\" is not an ERRINFO code (a name such as "
-				                 "ERRINFO_SERVER_DENIED_CONNECTION or a number)",
+				PROBLEM_AT(line,
+				           "params.code: \"%s\" is not an ERRINFO code (a name "
+				           "such as "
+				           "ERRINFO_SERVER_DENIED_CONNECTION or a number)",
 				           val);
 			else if (a->action == FA_LICENSE_ERROR && !strcmp(key, "code") &&
 			         license_error_code(val, &st->code) != 0)
-				PROBLEM_AT(line, "params.code: \"%s\" is not a licensing error code (a name "
-				                 "such as ERR_NO_LICENSE_SERVER or a number)",
-				           val);
+				PROBLEM_AT(
+				        line,
+				        "params.code: \"%s\" is not a licensing error code (a name "
+				        "such as ERR_NO_LICENSE_SERVER or a number)",
+				        val);
 			else if (a->action == FA_LICENSE_ERROR && !strcmp(key, "transition") &&
 			         license_transition_code(val, &st->transition) != 0)
-				PROBLEM_AT(line, "params.transition: \"%s\" is not a state transition "
-				                 "(ST_TOTAL_ABORT, ST_NO_TRANSITION, ST_RESET_PHASE_TO_START, "
-				                 "ST_RESEND_LAST_MESSAGE or 1-4)",
+				PROBLEM_AT(line,
+				           "params.transition: \"%s\" is not a state transition "
+				           "(ST_TOTAL_ABORT, ST_NO_TRANSITION, "
+				           "ST_RESET_PHASE_TO_START, "
+				           "ST_RESEND_LAST_MESSAGE or 1-4)",
 				           val);
 			else if (a->action == FA_ULTIMATUM && !strcmp(key, "reason") &&
 			         ultimatum_reason(val, &st->code) != 0)
-				PROBLEM_AT(line, "params.reason: \"%s\" is not an MCS reason "
-				                 "(rn-domain-disconnected, rn-provider-initiated, "
-				                 "rn-token-purged, rn-user-requested, rn-channel-purged or 0-4)",
+				PROBLEM_AT(line,
+				           "params.reason: \"%s\" is not an MCS reason "
+				           "(rn-domain-disconnected, rn-provider-initiated, "
+				           "rn-token-purged, rn-user-requested, rn-channel-purged "
+				           "or 0-4)",
 				           val);
-			else if (!strcmp(key, "after_ms") && parse_duration_ms(val, &st->after_ms) != 0)
-				PROBLEM_AT(line, "params.after_ms: \"%s\" is not 0-86400000 milliseconds", val);
+			else if (!strcmp(key, "after_ms") &&
+			         parse_duration_ms(val, &st->after_ms) != 0)
+				PROBLEM_AT(line,
+				           "params.after_ms: \"%s\" is not 0-86400000 milliseconds",
+				           val);
 			else if (!strcmp(key, "close_after_ms") &&
 			         parse_duration_ms(val, &st->close_after_ms) != 0)
-				PROBLEM_AT(line, "params.close_after_ms: \"%s\" is not 0-86400000 milliseconds",
+				PROBLEM_AT(line,
+				           "params.close_after_ms: \"%s\" is not 0-86400000 "
+				           "milliseconds",
 				           val);
-			else if (!strcmp(key, "close_notify") && parse_bool(val, &st->close_notify) != 0)
-				PROBLEM_AT(line, "params.close_notify: \"%s\" is not true or false", val);
+			else if (!strcmp(key, "close_notify") &&
+			         parse_bool(val, &st->close_notify) != 0)
+				PROBLEM_AT(line, "params.close_notify: \"%s\" is not true or false",
+				           val);
 			else if (!strcmp(key, "then")) {
 				if (!strcmp(val, "continue"))
 					st->then_continue = 1;
 				else if (strcmp(val, "close") != 0)
-					PROBLEM_AT(line, "params.then: \"%s\" is not close or continue", val);
+					PROBLEM_AT(line,
+					           "params.then: \"%s\" is not close or continue",
+					           val);
 			} else if (!strcmp(key, "flight")) {
 				if (!strcmp(val, "first-record"))
 					st->first_record = 1;
 				else if (strcmp(val, "whole") != 0)
-					PROBLEM_AT(line, "params.flight: \"%s\" is not whole or first-record", val);
+					PROBLEM_AT(line,
+					           "params.flight: \"%s\" is not whole or "
+					           "first-record",
+					           val);
 			}
 		}
 		if (a->action == FA_DENY && !sc_fault_param(f, "code"))
@@ -227,16 +292,19 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 			/* FreeRDP encrypts licensing PDUs under RDP Standard Security
 			 * when the client asks: only TLS carries a rewritable one. */
 			if (!(s->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)))
-				PROBLEM("action: %s needs TLS (security.protocols has neither tls nor "
+				PROBLEM("action: %s needs TLS (security.protocols has neither tls "
+				        "nor "
 				        "nla)",
 				        a->name);
 		}
 		if (sc_fault_param(f, "flight") && st->at != PH_TLS_SERVER_HELLO)
-			PROBLEM("params.flight: only a cut at tls-server-hello has a flight to choose "
+			PROBLEM("params.flight: only a cut at tls-server-hello has a flight to "
+			        "choose "
 			        "(this one strikes at %s)",
 			        phase_name(st->at));
 		if (sc_fault_param(f, "close_after_ms") && !st->then_continue)
-			PROBLEM("params.close_after_ms: goes with then: continue (a deny that closes at "
+			PROBLEM("params.close_after_ms: goes with then: continue (a deny that "
+			        "closes at "
 			        "once has no later close)%s",
 			        "");
 		if (a->action == FA_ULTIMATUM && !sc_fault_param(f, "reason"))
@@ -257,8 +325,9 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 		const struct fault_step *st = &out->steps[i];
 		if (fault_is_message(st) && st->at == PH_LICENSING && st->after_ms > 0 &&
 		    fault_plan_find(out, FA_LICENSE_ERROR))
-			PROBLEM_AT(st->src->line, "params.after_ms: licensing messages cannot wait when "
-			                          "a license-error is among them%s",
+			PROBLEM_AT(st->src->line,
+			           "params.after_ms: licensing messages cannot wait when "
+			           "a license-error is among them%s",
 			           "");
 	}
 	if (problems)
@@ -330,9 +399,10 @@ json_t *fault_step_json(const struct fault_step *st)
 	switch (st->action) {
 	case FA_NEG_FAILURE:
 		json_object_set_new(f, "code", json_integer(st->code));
-		json_object_set_new(f, "name", json_string(nego_failure_name(st->code)
-		                                                ? nego_failure_name(st->code)
-		                                                : "unnamed"));
+		json_object_set_new(f, "name",
+		                    json_string(nego_failure_name(st->code)
+		                                        ? nego_failure_name(st->code)
+		                                        : "unnamed"));
 		break;
 	case FA_CREDSSP_ERROR:
 		snprintf(hex, sizeof(hex), "0x%08X", st->code);
@@ -361,7 +431,8 @@ json_t *fault_step_json(const struct fault_step *st)
 		if (st->then_continue) {
 			json_object_set_new(f, "then", json_string("continue"));
 			if (st->close_after_ms >= 0)
-				json_object_set_new(f, "close_after_ms", json_integer(st->close_after_ms));
+				json_object_set_new(f, "close_after_ms",
+				                    json_integer(st->close_after_ms));
 		}
 		break;
 	case FA_LICENSE_ERROR:
@@ -371,8 +442,8 @@ json_t *fault_step_json(const struct fault_step *st)
 			json_object_set_new(f, "name", json_string(license_error_name(st->code)));
 		json_object_set_new(f, "transition",
 		                    json_string(license_transition_name(st->transition)
-		                                    ? license_transition_name(st->transition)
-		                                    : "unnamed"));
+		                                        ? license_transition_name(st->transition)
+		                                        : "unnamed"));
 		break;
 	case FA_ULTIMATUM:
 		json_object_set_new(f, "reason", json_string(ultimatum_reason_name(st->code)));
@@ -393,7 +464,8 @@ json_t *fault_actions_json(void)
 		json_t *where = json_array(), *params = json_array();
 		for (int p = 1; p < PH_COUNT; p++)
 			if (a->where & BIT(p))
-				json_array_append_new(where, json_string(phase_name((enum phase)p)));
+				json_array_append_new(where,
+				                      json_string(phase_name((enum phase)p)));
 		for (size_t j = 0; j < 5 && a->params[j]; j++)
 			json_array_append_new(params, json_string(a->params[j]));
 		json_t *o = json_pack("{s:s, s:o, s:o, s:s}", "action", a->name, "phases", where,
@@ -410,11 +482,12 @@ json_t *phases_json(void)
 	json_t *all = json_array();
 	for (int p = 1; p < PH_COUNT; p++)
 		json_array_append_new(
-		    all, json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "phase", phase_name((enum phase)p),
-		                   "when", phase_description((enum phase)p), "cut", "server_sent",
-		                   phase_strike_sent((enum phase)p), "harness_read",
-		                   phase_strike_read((enum phase)p), "moment",
-		                   phase_strike_immediate((enum phase)p) ? "client-waits"
-		                                                         : "quiescent"));
+		        all, json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "phase",
+		                       phase_name((enum phase)p), "when",
+		                       phase_description((enum phase)p), "cut", "server_sent",
+		                       phase_strike_sent((enum phase)p), "harness_read",
+		                       phase_strike_read((enum phase)p), "moment",
+		                       phase_strike_immediate((enum phase)p) ? "client-waits"
+		                                                             : "quiescent"));
 	return all;
 }

@@ -29,20 +29,20 @@ enum fault_action {
 struct fault_step {
 	enum fault_action action;
 	enum phase at;
-	uint32_t code;      /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS;
-	                       deny: errorInfo; license-error: dwErrorCode;
-	                       disconnect-ultimatum: reason */
+	uint32_t code;       /* neg-failure: RDP_NEG_FAILURE code; credssp-error: NTSTATUS;
+	                        deny: errorInfo; license-error: dwErrorCode;
+	                        disconnect-ultimatum: reason */
 	uint32_t transition; /* license-error: dwStateTransition */
-	int duration_ms;    /* stall, delay: how long, -1 for as long as the connection lasts */
-	int after_ms;       /* reset, close, deny, disconnect-ultimatum: wait this long after
-	                       the phase first (0) */
-	int close_notify;   /* a TLS close_notify before the FIN: -1 the action's default
-	                       (close: yes once TLS is up; the messages: no, the close
-	                       measured against Windows' report), 0 no, 1 yes */
-	int then_continue;  /* deny: the connection goes on after the message (no close) */
-	int close_after_ms; /* deny with then continue: the close this long after, -1 never */
-	int first_record;   /* reset/close at tls-server-hello: strike after the ServerHello
-	                       record alone, not the server's whole flight */
+	int duration_ms;     /* stall, delay: how long, -1 for as long as the connection lasts */
+	int after_ms;        /* reset, close, deny, disconnect-ultimatum: wait this long after
+	                        the phase first (0) */
+	int close_notify;    /* a TLS close_notify before the FIN: -1 the action's default
+	                        (close: yes once TLS is up; the messages: no, the close
+	                        measured against Windows' report), 0 no, 1 yes */
+	int then_continue;   /* deny: the connection goes on after the message (no close) */
+	int close_after_ms;  /* deny with then continue: the close this long after, -1 never */
+	int first_record;    /* reset/close at tls-server-hello: strike after the ServerHello
+	                        record alone, not the server's whole flight */
 	const struct sc_fault *src;
 };
 
@@ -87,7 +87,8 @@ static inline int fault_ends_connection(const struct fault_step *st)
  * then the server holds a moment and closes. */
 static inline int fault_is_message(const struct fault_step *st)
 {
-	return st->action == FA_DENY || st->action == FA_LICENSE_ERROR || st->action == FA_ULTIMATUM;
+	return st->action == FA_DENY || st->action == FA_LICENSE_ERROR ||
+	       st->action == FA_ULTIMATUM;
 }
 
 /* The step of this action, or NULL. */

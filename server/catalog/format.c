@@ -19,7 +19,7 @@ static int check_name(struct ctx *c, const yaml_node_t *n, const char *path, con
 {
 	if (!ld_is_ident(v, "", "-", NAME_MAX_LEN)) {
 		ld_problem_q(c, ld_line(n), path, "%s is not a valid name", v,
-			  " ([a-z0-9][a-z0-9-]{0,47})");
+		             " ([a-z0-9][a-z0-9-]{0,47})");
 		return -1;
 	}
 	if (strcmp(v, c->stem)) {
@@ -62,7 +62,7 @@ static int check_client(struct ctx *c, const yaml_node_t *n, const char *path, c
 	if (ld_is_ident(v, "", "_-", 0))
 		return 0;
 	ld_problem_q(c, ld_line(n), path, "%s is not a valid client name", v,
-		  " ([a-z0-9][a-z0-9_-]*)");
+	             " ([a-z0-9][a-z0-9_-]*)");
 	return -1;
 }
 
@@ -81,7 +81,7 @@ static int check_dns(struct ctx *c, const yaml_node_t *n, const char *path, cons
 		unsigned char ch = (unsigned char)*p;
 		if (!isalnum(ch) && ch != '-' && ch != '.' && ch != '*' && ch != '_') {
 			ld_problem_q(c, ld_line(n), path, "%s is not a DNS name", v,
-				  " (letters, digits, '-', '_', '.', '*')");
+			             " (letters, digits, '-', '_', '.', '*')");
 			return -1;
 		}
 	}
@@ -120,13 +120,6 @@ static int check_account_text(struct ctx *c, const yaml_node_t *n, const char *p
  * The tables
  * ------------------------------------------------------------------------ */
 
-
-/* Values are MS-RDPBCGR's ENCRYPTION_LEVEL_* (2.2.1.4.3). */
-
-
-
-
-
 static const char *tls_version_name(long v)
 {
 	for (const struct name_val *p = ld_tls_names; p->name; p++)
@@ -136,7 +129,7 @@ static const char *tls_version_name(long v)
 }
 
 static void finish_security(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
-			    int clean)
+                            int clean)
 {
 	const struct scenario *s = base;
 	if (!clean || s->tls_max >= s->tls_min)
@@ -144,12 +137,12 @@ static void finish_security(struct ctx *c, const yaml_node_t *map, const char *p
 	const yaml_node_t *n = ld_map_get(c, map, "tls_max");
 	char *p = ld_path_key(path, "tls_max");
 	ld_problem(c, n ? ld_line(n) : ld_line(map), p, "%s is below tls_min %s",
-		tls_version_name(s->tls_max), tls_version_name(s->tls_min));
+	           tls_version_name(s->tls_max), tls_version_name(s->tls_min));
 	free(p);
 }
 
 static void finish_cert(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
-			int clean)
+                        int clean)
 {
 	const struct sc_cert *cert = base;
 	if (!clean || cert->not_after_offset > cert->not_before_offset)
@@ -160,9 +153,8 @@ static void finish_cert(struct ctx *c, const yaml_node_t *map, const char *path,
 	free(p);
 }
 
-
-static void finish_admission(struct ctx *c, const yaml_node_t *map, const char *path,
-			     void *base, int clean)
+static void finish_admission(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
+                             int clean)
 {
 	const struct sc_admission *a = base;
 	const char *key = NULL, *why = NULL;
@@ -186,11 +178,8 @@ static void finish_admission(struct ctx *c, const yaml_node_t *map, const char *
 	free(p);
 }
 
-
-
-
 static void finish_multitransport(struct ctx *c, const yaml_node_t *map, const char *path,
-				  void *base, int clean)
+                                  void *base, int clean)
 {
 	struct sc_multitransport *m = base;
 	m->on = 1;
@@ -208,301 +197,335 @@ static int check_errinfo(struct ctx *c, const yaml_node_t *n, const char *path, 
 	unsigned long x = strtoul(v, &end, 0);
 	if (!errno && end != v && !*end && *v != '-' && x > 0 && x <= 0xFFFFFFFFul)
 		return 0;
-	ld_problem_q(c, ld_line(n), path, "%s is not an ERRINFO code", v, " (a number such as 0x7)");
+	ld_problem_q(c, ld_line(n), path, "%s is not an ERRINFO code", v,
+	             " (a number such as 0x7)");
 	return -1;
 }
 
 static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
-			int clean)
+                        int clean)
 {
 	(void)path;
 	(void)clean;
 	const struct scenario *s = base;
 	if ((s->protocols & SC_PROTO_NLA) && !ld_map_get(c, map, "account"))
 		ld_problem(c, ld_line(map), "account",
-			"required when security.protocols includes nla");
+		           "required when security.protocols includes nla");
 	/* The bootstrapping PDUs travel inside TLS (as RDP-UDP's own security
 	 * needs the server's TLS certificate). */
 	const yaml_node_t *mt = ld_map_get(c, map, "multitransport");
 	if (mt && (s->protocols & SC_PROTO_RDP))
 		ld_problem(c, ld_line(mt), "multitransport",
-			"needs security.protocols without rdp (the bootstrapping travels inside TLS)");
+		           "needs security.protocols without rdp (the bootstrapping travels inside "
+		           "TLS)");
 }
 
 #define SEC(m) offsetof(struct scenario, m)
 static const struct field security_fields[] = {
-    {.key = "protocols",
-     .kind = K_FLAGS,
-     .off = SEC(protocols),
-     .flags = F_REQUIRED,
-     .what = "protocol",
-     .names = ld_protocol_names,
-     .def_num = SC_PROTO_TLS},
-    {.key = "encryption_level",
-     .kind = K_ENUM,
-     .off = SEC(encryption_level),
-     .what = "encryption level",
-     .names = ld_enclevel_names,
-     .width = W_ENCLEVEL,
-     .def_num = SC_ENC_CLIENT_COMPATIBLE},
-    {.key = "tls_min",
-     .kind = K_ENUM,
-     .off = SEC(tls_min),
-     .what = "TLS version",
-     .names = ld_tls_names,
-     .width = W_U16,
-     .def_num = 0x0303},
-    {.key = "tls_max",
-     .kind = K_ENUM,
-     .off = SEC(tls_max),
-     .what = "TLS version",
-     .names = ld_tls_names,
-     .width = W_U16,
-     .def_num = 0x0304},
-    {.key = "tls_security_level",
-     .kind = K_INT,
-     .off = SEC(tls_sec_level),
-     .min = 0,
-     .max = 5,
-     .def_num = 1},
-    {.key = "tls_ciphers", .kind = K_STR, .off = SEC(tls_ciphers), .flags = F_NONEMPTY | F_ONELINE},
+        {.key = "protocols",
+         .kind = K_FLAGS,
+         .off = SEC(protocols),
+         .flags = F_REQUIRED,
+         .what = "protocol",
+         .names = ld_protocol_names,
+         .def_num = SC_PROTO_TLS},
+        {.key = "encryption_level",
+         .kind = K_ENUM,
+         .off = SEC(encryption_level),
+         .what = "encryption level",
+         .names = ld_enclevel_names,
+         .width = W_ENCLEVEL,
+         .def_num = SC_ENC_CLIENT_COMPATIBLE},
+        {.key = "tls_min",
+         .kind = K_ENUM,
+         .off = SEC(tls_min),
+         .what = "TLS version",
+         .names = ld_tls_names,
+         .width = W_U16,
+         .def_num = 0x0303},
+        {.key = "tls_max",
+         .kind = K_ENUM,
+         .off = SEC(tls_max),
+         .what = "TLS version",
+         .names = ld_tls_names,
+         .width = W_U16,
+         .def_num = 0x0304},
+        {.key = "tls_security_level",
+         .kind = K_INT,
+         .off = SEC(tls_sec_level),
+         .min = 0,
+         .max = 5,
+         .def_num = 1},
+        {.key = "tls_ciphers",
+         .kind = K_STR,
+         .off = SEC(tls_ciphers),
+         .flags = F_NONEMPTY | F_ONELINE},
 };
 static const struct schema security_schema = {
-    security_fields, sizeof security_fields / sizeof *security_fields, finish_security};
+        security_fields, sizeof security_fields / sizeof *security_fields, finish_security};
 
 static const char *const default_san_dns[] = {"localhost", NULL};
 static const char *const default_san_ip[] = {"127.0.0.1", "::1", NULL};
 
 #define CERT(m) offsetof(struct sc_cert, m)
 static const struct field cert_fields[] = {
-    {.key = "subject_cn",
-     .kind = K_STR,
-     .off = CERT(subject_cn),
-     .flags = F_NONEMPTY | F_ONELINE,
-     .def_str = "localhost"},
-    {.key = "san_dns",
-     .kind = K_STRLIST,
-     .off = CERT(san_dns),
-     .flags = F_NONEMPTY,
-     .check = check_dns,
-     .def_list = default_san_dns},
-    {.key = "san_ip",
-     .kind = K_STRLIST,
-     .off = CERT(san_ip),
-     .check = check_ip,
-     .def_list = default_san_ip},
-    {.key = "key_bits",
-     .kind = K_INT,
-     .off = CERT(key_bits),
-     .min = 1024,
-     .max = 8192,
-     .check = check_key_bits,
-     .def_num = 2048},
-    {.key = "digest",
-     .kind = K_STR,
-     .off = CERT(digest),
-     .what = "digest",
-     .names = ld_digest_names,
-     .def_str = "sha256"},
-    {.key = "not_before", .kind = K_DURATION, .off = CERT(not_before_offset), .def_num = -86400},
-    {.key = "not_after",
-     .kind = K_DURATION,
-     .off = CERT(not_after_offset),
-     .def_num = 365L * 86400},
-    {.key = "key",
-     .kind = K_ENUM,
-     .off = CERT(key_mismatch),
-     .what = "key",
-     .names = ld_key_names,
-     .width = W_INT,
-     .def_num = 0},
+        {.key = "subject_cn",
+         .kind = K_STR,
+         .off = CERT(subject_cn),
+         .flags = F_NONEMPTY | F_ONELINE,
+         .def_str = "localhost"},
+        {.key = "san_dns",
+         .kind = K_STRLIST,
+         .off = CERT(san_dns),
+         .flags = F_NONEMPTY,
+         .check = check_dns,
+         .def_list = default_san_dns},
+        {.key = "san_ip",
+         .kind = K_STRLIST,
+         .off = CERT(san_ip),
+         .check = check_ip,
+         .def_list = default_san_ip},
+        {.key = "key_bits",
+         .kind = K_INT,
+         .off = CERT(key_bits),
+         .min = 1024,
+         .max = 8192,
+         .check = check_key_bits,
+         .def_num = 2048},
+        {.key = "digest",
+         .kind = K_STR,
+         .off = CERT(digest),
+         .what = "digest",
+         .names = ld_digest_names,
+         .def_str = "sha256"},
+        {.key = "not_before",
+         .kind = K_DURATION,
+         .off = CERT(not_before_offset),
+         .def_num = -86400},
+        {.key = "not_after",
+         .kind = K_DURATION,
+         .off = CERT(not_after_offset),
+         .def_num = 365L * 86400},
+        {.key = "key",
+         .kind = K_ENUM,
+         .off = CERT(key_mismatch),
+         .what = "key",
+         .names = ld_key_names,
+         .width = W_INT,
+         .def_num = 0},
 };
 static const struct schema cert_schema = {cert_fields, sizeof cert_fields / sizeof *cert_fields,
-					  finish_cert};
+                                          finish_cert};
 
 #define ACC(m) offsetof(struct sc_account, m)
 static const struct field account_fields[] = {
-    {.key = "user",
-     .kind = K_STR,
-     .off = ACC(user),
-     .flags = F_REQUIRED | F_NONEMPTY,
-     .check = check_account_text},
-    {.key = "domain",
-     .kind = K_STR,
-     .off = ACC(domain),
-     .check = check_account_text,
-     .def_str = ""},
-    {.key = "password",
-     .kind = K_STR,
-     .off = ACC(password),
-     .flags = F_REQUIRED | F_NONEMPTY | F_ONELINE},
+        {.key = "user",
+         .kind = K_STR,
+         .off = ACC(user),
+         .flags = F_REQUIRED | F_NONEMPTY,
+         .check = check_account_text},
+        {.key = "domain",
+         .kind = K_STR,
+         .off = ACC(domain),
+         .check = check_account_text,
+         .def_str = ""},
+        {.key = "password",
+         .kind = K_STR,
+         .off = ACC(password),
+         .flags = F_REQUIRED | F_NONEMPTY | F_ONELINE},
 };
 static const struct schema account_schema = {account_fields,
-					     sizeof account_fields / sizeof *account_fields, NULL};
+                                             sizeof account_fields / sizeof *account_fields, NULL};
 
 #define FAULT(m) offsetof(struct sc_fault, m)
 static const struct field fault_fields[] = {
-    {.key = "action",
-     .kind = K_STR,
-     .off = FAULT(action),
-     .flags = F_REQUIRED,
-     .check = check_token},
-    {.key = "at", .kind = K_STR, .off = FAULT(at), .check = check_token},
-    {.key = "params",
-     .kind = K_PARAMS,
-     .off = FAULT(params),
-     .check = check_param_key,
-     .count_off = FAULT(n_params)},
+        {.key = "action",
+         .kind = K_STR,
+         .off = FAULT(action),
+         .flags = F_REQUIRED,
+         .check = check_token},
+        {.key = "at", .kind = K_STR, .off = FAULT(at), .check = check_token},
+        {.key = "params",
+         .kind = K_PARAMS,
+         .off = FAULT(params),
+         .check = check_param_key,
+         .count_off = FAULT(n_params)},
 };
 static const struct schema fault_schema = {fault_fields, sizeof fault_fields / sizeof *fault_fields,
-					   NULL};
+                                           NULL};
 
 #define EXP(m) offsetof(struct sc_expect, m)
 static const struct field expect_fields[] = {
-    {.key = "result",
-     .kind = K_STR,
-     .off = EXP(result),
-     .flags = F_REQUIRED,
-     .what = "result",
-     .names = ld_result_names},
-    {.key = "exit", .kind = K_INT, .off = EXP(exit_code), .min = 0, .max = 255, .def_num = -1},
-    {.key = "log", .kind = K_STR, .off = EXP(log), .flags = F_NONEMPTY | F_ONELINE},
-    {.key = "code", .kind = K_STR, .off = EXP(code), .check = check_hex},
-    {.key = "extended", .kind = K_STR, .off = EXP(extended), .check = check_hex},
-    {.key = "message", .kind = K_STR, .off = EXP(message), .flags = F_TEXT},
-    {.key = "note", .kind = K_STR, .off = EXP(note), .flags = F_TEXT},
-    {.key = "args", .kind = K_STR, .off = EXP(args), .flags = F_NONEMPTY | F_ONELINE},
-    {.key = "exit_by_phase",
-     .kind = K_PARAMS,
-     .off = EXP(exit_by_phase),
-     .check = check_phase_key,
-     .count_off = EXP(n_exit_by_phase)},
-    {.key = "result_by_phase",
-     .kind = K_PARAMS,
-     .off = EXP(result_by_phase),
-     .check = check_phase_key,
-     .count_off = EXP(n_result_by_phase)},
-    {.key = "log_by_phase",
-     .kind = K_PARAMS,
-     .off = EXP(log_by_phase),
-     .check = check_phase_key,
-     .count_off = EXP(n_log_by_phase)},
+        {.key = "result",
+         .kind = K_STR,
+         .off = EXP(result),
+         .flags = F_REQUIRED,
+         .what = "result",
+         .names = ld_result_names},
+        {.key = "exit", .kind = K_INT, .off = EXP(exit_code), .min = 0, .max = 255, .def_num = -1},
+        {.key = "log", .kind = K_STR, .off = EXP(log), .flags = F_NONEMPTY | F_ONELINE},
+        {.key = "code", .kind = K_STR, .off = EXP(code), .check = check_hex},
+        {.key = "extended", .kind = K_STR, .off = EXP(extended), .check = check_hex},
+        {.key = "message", .kind = K_STR, .off = EXP(message), .flags = F_TEXT},
+        {.key = "note", .kind = K_STR, .off = EXP(note), .flags = F_TEXT},
+        {.key = "args", .kind = K_STR, .off = EXP(args), .flags = F_NONEMPTY | F_ONELINE},
+        {.key = "exit_by_phase",
+         .kind = K_PARAMS,
+         .off = EXP(exit_by_phase),
+         .check = check_phase_key,
+         .count_off = EXP(n_exit_by_phase)},
+        {.key = "result_by_phase",
+         .kind = K_PARAMS,
+         .off = EXP(result_by_phase),
+         .check = check_phase_key,
+         .count_off = EXP(n_result_by_phase)},
+        {.key = "log_by_phase",
+         .kind = K_PARAMS,
+         .off = EXP(log_by_phase),
+         .check = check_phase_key,
+         .count_off = EXP(n_log_by_phase)},
 };
 static const struct schema expect_schema = {expect_fields,
-					    sizeof expect_fields / sizeof *expect_fields, NULL};
+                                            sizeof expect_fields / sizeof *expect_fields, NULL};
 
 #define ADM(m) offsetof(struct sc_admission, m)
 static const struct field admission_fields[] = {
-    {.key = "max_outstanding", .kind = K_INT, .off = ADM(max_outstanding), .min = 0,
-     .max = 1000000, .def_num = -1},
-    {.key = "policy",
-     .kind = K_ENUM,
-     .off = ADM(policy),
-     .what = "admission policy",
-     .names = ld_policy_names,
-     .width = W_INT,
-     .def_num = SC_POLICY_ACCEPT_CLOSE},
-    {.key = "prefill", .kind = K_INT, .off = ADM(prefill), .min = 0, .max = 1000000},
-    {.key = "backlog", .kind = K_INT, .off = ADM(backlog), .min = 0, .max = 65535,
-     .def_num = -1},
-    {.key = "prelogon_timeout_ms", .kind = K_INT, .off = ADM(prelogon_timeout_ms), .min = 100,
-     .max = 86400000, .def_num = -1},
-    {.key = "max_sessions", .kind = K_INT, .off = ADM(max_sessions), .min = 0, .max = 1000000,
-     .def_num = -1},
-    {.key = "session_limit_code",
-     .kind = K_STR,
-     .off = ADM(session_limit_code),
-     .check = check_errinfo},
+        {.key = "max_outstanding",
+         .kind = K_INT,
+         .off = ADM(max_outstanding),
+         .min = 0,
+         .max = 1000000,
+         .def_num = -1},
+        {.key = "policy",
+         .kind = K_ENUM,
+         .off = ADM(policy),
+         .what = "admission policy",
+         .names = ld_policy_names,
+         .width = W_INT,
+         .def_num = SC_POLICY_ACCEPT_CLOSE},
+        {.key = "prefill", .kind = K_INT, .off = ADM(prefill), .min = 0, .max = 1000000},
+        {.key = "backlog",
+         .kind = K_INT,
+         .off = ADM(backlog),
+         .min = 0,
+         .max = 65535,
+         .def_num = -1},
+        {.key = "prelogon_timeout_ms",
+         .kind = K_INT,
+         .off = ADM(prelogon_timeout_ms),
+         .min = 100,
+         .max = 86400000,
+         .def_num = -1},
+        {.key = "max_sessions",
+         .kind = K_INT,
+         .off = ADM(max_sessions),
+         .min = 0,
+         .max = 1000000,
+         .def_num = -1},
+        {.key = "session_limit_code",
+         .kind = K_STR,
+         .off = ADM(session_limit_code),
+         .check = check_errinfo},
 };
 static const struct schema admission_schema = {
-    admission_fields, sizeof admission_fields / sizeof *admission_fields, finish_admission};
+        admission_fields, sizeof admission_fields / sizeof *admission_fields, finish_admission};
 
 #define MT(m) offsetof(struct sc_multitransport, m)
 static const struct field multitransport_fields[] = {
-    {.key = "protocols",
-     .kind = K_FLAGS,
-     .off = MT(protocols),
-     .flags = F_NONEMPTY,
-     .what = "multitransport protocol",
-     .names = ld_mt_protocol_names,
-     .def_num = 0x0001},
-    {.key = "udp",
-     .kind = K_ENUM,
-     .off = MT(udp),
-     .what = "udp side",
-     .names = ld_udp_mode_names,
-     .width = W_INT,
-     .def_num = SC_UDP_DROP},
-    {.key = "response_timeout_ms", .kind = K_INT, .off = MT(response_timeout_ms), .min = 0,
-     .max = 600000, .def_num = 5000},
-    {.key = "fallback",
-     .kind = K_ENUM,
-     .off = MT(fallback),
-     .what = "fallback",
-     .names = ld_fallback_names,
-     .width = W_INT,
-     .def_num = SC_FALLBACK_PROCEED},
-    {.key = "fallback_after_ms", .kind = K_INT, .off = MT(fallback_after_ms), .min = 0,
-     .max = 600000},
-    {.key = "deny_code", .kind = K_STR, .off = MT(deny_code), .check = check_errinfo},
+        {.key = "protocols",
+         .kind = K_FLAGS,
+         .off = MT(protocols),
+         .flags = F_NONEMPTY,
+         .what = "multitransport protocol",
+         .names = ld_mt_protocol_names,
+         .def_num = 0x0001},
+        {.key = "udp",
+         .kind = K_ENUM,
+         .off = MT(udp),
+         .what = "udp side",
+         .names = ld_udp_mode_names,
+         .width = W_INT,
+         .def_num = SC_UDP_DROP},
+        {.key = "response_timeout_ms",
+         .kind = K_INT,
+         .off = MT(response_timeout_ms),
+         .min = 0,
+         .max = 600000,
+         .def_num = 5000},
+        {.key = "fallback",
+         .kind = K_ENUM,
+         .off = MT(fallback),
+         .what = "fallback",
+         .names = ld_fallback_names,
+         .width = W_INT,
+         .def_num = SC_FALLBACK_PROCEED},
+        {.key = "fallback_after_ms",
+         .kind = K_INT,
+         .off = MT(fallback_after_ms),
+         .min = 0,
+         .max = 600000},
+        {.key = "deny_code", .kind = K_STR, .off = MT(deny_code), .check = check_errinfo},
 };
 static const struct schema multitransport_schema = {
-    multitransport_fields, sizeof multitransport_fields / sizeof *multitransport_fields,
-    finish_multitransport};
+        multitransport_fields, sizeof multitransport_fields / sizeof *multitransport_fields,
+        finish_multitransport};
 
 static const struct field root_fields[] = {
-    {.key = "name", .kind = K_STR, .off = SEC(name), .flags = F_REQUIRED, .check = check_name},
-    {.key = "port_offset",
-     .kind = K_INT,
-     .off = SEC(port_offset),
-     .flags = F_REQUIRED,
-     .min = 0,
-     .max = 999},
-    {.key = "summary",
-     .kind = K_STR,
-     .off = SEC(summary),
-     .flags = F_REQUIRED | F_NONEMPTY | F_ONELINE,
-     .max = SUMMARY_MAX},
-    {.key = "reproduces",
-     .kind = K_STR,
-     .off = SEC(reproduces),
-     .flags = F_REQUIRED | F_NONEMPTY | F_TEXT},
-    {.key = "field_report",
-     .kind = K_STR,
-     .off = SEC(field_report),
-     .flags = F_REQUIRED | F_NONEMPTY | F_TEXT},
-    {.key = "tags", .kind = K_STRLIST, .off = SEC(tags), .check = check_token},
-    {.key = "each_phase", .kind = K_STRLIST, .off = SEC(each_phase), .flags = F_NONEMPTY,
-     .check = check_token},
-    {.key = "security", .kind = K_MAP, .off = 0, .sub = &security_schema},
-    {.key = "certificate", .kind = K_MAP, .off = SEC(cert), .sub = &cert_schema},
-    {.key = "admission", .kind = K_MAP, .off = SEC(admission), .sub = &admission_schema},
-    {.key = "multitransport",
-     .kind = K_MAP,
-     .off = SEC(multitransport),
-     .sub = &multitransport_schema},
-    {.key = "account",
-     .kind = K_MAP,
-     .off = SEC(account),
-     .flags = F_NODEFAULTS,
-     .sub = &account_schema},
-    {.key = "faults",
-     .kind = K_MAPLIST,
-     .off = SEC(faults),
-     .sub = &fault_schema,
-     .elem_size = sizeof(struct sc_fault),
-     .count_off = SEC(n_faults),
-     .line_off = FAULT(line)},
-    {.key = "expect",
-     .kind = K_MAPDICT,
-     .off = SEC(expect),
-     .flags = F_REQUIRED | F_NONEMPTY,
-     .what = "client",
-     .check = check_client,
-     .sub = &expect_schema,
-     .elem_size = sizeof(struct sc_expect),
-     .count_off = SEC(n_expect),
-     .key_off = EXP(client)},
+        {.key = "name", .kind = K_STR, .off = SEC(name), .flags = F_REQUIRED, .check = check_name},
+        {.key = "port_offset",
+         .kind = K_INT,
+         .off = SEC(port_offset),
+         .flags = F_REQUIRED,
+         .min = 0,
+         .max = 999},
+        {.key = "summary",
+         .kind = K_STR,
+         .off = SEC(summary),
+         .flags = F_REQUIRED | F_NONEMPTY | F_ONELINE,
+         .max = SUMMARY_MAX},
+        {.key = "reproduces",
+         .kind = K_STR,
+         .off = SEC(reproduces),
+         .flags = F_REQUIRED | F_NONEMPTY | F_TEXT},
+        {.key = "field_report",
+         .kind = K_STR,
+         .off = SEC(field_report),
+         .flags = F_REQUIRED | F_NONEMPTY | F_TEXT},
+        {.key = "tags", .kind = K_STRLIST, .off = SEC(tags), .check = check_token},
+        {.key = "each_phase",
+         .kind = K_STRLIST,
+         .off = SEC(each_phase),
+         .flags = F_NONEMPTY,
+         .check = check_token},
+        {.key = "security", .kind = K_MAP, .off = 0, .sub = &security_schema},
+        {.key = "certificate", .kind = K_MAP, .off = SEC(cert), .sub = &cert_schema},
+        {.key = "admission", .kind = K_MAP, .off = SEC(admission), .sub = &admission_schema},
+        {.key = "multitransport",
+         .kind = K_MAP,
+         .off = SEC(multitransport),
+         .sub = &multitransport_schema},
+        {.key = "account",
+         .kind = K_MAP,
+         .off = SEC(account),
+         .flags = F_NODEFAULTS,
+         .sub = &account_schema},
+        {.key = "faults",
+         .kind = K_MAPLIST,
+         .off = SEC(faults),
+         .sub = &fault_schema,
+         .elem_size = sizeof(struct sc_fault),
+         .count_off = SEC(n_faults),
+         .line_off = FAULT(line)},
+        {.key = "expect",
+         .kind = K_MAPDICT,
+         .off = SEC(expect),
+         .flags = F_REQUIRED | F_NONEMPTY,
+         .what = "client",
+         .check = check_client,
+         .sub = &expect_schema,
+         .elem_size = sizeof(struct sc_expect),
+         .count_off = SEC(n_expect),
+         .key_off = EXP(client)},
 };
 const struct schema ld_root_schema = {root_fields, sizeof root_fields / sizeof *root_fields,
-					  finish_root};
+                                      finish_root};

@@ -10,10 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* ---------------------------------------------------------------------------
- * Files
- * ------------------------------------------------------------------------ */
-
 /* Whole file into memory (NUL-terminated), or NULL after reporting. */
 static char *read_file(struct ctx *c, size_t *len)
 {
@@ -29,8 +25,8 @@ static char *read_file(struct ctx *c, size_t *len)
 		goto out;
 	}
 	if (st.st_size > SCENARIO_FILE_MAX) {
-		ld_problem(c, 0, "(file)", "too large (%lld bytes; at most %d)", (long long)st.st_size,
-			SCENARIO_FILE_MAX);
+		ld_problem(c, 0, "(file)", "too large (%lld bytes; at most %d)",
+		           (long long)st.st_size, SCENARIO_FILE_MAX);
 		goto out;
 	}
 	/* Reads what fstat promised; a file that grows meanwhile is cut there. */
@@ -69,14 +65,15 @@ static void yaml_problem(struct ctx *c, const yaml_parser_t *p, const char *text
 		line = 1;
 		for (size_t i = 0; i < p->problem_offset && i < len; i++)
 			line += text[i] == '\n';
-		ld_problem(c, line, "(yaml)", "%s at byte %zu", p->problem ? p->problem : "read error",
-			p->problem_offset);
+		ld_problem(c, line, "(yaml)", "%s at byte %zu",
+		           p->problem ? p->problem : "read error", p->problem_offset);
 		return;
 	}
 	line = (int)p->problem_mark.line + 1;
 	if (p->context)
-		ld_problem(c, line, "(yaml)", "%s (%s at line %d)", p->problem ? p->problem : "error",
-			p->context, (int)p->context_mark.line + 1);
+		ld_problem(c, line, "(yaml)", "%s (%s at line %d)",
+		           p->problem ? p->problem : "error", p->context,
+		           (int)p->context_mark.line + 1);
 	else
 		ld_problem(c, line, "(yaml)", "%s", p->problem ? p->problem : "error");
 }
@@ -97,7 +94,7 @@ static char *file_stem(const char *path)
 /* scenario_load_file, also saying where port_offset was written (for the
  * catalog's cross-file message), with the overrides for it applied. */
 int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_line,
-			  struct sc_override *ov, size_t n_ov, const char *as_name)
+                 struct sc_override *ov, size_t n_ov, const char *as_name)
 {
 	struct ctx c = {.err = err, .file = path};
 	*out = NULL;
@@ -130,12 +127,12 @@ int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_l
 		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
 		if (r2)
 			ld_problem(&c, ld_line(r2), "(document)",
-				"more than one YAML document (one scenario per file)");
+			           "more than one YAML document (one scenario per file)");
 		yaml_document_delete(&extra);
 	}
 	if (root->type != YAML_MAPPING_NODE) {
 		ld_problem(&c, ld_line(root), "(document)", "expected a mapping, found %s",
-			ld_is_null(root) ? "no value" : ld_node_kind(root));
+		           ld_is_null(root) ? "no value" : ld_node_kind(root));
 		goto done_doc;
 	}
 

@@ -47,7 +47,7 @@ char **ld_strv_dup(const char *const *v);
 char *ld_escape(const char *s, size_t max);
 /* Counts a problem and prints "FILE:LINE: PATH: message". */
 void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 /* The same with a quoted, escaped copy of `text` at fmt's one %s. */
 void ld_problem_q(struct ctx *c, int line, const char *path, const char *fmt, const char *text,
                   const char *tail);
@@ -57,8 +57,7 @@ char *ld_path_index(const char *parent, size_t i);
 const char *ld_node_kind(const yaml_node_t *n);
 int ld_is_null(const yaml_node_t *n);
 /* A scalar's text, or NULL after a problem naming `want`. */
-const char *ld_scalar_text(struct ctx *c, const yaml_node_t *n, const char *path,
-                           const char *want);
+const char *ld_scalar_text(struct ctx *c, const yaml_node_t *n, const char *path, const char *want);
 int ld_has_ctrl(const char *s, int allow_newline);
 size_t ld_utf8_chars(const char *s);
 int ld_is_ident(const char *s, const char *first_extra, const char *rest_extra, size_t max);
@@ -73,13 +72,13 @@ struct name_val {
 };
 
 enum kind {
-	K_STR,	    /* scalar text -> char * */
-	K_INT,	    /* base-10 integer in [min, max] -> int */
-	K_ENUM,	    /* one of `names` -> its value, stored per `width` */
+	K_STR,      /* scalar text -> char * */
+	K_INT,      /* base-10 integer in [min, max] -> int */
+	K_ENUM,     /* one of `names` -> its value, stored per `width` */
 	K_DURATION, /* [+-]N[smhd] -> long seconds */
 	K_FLAGS,    /* list of `names`, no repeats -> OR of their values (unsigned) */
 	K_STRLIST,  /* list of scalars -> NULL-terminated char ** */
-	K_MAP,	    /* nested mapping described by `sub`, stored at base + off */
+	K_MAP,      /* nested mapping described by `sub`, stored at base + off */
 	K_MAPLIST,  /* list of mappings (`sub`) -> array at off, count at count_off */
 	K_MAPDICT,  /* mapping NAME -> mapping (`sub`) -> array, NAME stored at key_off */
 	K_PARAMS    /* mapping of scalars -> struct sc_param array at off, count at count_off */
@@ -104,7 +103,7 @@ struct schema {
 	size_t n;
 	/* Cross-field rules; `clean` says whether the mapping had no problem. */
 	void (*finish)(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
-		       int clean);
+	               int clean);
 };
 
 struct field {
@@ -112,15 +111,15 @@ struct field {
 	enum kind kind;
 	size_t off;
 	unsigned flags;
-	const char *what;	      /* noun for messages: "protocol", "client" */
+	const char *what;             /* noun for messages: "protocol", "client" */
 	const struct name_val *names; /* K_ENUM, K_FLAGS; K_STR: allowed values */
-	long min, max;		      /* K_INT range; K_STR: max characters (0: none) */
-	check_fn check;		      /* extra rule on each scalar's text */
-	enum width width;	      /* K_ENUM */
+	long min, max;                /* K_INT range; K_STR: max characters (0: none) */
+	check_fn check;               /* extra rule on each scalar's text */
+	enum width width;             /* K_ENUM */
 	const struct schema *sub;     /* K_MAP, K_MAPLIST, K_MAPDICT */
 	size_t elem_size, count_off, key_off, line_off; /* arrays; line_off 0: none */
-	long def_num;		     /* default of K_INT, K_ENUM, K_DURATION, K_FLAGS */
-	const char *def_str;	     /* default of K_STR (NULL: stays NULL) */
+	long def_num;                /* default of K_INT, K_ENUM, K_DURATION, K_FLAGS */
+	const char *def_str;         /* default of K_STR (NULL: stays NULL) */
 	const char *const *def_list; /* default of K_STRLIST (NULL: empty list) */
 };
 
@@ -137,8 +136,8 @@ extern const struct schema ld_root_schema; /* a scenario file */
 /* ---- names.c */
 
 extern const struct name_val ld_protocol_names[], ld_enclevel_names[], ld_tls_names[],
-    ld_digest_names[], ld_key_names[], ld_result_names[], ld_policy_names[],
-    ld_mt_protocol_names[], ld_udp_mode_names[], ld_fallback_names[];
+        ld_digest_names[], ld_key_names[], ld_result_names[], ld_policy_names[],
+        ld_mt_protocol_names[], ld_udp_mode_names[], ld_fallback_names[];
 
 /* ---- overrides.c */
 

@@ -6,70 +6,67 @@
 #include <string.h>
 
 const struct name_val ld_protocol_names[] = {
-    {"rdp", SC_PROTO_RDP},
-    {"tls", SC_PROTO_TLS},
-    {"nla", SC_PROTO_NLA},
-    {NULL, 0},
+        {"rdp", SC_PROTO_RDP},
+        {"tls", SC_PROTO_TLS},
+        {"nla", SC_PROTO_NLA},
+        {NULL, 0},
 };
 
+/* Values are MS-RDPBCGR's ENCRYPTION_LEVEL_* (2.2.1.4.3). */
 const struct name_val ld_enclevel_names[] = {
-    {"none", SC_ENC_NONE},			     /* ENCRYPTION_LEVEL_NONE */
-    {"low", SC_ENC_LOW},			     /* ENCRYPTION_LEVEL_LOW */
-    {"client-compatible", SC_ENC_CLIENT_COMPATIBLE}, /* ENCRYPTION_LEVEL_CLIENT_COMPATIBLE */
-    {"high", SC_ENC_HIGH},			     /* ENCRYPTION_LEVEL_HIGH */
-    {"fips", SC_ENC_FIPS},			     /* ENCRYPTION_LEVEL_FIPS */
-    {NULL, 0},
+        {"none", SC_ENC_NONE},                           /* ENCRYPTION_LEVEL_NONE */
+        {"low", SC_ENC_LOW},                             /* ENCRYPTION_LEVEL_LOW */
+        {"client-compatible", SC_ENC_CLIENT_COMPATIBLE}, /* ENCRYPTION_LEVEL_CLIENT_COMPATIBLE */
+        {"high", SC_ENC_HIGH},                           /* ENCRYPTION_LEVEL_HIGH */
+        {"fips", SC_ENC_FIPS},                           /* ENCRYPTION_LEVEL_FIPS */
+        {NULL, 0},
 };
 
 const struct name_val ld_tls_names[] = {
-    {"1.0", 0x0301}, {"1.1", 0x0302}, {"1.2", 0x0303}, {"1.3", 0x0304}, {NULL, 0},
+        {"1.0", 0x0301}, {"1.1", 0x0302}, {"1.2", 0x0303}, {"1.3", 0x0304}, {NULL, 0},
 };
 
 const struct name_val ld_digest_names[] = {
-    {"sha1", 0}, {"sha256", 0}, {"sha384", 0}, {"sha512", 0}, {NULL, 0},
+        {"sha1", 0}, {"sha256", 0}, {"sha384", 0}, {"sha512", 0}, {NULL, 0},
 };
 
 const struct name_val ld_key_names[] = {
-    {"matching", 0},
-    {"mismatched", 1},
-    {NULL, 0},
+        {"matching", 0},
+        {"mismatched", 1},
+        {NULL, 0},
 };
 
 const struct name_val ld_result_names[] = {
-    {"connected", 0},
-    {"failed", 0},
-    {"retries-forever", 0},
-    {"hangs", 0},
-    {NULL, 0},
+        {"connected", 0}, {"failed", 0}, {"retries-forever", 0}, {"hangs", 0}, {NULL, 0},
 };
 
 const struct name_val ld_policy_names[] = {
-    {"syn-drop", SC_POLICY_SYN_DROP},
-    {"accept-close", SC_POLICY_ACCEPT_CLOSE},
-    {"accept-reset", SC_POLICY_ACCEPT_RESET},
-    {"hold", SC_POLICY_HOLD},
-    {NULL, 0},
+        {"syn-drop", SC_POLICY_SYN_DROP},
+        {"accept-close", SC_POLICY_ACCEPT_CLOSE},
+        {"accept-reset", SC_POLICY_ACCEPT_RESET},
+        {"hold", SC_POLICY_HOLD},
+        {NULL, 0},
 };
 
 const struct name_val ld_mt_protocol_names[] = {
-    {"reliable", 0x0001}, /* TRANSPORTTYPE_UDPFECR */
-    {"lossy", 0x0004},    /* TRANSPORTTYPE_UDPFECL */
-    {NULL, 0},
+        {"reliable", 0x0001}, /* TRANSPORTTYPE_UDPFECR */
+        {"lossy", 0x0004},    /* TRANSPORTTYPE_UDPFECL */
+        {NULL, 0},
 };
 
 const struct name_val ld_udp_mode_names[] = {
-    {"drop", SC_UDP_DROP},
-    {"unreachable", SC_UDP_UNREACHABLE},
-    {"answer-garbage", SC_UDP_ANSWER_GARBAGE},
-    {NULL, 0},
+        {"drop", SC_UDP_DROP},
+        {"unreachable", SC_UDP_UNREACHABLE},
+        {"answer-garbage", SC_UDP_ANSWER_GARBAGE},
+        {NULL, 0},
 };
 
 const struct name_val ld_fallback_names[] = {
-    {"proceed", SC_FALLBACK_PROCEED},
-    {"stall", SC_FALLBACK_STALL},
-    {"reset", SC_FALLBACK_RESET},
-    {"deny", SC_FALLBACK_DENY},
-    {NULL, 0},
+        {"proceed", SC_FALLBACK_PROCEED},
+        {"stall", SC_FALLBACK_STALL},
+        {"reset", SC_FALLBACK_RESET},
+        {"deny", SC_FALLBACK_DENY},
+        {NULL, 0},
 };
 
 /* The names of the flags set in mask, comma-separated, in table order. */

@@ -53,7 +53,7 @@ static int path_step(const char **p, char *key, size_t keyn, long *index)
 static int add_scalar(yaml_document_t *doc, const char *v, yaml_mark_t mark)
 {
 	int id = yaml_document_add_scalar(doc, NULL, (yaml_char_t *)v, (int)strlen(v),
-					  YAML_PLAIN_SCALAR_STYLE);
+	                                  YAML_PLAIN_SCALAR_STYLE);
 	if (!id)
 		ld_oom();
 	/* Errors about it point at what it replaced (or its mapping). */
@@ -71,33 +71,39 @@ void ld_apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_over
 	long index;
 	while (*p) {
 		if (path_step(&p, key, sizeof(key), &index) != 0) {
-			ld_problem(c, 0, o->path, "--set %s.%s: not a field path (e.g. security.tls_min, "
-				   "faults[0].params.code)", o->scenario, o->path);
+			ld_problem(c, 0, o->path,
+			           "--set %s.%s: not a field path (e.g. security.tls_min, "
+			           "faults[0].params.code)",
+			           o->scenario, o->path);
 			return;
 		}
 		yaml_node_t *map = yaml_document_get_node(doc, cur);
 		if (map->type != YAML_MAPPING_NODE) {
-			ld_problem(c, ld_line(map), o->path, "--set: %s is not inside a mapping", key);
+			ld_problem(c, ld_line(map), o->path, "--set: %s is not inside a mapping",
+			           key);
 			return;
 		}
 		yaml_node_pair_t *pair = NULL;
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start;
 		     q < map->data.mapping.pairs.top; q++) {
 			yaml_node_t *kn = yaml_document_get_node(doc, q->key);
-			if (kn->type == YAML_SCALAR_NODE && !strcmp((char *)kn->data.scalar.value, key))
+			if (kn->type == YAML_SCALAR_NODE &&
+			    !strcmp((char *)kn->data.scalar.value, key))
 				pair = q;
 		}
 		int last = *p == '\0' && index < 0;
 		if (!pair) {
 			if (index >= 0) {
-				ld_problem(c, ld_line(map), o->path, "--set: %s has no list to index", key);
+				ld_problem(c, ld_line(map), o->path,
+				           "--set: %s has no list to index", key);
 				return;
 			}
 			/* Adding nodes may move every node: `map` is not used after. */
 			yaml_mark_t mark = map->start_mark;
 			int k = add_scalar(doc, key, mark);
 			int v = last ? add_scalar(doc, o->value, mark)
-				     : yaml_document_add_mapping(doc, NULL, YAML_BLOCK_MAPPING_STYLE);
+			             : yaml_document_add_mapping(doc, NULL,
+			                                         YAML_BLOCK_MAPPING_STYLE);
 			if (!v || !yaml_document_append_mapping_pair(doc, cur, k, v))
 				ld_oom();
 			if (!last)
@@ -106,21 +112,25 @@ void ld_apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_over
 			continue;
 		}
 		if (last) {
-			pair->value = add_scalar(doc, o->value,
-						 yaml_document_get_node(doc, pair->value)->start_mark);
+			pair->value =
+			        add_scalar(doc, o->value,
+			                   yaml_document_get_node(doc, pair->value)->start_mark);
 			return;
 		}
 		cur = pair->value;
 		if (index >= 0) {
 			yaml_node_t *seq = yaml_document_get_node(doc, cur);
 			if (seq->type != YAML_SEQUENCE_NODE ||
-			    index >= seq->data.sequence.items.top - seq->data.sequence.items.start) {
-				ld_problem(c, ld_line(seq), o->path, "--set: %s has no item %ld", key, index);
+			    index >=
+			            seq->data.sequence.items.top - seq->data.sequence.items.start) {
+				ld_problem(c, ld_line(seq), o->path, "--set: %s has no item %ld",
+				           key, index);
 				return;
 			}
 			cur = seq->data.sequence.items.start[index];
 			if (*p == '\0') {
-				ld_problem(c, ld_line(seq), o->path, "--set: a whole list item cannot be set");
+				ld_problem(c, ld_line(seq), o->path,
+				           "--set: a whole list item cannot be set");
 				return;
 			}
 		}

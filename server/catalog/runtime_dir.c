@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-
 static int check_existing(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
@@ -40,20 +39,20 @@ static int check_existing(const char *path, char *err, size_t errlen)
 	}
 	if (st.st_uid != me) {
 		set_err(err, errlen, "runtime dir %s is owned by uid %ld, not by us (uid %ld)",
-			path, (long)st.st_uid, (long)me);
+		        path, (long)st.st_uid, (long)me);
 		return -1;
 	}
 	if ((st.st_mode & 077) != 0) {
 		set_err(err, errlen,
-			"runtime dir %s has mode %04o: group/other may access it (want 0700)", path,
-			(unsigned)(st.st_mode & 07777));
+		        "runtime dir %s has mode %04o: group/other may access it (want 0700)", path,
+		        (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
 }
 
 static int open_wanted(const char *wanted, char *out, size_t n, int *created, char *err,
-		       size_t errlen)
+                       size_t errlen)
 {
 	if (strlen(wanted) >= n) {
 		set_err(err, errlen, "runtime dir path %s is too long", wanted);
@@ -94,7 +93,7 @@ static int make_temp(const char *base, char *out, size_t n, char *err, size_t er
 }
 
 int runtime_dir_open(const char *wanted, char *out, size_t n, int *created, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	const char *xdg = getenv("XDG_RUNTIME_DIR");
 	struct stat st;

@@ -49,8 +49,8 @@ struct sc_cert {
 
 /* The account NLA (NTLM) accepts. */
 struct sc_account {
-	char *user;     /* NULL when the scenario names no account */
-	char *domain;   /* may be "" */
+	char *user;   /* NULL when the scenario names no account */
+	char *domain; /* may be "" */
 	char *password;
 };
 
@@ -64,13 +64,13 @@ enum sc_policy {
 	SC_POLICY_HOLD,         /* accept, never answer until the pre-logon deadline */
 };
 struct sc_admission {
-	int max_outstanding;     /* -1: no limit */
-	int policy;              /* enum sc_policy; default accept-close */
-	int prefill;             /* phantom outstanding slots from the start */
-	int backlog;             /* listen backlog of the scenario's own port; -1: --backlog */
-	int prelogon_timeout_ms; /* not active this long: closed, the slot freed; -1: the
-	                            harness's --handshake-timeout */
-	int max_sessions;        /* past this many active sessions: deny (session limit); -1 */
+	int max_outstanding;      /* -1: no limit */
+	int policy;               /* enum sc_policy; default accept-close */
+	int prefill;              /* phantom outstanding slots from the start */
+	int backlog;              /* listen backlog of the scenario's own port; -1: --backlog */
+	int prelogon_timeout_ms;  /* not active this long: closed, the slot freed; -1: the
+	                             harness's --handshake-timeout */
+	int max_sessions;         /* past this many active sessions: deny (session limit); -1 */
 	char *session_limit_code; /* the Set Error Info code for that, a number; NULL: 0x7 */
 };
 
@@ -102,16 +102,16 @@ struct sc_multitransport {
 /* What one client is expected to show against this scenario. Every
  * field but `client` is optional; unset ints are -1, unset strings NULL. */
 struct sc_expect {
-	char *client;       /* "mstsc", "xfreerdp", "rdesktop", "nmap", "impacket", or a user's name */
-	char *result;       /* "connected", "failed" or "retries-forever" (reconnects
-	                       without bound: a runner must stop it) */
-	int exit_code;      /* process exit code, -1 when unset */
-	char *log;          /* a line (substring) the client prints */
-	char *code;         /* mstsc: disconnect code, e.g. "0x904" */
-	char *extended;     /* mstsc: extended code, e.g. "0x7" */
-	char *message;      /* mstsc: the dialog text */
-	char *note;         /* free text */
-	char *args;         /* extra command-line arguments the client is run with */
+	char *client;   /* "mstsc", "xfreerdp", "rdesktop", "nmap", "impacket", or a user's name */
+	char *result;   /* "connected", "failed" or "retries-forever" (reconnects
+	                   without bound: a runner must stop it) */
+	int exit_code;  /* process exit code, -1 when unset */
+	char *log;      /* a line (substring) the client prints */
+	char *code;     /* mstsc: disconnect code, e.g. "0x904" */
+	char *extended; /* mstsc: extended code, e.g. "0x7" */
+	char *message;  /* mstsc: the dialog text */
+	char *note;     /* free text */
+	char *args;     /* extra command-line arguments the client is run with */
 	struct sc_param *exit_by_phase; /* a template's: PHASE -> exit, which each
 	                                   expansion takes as its `exit` */
 	size_t n_exit_by_phase;
@@ -129,11 +129,11 @@ struct sc_param {
 	int line;
 };
 struct sc_fault {
-	char *action;           /* e.g. "reset", "close", "stall", "deny" */
-	char *at;               /* phase name (server/phase.h), or NULL */
+	char *action; /* e.g. "reset", "close", "stall", "deny" */
+	char *at;     /* phase name (server/phase.h), or NULL */
 	struct sc_param *params;
 	size_t n_params;
-	int line;               /* where it was declared, for later errors */
+	int line; /* where it was declared, for later errors */
 };
 
 struct scenario {
@@ -151,12 +151,12 @@ struct scenario {
 	                        expansions. Empty (never NULL) otherwise. */
 	char *template_name; /* the template an expansion came from, else NULL */
 
-	unsigned protocols;  /* SC_PROTO_* mask the server accepts; non-zero */
+	unsigned protocols; /* SC_PROTO_* mask the server accepts; non-zero */
 	enum sc_encryption_level encryption_level; /* default CLIENT_COMPATIBLE */
-	uint16_t tls_min;    /* 0x0301..0x0304; default 0x0303 (1.0/1.1 also need tls_sec_level 0) */
-	uint16_t tls_max;    /* default 0x0304; >= tls_min */
-	int tls_sec_level;   /* OpenSSL security level 0..5; default 1 */
-	char *tls_ciphers;   /* OpenSSL cipher list for TLS <= 1.2, or NULL */
+	uint16_t tls_min;  /* 0x0301..0x0304; default 0x0303 (1.0/1.1 also need tls_sec_level 0) */
+	uint16_t tls_max;  /* default 0x0304; >= tls_min */
+	int tls_sec_level; /* OpenSSL security level 0..5; default 1 */
+	char *tls_ciphers; /* OpenSSL cipher list for TLS <= 1.2, or NULL */
 
 	struct sc_cert cert;
 	struct sc_account account;
@@ -192,8 +192,8 @@ int sc_override_parse(const char *text, struct sc_override *o);
 
 /* catalog_load_dir with overrides applied; an override naming no scenario
  * of the catalog is a problem too. */
-int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov,
-                          struct catalog *out, FILE *err);
+int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, struct catalog *out,
+                          FILE *err);
 
 /* Loads every *.yaml file of `dir`. On success returns 0. On any error
  * writes one line per problem to `err` ("FILE:LINE: FIELD: what is wrong")

@@ -67,7 +67,7 @@ static const struct name_val *find_name(const struct name_val *names, const char
 }
 
 static void unknown_name(struct ctx *c, const yaml_node_t *n, const char *path,
-			 const struct field *f, const char *text)
+                         const struct field *f, const char *text)
 {
 	char *list = join_names(f->names);
 	char *fmt = ld_asprintf("unknown %s %%s (expected %s)", f->what ? f->what : "value", list);
@@ -78,7 +78,7 @@ static void unknown_name(struct ctx *c, const yaml_node_t *n, const char *path,
 
 /* K_STR rules shared by single strings and list items. */
 static int check_str(struct ctx *c, const struct field *f, const yaml_node_t *n, const char *path,
-		     const char *v)
+                     const char *v)
 {
 	if ((f->flags & F_NONEMPTY) && !*v) {
 		ld_problem(c, ld_line(n), path, "must not be empty");
@@ -93,8 +93,8 @@ static int check_str(struct ctx *c, const struct field *f, const yaml_node_t *n,
 		return -1;
 	}
 	if (f->max && ld_utf8_chars(v) > (size_t)f->max) {
-		ld_problem(c, ld_line(n), path, "is %zu characters long (at most %ld)", ld_utf8_chars(v),
-			f->max);
+		ld_problem(c, ld_line(n), path, "is %zu characters long (at most %ld)",
+		           ld_utf8_chars(v), f->max);
 		return -1;
 	}
 	if (f->names && !find_name(f->names, v)) {
@@ -118,7 +118,7 @@ static char *text_copy(const struct field *f, const char *v)
 }
 
 void ld_walk_map(struct ctx *c, const yaml_node_t *n, const char *path, const struct schema *sc,
-		     void *base);
+                 void *base);
 static void apply_defaults(const struct schema *sc, void *base);
 
 static const yaml_node_t *node_at(struct ctx *c, int index)
@@ -127,7 +127,7 @@ static const yaml_node_t *node_at(struct ctx *c, int index)
 }
 
 static void parse_str(struct ctx *c, const struct field *f, const yaml_node_t *n, const char *path,
-		      void *dst)
+                      void *dst)
 {
 	const char *v = ld_scalar_text(c, n, path, "a string");
 	if (!v)
@@ -142,7 +142,7 @@ static void parse_str(struct ctx *c, const struct field *f, const yaml_node_t *n
 }
 
 static void parse_int(struct ctx *c, const struct field *f, const yaml_node_t *n, const char *path,
-		      void *dst)
+                      void *dst)
 {
 	const char *v = ld_scalar_text(c, n, path, "an integer");
 	if (!v)
@@ -160,7 +160,7 @@ static void parse_int(struct ctx *c, const struct field *f, const yaml_node_t *n
 	if (r == -2 || x < f->min || x > f->max) {
 		char *digits = ld_escape(v, QUOTE_MAX); /* only digits, but maybe very many */
 		ld_problem(c, ld_line(n), path, "%s is out of range (%ld..%ld)", digits, f->min,
-			f->max);
+		           f->max);
 		free(digits);
 		return;
 	}
@@ -170,7 +170,7 @@ static void parse_int(struct ctx *c, const struct field *f, const yaml_node_t *n
 }
 
 static void parse_enum(struct ctx *c, const struct field *f, const yaml_node_t *n, const char *path,
-		       void *dst)
+                       void *dst)
 {
 	const char *v = ld_scalar_text(c, n, path, "a string");
 	if (!v)
@@ -184,7 +184,7 @@ static void parse_enum(struct ctx *c, const struct field *f, const yaml_node_t *
 }
 
 static void parse_duration_field(struct ctx *c, const struct field *f, const yaml_node_t *n,
-				 const char *path, void *dst)
+                                 const char *path, void *dst)
 {
 	(void)f;
 	const char *v = ld_scalar_text(c, n, path, "a duration");
@@ -194,12 +194,12 @@ static void parse_duration_field(struct ctx *c, const struct field *f, const yam
 	int r = ld_parse_duration(v, &secs);
 	if (r == -1)
 		ld_problem_q(c, ld_line(n), path,
-			  "%s is not a duration (expected an integer with unit s, m, h or d, "
-			  "e.g. -1d, 30m, 365d)",
-			  v, NULL);
+		             "%s is not a duration (expected an integer with unit s, m, h or d, "
+		             "e.g. -1d, 30m, 365d)",
+		             v, NULL);
 	else if (r == -2)
-		ld_problem_q(c, ld_line(n), path, "%s is out of range (at most 36500d either way)", v,
-			  NULL);
+		ld_problem_q(c, ld_line(n), path, "%s is out of range (at most 36500d either way)",
+		             v, NULL);
 	else
 		store_num(dst, W_LONG, secs);
 }
@@ -217,7 +217,7 @@ static int expect_type(struct ctx *c, const yaml_node_t *n, const char *path, ya
 }
 
 static void parse_flags(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			const char *path, void *dst)
+                        const char *path, void *dst)
 {
 	if (expect_type(c, n, path, YAML_SEQUENCE_NODE) < 0)
 		return;
@@ -253,7 +253,7 @@ static void parse_flags(struct ctx *c, const struct field *f, const yaml_node_t 
 }
 
 static void parse_strlist(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			  const char *path, void *dst)
+                          const char *path, void *dst)
 {
 	if (expect_type(c, n, path, YAML_SEQUENCE_NODE) < 0)
 		return;
@@ -273,7 +273,7 @@ static void parse_strlist(struct ctx *c, const struct field *f, const yaml_node_
 }
 
 static void parse_maplist(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			  const char *path, void *dst, void *base)
+                          const char *path, void *dst, void *base)
 {
 	if (expect_type(c, n, path, YAML_SEQUENCE_NODE) < 0)
 		return;
@@ -297,7 +297,7 @@ static void parse_maplist(struct ctx *c, const struct field *f, const yaml_node_
 static void check_pairs(struct ctx *c, const yaml_node_t *n, const char *path, int *skip);
 
 static void parse_mapdict(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			  const char *path, void *dst, void *base)
+                          const char *path, void *dst, void *base)
 {
 	if (expect_type(c, n, path, YAML_MAPPING_NODE) < 0)
 		return;
@@ -331,7 +331,7 @@ static void parse_mapdict(struct ctx *c, const struct field *f, const yaml_node_
 }
 
 static void parse_params(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			 const char *path, void *dst, void *base)
+                         const char *path, void *dst, void *base)
 {
 	if (expect_type(c, n, path, YAML_MAPPING_NODE) < 0)
 		return;
@@ -364,7 +364,7 @@ static void parse_params(struct ctx *c, const struct field *f, const yaml_node_t
 }
 
 static void parse_field(struct ctx *c, const struct field *f, const yaml_node_t *n,
-			const char *path, void *base)
+                        const char *path, void *base)
 {
 	void *dst = at(base, f->off);
 	switch (f->kind) {
@@ -491,7 +491,7 @@ static void check_pairs(struct ctx *c, const yaml_node_t *n, const char *path, i
 		const yaml_node_t *kn = node_at(c, pr[i].key);
 		if (skip[i] == PAIR_BAD_KEY && kn->type != YAML_SCALAR_NODE) {
 			ld_problem(c, ld_line(kn), where, "key must be a scalar, found %s",
-				ld_node_kind(kn));
+			           ld_node_kind(kn));
 		} else if (skip[i] == PAIR_BAD_KEY) {
 			ld_problem(c, ld_line(kn), where, "empty key or key with a NUL character");
 		} else if (skip[i]) {
@@ -503,7 +503,7 @@ static void check_pairs(struct ctx *c, const yaml_node_t *n, const char *path, i
 }
 
 void ld_walk_map(struct ctx *c, const yaml_node_t *n, const char *path, const struct schema *sc,
-		     void *base)
+                 void *base)
 {
 	int before = c->problems;
 	if (expect_type(c, n, path[0] ? path : "(document)", YAML_MAPPING_NODE) < 0)

@@ -85,7 +85,8 @@ static void describe_conditions(struct served *s)
 			json_object_set_new(f, "tls_versions",
 			                    json_sprintf("1.%d-1.%d", (sc->tls_min & 0xFF) - 1,
 			                                 (sc->tls_max & 0xFF) - 1));
-			json_object_set_new(f, "tls_security_level", json_integer(sc->tls_sec_level));
+			json_object_set_new(f, "tls_security_level",
+			                    json_integer(sc->tls_sec_level));
 			if (sc->tls_ciphers)
 				json_object_set_new(f, "tls_ciphers", json_string(sc->tls_ciphers));
 		} else if (json_array_size(cert) == 0) {
@@ -117,16 +118,16 @@ static int prepare_one(struct serving *h, struct served *s, const char *certs, c
 	describe_conditions(s);
 	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
 		struct certgen_spec spec = {
-		    .subject_cn = c->subject_cn,
-		    .san_dns = (const char *const *)c->san_dns,
-		    .san_ip = (const char *const *)c->san_ip,
-		    .key_bits = c->key_bits,
-		    .digest = c->digest,
-		    .not_before_offset = c->not_before_offset,
-		    .not_after_offset = c->not_after_offset,
-		    .key = c->key_bits == 2048 ? h->shared_key : NULL,
-		    .issuer_cert = h->ca_cert,
-		    .issuer_key = h->ca_key,
+		        .subject_cn = c->subject_cn,
+		        .san_dns = (const char *const *)c->san_dns,
+		        .san_ip = (const char *const *)c->san_ip,
+		        .key_bits = c->key_bits,
+		        .digest = c->digest,
+		        .not_before_offset = c->not_before_offset,
+		        .not_after_offset = c->not_after_offset,
+		        .key = c->key_bits == 2048 ? h->shared_key : NULL,
+		        .issuer_cert = h->ca_cert,
+		        .issuer_key = h->ca_key,
 		};
 		if (certgen_make(&spec, &pair, e, sizeof(e)) != 0) {
 			snprintf(err, n, "%s: cannot make its certificate: %s", sc->name, e);
@@ -145,7 +146,8 @@ static int prepare_one(struct serving *h, struct served *s, const char *certs, c
 			s->key_pem = other_pem;
 			if (!other_pem) {
 				certgen_pair_free(&pair);
-				snprintf(err, n, "%s: cannot make the mismatched key: %s", sc->name, e);
+				snprintf(err, n, "%s: cannot make the mismatched key: %s", sc->name,
+				         e);
 				return -1;
 			}
 		}
@@ -177,14 +179,16 @@ static int prepare_one(struct serving *h, struct served *s, const char *certs, c
 	if (sc->account.user) {
 		char line[1024];
 		if (sam_nt_hash(sc->account.password, s->nt_hash) != 0) {
-			snprintf(err, n, "%s: cannot make the account's NT hash (is MD4 available?)",
+			snprintf(err, n,
+			         "%s: cannot make the account's NT hash (is MD4 available?)",
 			         sc->name);
 			return -1;
 		}
 		s->has_nt_hash = 1;
 		if (sam_format_line(sc->account.user, sc->account.domain ? sc->account.domain : "",
 		                    sc->account.password, line, sizeof(line)) != 0) {
-			snprintf(err, n, "%s: cannot make the NTLM account line (is MD4 available?)",
+			snprintf(err, n,
+			         "%s: cannot make the NTLM account line (is MD4 available?)",
 			         sc->name);
 			return -1;
 		}
@@ -226,9 +230,11 @@ static int load_or_make_ca(struct serving *h, const char *dir, char *err, size_t
 	if (fk)
 		fclose(fk);
 	if (fc || fk) {
-		if (!h->ca_cert || !h->ca_key || X509_check_private_key(h->ca_cert, h->ca_key) != 1) {
+		if (!h->ca_cert || !h->ca_key ||
+		    X509_check_private_key(h->ca_cert, h->ca_key) != 1) {
 			snprintf(err, n,
-			         "--ca-dir %s: rdpfault-ca.crt and rdpfault-ca.key must both be there, "
+			         "--ca-dir %s: rdpfault-ca.crt and rdpfault-ca.key must both be "
+			         "there, "
 			         "readable PEM, and belong together (remove both to make a new CA)",
 			         dir);
 			return -1;
@@ -237,12 +243,12 @@ static int load_or_make_ca(struct serving *h, const char *dir, char *err, size_t
 	}
 	struct certgen_pair ca = {0};
 	struct certgen_spec spec = {
-	    .subject_cn = "rdpfault test CA",
-	    .key_bits = 2048,
-	    .digest = "sha256",
-	    .not_before_offset = -86400,
-	    .not_after_offset = 10L * 365 * 86400,
-	    .is_ca = 1,
+	        .subject_cn = "rdpfault test CA",
+	        .key_bits = 2048,
+	        .digest = "sha256",
+	        .not_before_offset = -86400,
+	        .not_after_offset = 10L * 365 * 86400,
+	        .is_ca = 1,
 	};
 	if (certgen_make(&spec, &ca, e, sizeof(e)) != 0 ||
 	    certgen_write_file(dir, "rdpfault-ca.key", ca.key_pem, 0600, e, sizeof(e)) != 0 ||
@@ -303,8 +309,9 @@ int serving_prepare(struct serving *sv, const struct serving_options *o, char *e
 	for (size_t i = 0; i < sv->n; i++)
 		uses_nla |= (sv->items[i].sc->protocols & SC_PROTO_NLA) != 0;
 	if (uses_nla && !sam_md4_ok()) {
-		snprintf(err, n, "NLA scenarios need MD4 (NTLM), which OpenSSL 3 has only in its legacy "
-		                 "provider: it could not be loaded");
+		snprintf(err, n,
+		         "NLA scenarios need MD4 (NTLM), which OpenSSL 3 has only in its legacy "
+		         "provider: it could not be loaded");
 		return -1;
 	}
 	if (runtime_dir_open(o->runtime_dir, sv->runtime_dir, sizeof(sv->runtime_dir),

@@ -30,17 +30,17 @@ struct admission_live {
 
 struct served {
 	const struct scenario *sc;
-	char *cert_pem;          /* served certificate (PEM) */
-	char *key_pem;           /* its private key (PEM) */
-	EVP_PKEY *pkey;          /* ... and both parsed, for every connection's TLS */
+	char *cert_pem; /* served certificate (PEM) */
+	char *key_pem;  /* its private key (PEM) */
+	EVP_PKEY *pkey; /* ... and both parsed, for every connection's TLS */
 	X509 *x509;
 	char cert_path[PATH_MAX]; /* copies written for users to inspect */
 	char key_path[PATH_MAX];
 	char sam_path[PATH_MAX]; /* "" when the scenario has no account */
 	uint8_t nt_hash[16];     /* its account's NT hash (MD4 of the UTF-16LE password) */
 	int has_nt_hash;
-	int port;                /* its own listener's port, 0 when none */
-	struct fault_plan plan;  /* its faults, compiled */
+	int port;               /* its own listener's port, 0 when none */
+	struct fault_plan plan; /* its faults, compiled */
 	/* What the scenario's configuration does wrong, as "fault" events (JSON
 	 * text), per phase where it strikes: an expired certificate at
 	 * tls-client-hello, a TLS policy, FIPS-only encryption... */
@@ -60,7 +60,7 @@ struct serving {
 	char ca_cert_path[PATH_MAX];
 	struct rdp_key_blob rdp_key; /* RDP Standard Security's key, FreeRDP's layout */
 	char runtime_dir[PATH_MAX];
-	int runtime_created;         /* ours to remove at exit */
+	int runtime_created; /* ours to remove at exit */
 };
 
 struct serving_options {

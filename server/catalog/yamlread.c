@@ -96,9 +96,8 @@ char *ld_escape(const char *s, size_t max)
  * Problem reporting
  * ------------------------------------------------------------------------ */
 
-
 void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+        __attribute__((format(printf, 4, 5)));
 void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
 {
 	c->problems++;
@@ -120,7 +119,7 @@ int ld_line(const yaml_node_t *n)
 /* Problem with a quoted, escaped copy of the offending text:
  * fmt has one %s for it, e.g. "unknown protocol %s (expected ...)". */
 void ld_problem_q(struct ctx *c, int line, const char *path, const char *fmt, const char *text,
-		      const char *tail)
+                  const char *tail)
 {
 	char *q = ld_escape(text, QUOTE_MAX);
 	char *msg = ld_asprintf("\"%s\"", q);
@@ -173,8 +172,7 @@ int ld_is_null(const yaml_node_t *n)
 }
 
 /* The scalar's text, or NULL after reporting why there is none. */
-const char *ld_scalar_text(struct ctx *c, const yaml_node_t *n, const char *path,
-			       const char *want)
+const char *ld_scalar_text(struct ctx *c, const yaml_node_t *n, const char *path, const char *want)
 {
 	if (n->type != YAML_SCALAR_NODE) {
 		ld_problem(c, ld_line(n), path, "expected %s, found %s", want, ld_node_kind(n));

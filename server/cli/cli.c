@@ -28,106 +28,106 @@
 #define DEFAULT_KEEPALIVE_COUNT 3
 
 static const char usage_main[] =
-    "Usage: rdpfault COMMAND [OPTIONS]\n"
-    "An RDP server that reproduces named failure scenarios on the wire.\n"
-    "\n"
-    "Commands:\n"
-    "  serve        serve the scenario catalog (default: on 127.0.0.1)\n"
-    "  list         list the scenarios\n"
-    "  show NAME    describe one scenario and what each client is expected to show\n"
-    "  cert export  write every scenario's certificate (and the test CA) to a directory\n"
-    "  matrix       run clients against scenarios, compare with the expectations, report\n"
-    "               (JUnit, JSON, HTML); 'rdpfault matrix --help' for its options\n"
-    "\n"
-    "  -h, --help     this text; 'rdpfault COMMAND --help' for a command's options\n"
-    "  -V, --version  print the version\n"
-    "\n"
-    "Exit codes:\n"
-    "  0  success\n"
-    "  1  runtime failure (cannot listen, cannot write a file, ...)\n"
-    "  2  usage error (unknown command or option, bad value)\n"
-    "  3  the scenario catalog is invalid (each problem is printed as FILE:LINE: FIELD: ...)\n"
-    "  4  show: no such scenario\n"
-    "  matrix: 0 every cell matched, 1 some cell drifted, 2 usage error\n";
+        "Usage: rdpfault COMMAND [OPTIONS]\n"
+        "An RDP server that reproduces named failure scenarios on the wire.\n"
+        "\n"
+        "Commands:\n"
+        "  serve        serve the scenario catalog (default: on 127.0.0.1)\n"
+        "  list         list the scenarios\n"
+        "  show NAME    describe one scenario and what each client is expected to show\n"
+        "  cert export  write every scenario's certificate (and the test CA) to a directory\n"
+        "  matrix       run clients against scenarios, compare with the expectations, report\n"
+        "               (JUnit, JSON, HTML); 'rdpfault matrix --help' for its options\n"
+        "\n"
+        "  -h, --help     this text; 'rdpfault COMMAND --help' for a command's options\n"
+        "  -V, --version  print the version\n"
+        "\n"
+        "Exit codes:\n"
+        "  0  success\n"
+        "  1  runtime failure (cannot listen, cannot write a file, ...)\n"
+        "  2  usage error (unknown command or option, bad value)\n"
+        "  3  the scenario catalog is invalid (each problem is printed as FILE:LINE: FIELD: ...)\n"
+        "  4  show: no such scenario\n"
+        "  matrix: 0 every cell matched, 1 some cell drifted, 2 usage error\n";
 
 static const char usage_serve[] =
-    "Usage: rdpfault serve [OPTIONS]\n"
-    "Serve the scenario catalog. A connection gets the scenario its X.224 cookie names\n"
-    "(Cookie: mstshash=NAME; 'xfreerdp /u:NAME' sends it), else its listener's default.\n"
-    "Without --listen and --port-base: --listen 127.0.0.1:3389 --port-base 33900.\n"
-    "\n"
-    "  -l, --listen ADDR:PORT[=SCENARIO]  listen on ADDR:PORT (IPv6: [::1]:PORT; PORT alone\n"
-    "                           binds 127.0.0.1); its default scenario is SCENARIO or\n"
-    "                           --default. Repeatable.\n"
-    "  -p, --port-base PORT     also one listener per scenario on PORT + its port_offset\n"
-    "      --port-host ADDR     address of the --port-base listeners (default 127.0.0.1)\n"
-    "      --address-base ADDR  also one listener per scenario on port 3389 of its own\n"
-    "                           IPv4 address, ADDR + its port_offset (e.g. 127.0.1.1), for\n"
-    "                           clients that only reach port 3389 and send no cookie\n"
-    "      --ready-file PATH    write PATH (this process's pid) once every listener is\n"
-    "                           open, remove it at exit; default $RDPFAULT_READY_FILE\n"
-    "  -d, --default NAME       the default scenario (default healthy-tls)\n"
-    "  -s, --scenarios DIR      the scenario directory (default: the installed catalog)\n"
-    "      --set NAME.PATH=VALUE  change one field of a scenario before it is checked,\n"
-    "                           e.g. tls-version-mismatch.security.tls_max=1.3 (repeatable)\n"
-    "  -e, --events FILE        append the JSON-lines event log to FILE ('-': stdout)\n"
-    "  -r, --runtime-dir DIR    keep generated keys, certificates and NLA account files in\n"
-    "                           DIR (mode 0700; default: a private temporary directory,\n"
-    "                           removed at exit)\n"
-    "  -C, --ca-dir DIR         test-CA mode: sign every certificate with the CA in DIR\n"
-    "                           (rdpfault-ca.crt/.key, made on first use); trust\n"
-    "                           DIR/rdpfault-ca.crt in a client to tell expired from\n"
-    "                           self-signed\n"
-    "  -t, --handshake-timeout MS  close connections not active after MS ms (default 30000)\n"
-    "      --time-scale F    the server's own waits times F (0.01-100): faults' after_ms\n"
-    "                        and duration_ms, and the handshake deadline (not below 15 s,\n"
-    "                        so clients' own give-up timers still fire first). A scaled\n"
-    "                        run is faster, not different\n"
-    "      --backlog N          listen backlog (default 4096)\n"
-    "      --keepalive IDLE,INTERVAL,COUNT  TCP keep-alive on every accepted socket: probes\n"
-    "                           after IDLE s of silence, every INTERVAL s, COUNT of them; a\n"
-    "                           client that answers none is closed as client-gone (default\n"
-    "                           60,10,3; off: none)\n"
-    "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
-    "  -q, --quiet              only errors on stderr\n"
-    "  -h, --help               this text\n";
+        "Usage: rdpfault serve [OPTIONS]\n"
+        "Serve the scenario catalog. A connection gets the scenario its X.224 cookie names\n"
+        "(Cookie: mstshash=NAME; 'xfreerdp /u:NAME' sends it), else its listener's default.\n"
+        "Without --listen and --port-base: --listen 127.0.0.1:3389 --port-base 33900.\n"
+        "\n"
+        "  -l, --listen ADDR:PORT[=SCENARIO]  listen on ADDR:PORT (IPv6: [::1]:PORT; PORT alone\n"
+        "                           binds 127.0.0.1); its default scenario is SCENARIO or\n"
+        "                           --default. Repeatable.\n"
+        "  -p, --port-base PORT     also one listener per scenario on PORT + its port_offset\n"
+        "      --port-host ADDR     address of the --port-base listeners (default 127.0.0.1)\n"
+        "      --address-base ADDR  also one listener per scenario on port 3389 of its own\n"
+        "                           IPv4 address, ADDR + its port_offset (e.g. 127.0.1.1), for\n"
+        "                           clients that only reach port 3389 and send no cookie\n"
+        "      --ready-file PATH    write PATH (this process's pid) once every listener is\n"
+        "                           open, remove it at exit; default $RDPFAULT_READY_FILE\n"
+        "  -d, --default NAME       the default scenario (default healthy-tls)\n"
+        "  -s, --scenarios DIR      the scenario directory (default: the installed catalog)\n"
+        "      --set NAME.PATH=VALUE  change one field of a scenario before it is checked,\n"
+        "                           e.g. tls-version-mismatch.security.tls_max=1.3 (repeatable)\n"
+        "  -e, --events FILE        append the JSON-lines event log to FILE ('-': stdout)\n"
+        "  -r, --runtime-dir DIR    keep generated keys, certificates and NLA account files in\n"
+        "                           DIR (mode 0700; default: a private temporary directory,\n"
+        "                           removed at exit)\n"
+        "  -C, --ca-dir DIR         test-CA mode: sign every certificate with the CA in DIR\n"
+        "                           (rdpfault-ca.crt/.key, made on first use); trust\n"
+        "                           DIR/rdpfault-ca.crt in a client to tell expired from\n"
+        "                           self-signed\n"
+        "  -t, --handshake-timeout MS  close connections not active after MS ms (default 30000)\n"
+        "      --time-scale F    the server's own waits times F (0.01-100): faults' after_ms\n"
+        "                        and duration_ms, and the handshake deadline (not below 15 s,\n"
+        "                        so clients' own give-up timers still fire first). A scaled\n"
+        "                        run is faster, not different\n"
+        "      --backlog N          listen backlog (default 4096)\n"
+        "      --keepalive IDLE,INTERVAL,COUNT  TCP keep-alive on every accepted socket: probes\n"
+        "                           after IDLE s of silence, every INTERVAL s, COUNT of them; a\n"
+        "                           client that answers none is closed as client-gone (default\n"
+        "                           60,10,3; off: none)\n"
+        "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
+        "  -q, --quiet              only errors on stderr\n"
+        "  -h, --help               this text\n";
 
 static const char usage_list[] =
-    "Usage: rdpfault list [OPTIONS]\n"
-    "List the scenarios: name, port offset (or port with --port-base) and summary.\n"
-    "\n"
-    "  -s, --scenarios DIR   the scenario directory\n"
-    "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
-    "  -p, --port-base PORT  show each scenario's port as 'serve --port-base PORT' gives it\n"
-    "  -j, --json            JSON output\n"
-    "  -h, --help            this text\n";
+        "Usage: rdpfault list [OPTIONS]\n"
+        "List the scenarios: name, port offset (or port with --port-base) and summary.\n"
+        "\n"
+        "  -s, --scenarios DIR   the scenario directory\n"
+        "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
+        "  -p, --port-base PORT  show each scenario's port as 'serve --port-base PORT' gives it\n"
+        "  -j, --json            JSON output\n"
+        "  -h, --help            this text\n";
 
 static const char usage_cert[] =
-    "Usage: rdpfault cert export --out DIR [OPTIONS]\n"
-    "Write the certificate (NAME.crt) and key (NAME.key) every scenario serves, made as\n"
-    "'serve' makes them, into DIR/certs (DIR is created mode 0700), and with --ca-dir the\n"
-    "test CA's certificate. Keys and serial numbers differ from a running harness's; for\n"
-    "those, run 'serve --runtime-dir DIR'.\n"
-    "\n"
-    "  -o, --out DIR         where to write (required)\n"
-    "  -C, --ca-dir DIR      sign with the test CA in DIR (made on first use)\n"
-    "  -s, --scenarios DIR   the scenario directory\n"
-    "  -h, --help            this text\n";
+        "Usage: rdpfault cert export --out DIR [OPTIONS]\n"
+        "Write the certificate (NAME.crt) and key (NAME.key) every scenario serves, made as\n"
+        "'serve' makes them, into DIR/certs (DIR is created mode 0700), and with --ca-dir the\n"
+        "test CA's certificate. Keys and serial numbers differ from a running harness's; for\n"
+        "those, run 'serve --runtime-dir DIR'.\n"
+        "\n"
+        "  -o, --out DIR         where to write (required)\n"
+        "  -C, --ca-dir DIR      sign with the test CA in DIR (made on first use)\n"
+        "  -s, --scenarios DIR   the scenario directory\n"
+        "  -h, --help            this text\n";
 
 static const char usage_show[] =
-    "Usage: rdpfault show NAME [OPTIONS]\n"
-    "       rdpfault show --phases | --actions [--json]\n"
-    "Describe a scenario: what it reproduces, the field report it stands for, what the\n"
-    "server does, and what each client is expected to show. --phases lists the phases\n"
-    "of the connection sequence a fault can strike at, --actions the faults' actions\n"
-    "with their phases and parameters.\n"
-    "\n"
-    "      --phases          the phase model, in connection order\n"
-    "      --actions         the fault actions\n"
-    "  -s, --scenarios DIR   the scenario directory\n"
-    "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
-    "  -j, --json            JSON output\n"
-    "  -h, --help            this text\n";
+        "Usage: rdpfault show NAME [OPTIONS]\n"
+        "       rdpfault show --phases | --actions [--json]\n"
+        "Describe a scenario: what it reproduces, the field report it stands for, what the\n"
+        "server does, and what each client is expected to show. --phases lists the phases\n"
+        "of the connection sequence a fault can strike at, --actions the faults' actions\n"
+        "with their phases and parameters.\n"
+        "\n"
+        "      --phases          the phase model, in connection order\n"
+        "      --actions         the fault actions\n"
+        "  -s, --scenarios DIR   the scenario directory\n"
+        "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
+        "  -j, --json            JSON output\n"
+        "  -h, --help            this text\n";
 
 const char *cli_default_scenarios_dir(void)
 {
@@ -236,8 +236,9 @@ static int add_set(struct cli *c, const char *cmd, const char *arg)
 		return EXIT_RUNTIME;
 	o->sets = n;
 	if (sc_override_parse(arg, &o->sets[o->n_sets]) != 0)
-		return usage_error(cmd, "--set '%s': expected NAME.PATH=VALUE, e.g. "
-		                        "tls-version-mismatch.security.tls_max=1.3%s",
+		return usage_error(cmd,
+		                   "--set '%s': expected NAME.PATH=VALUE, e.g. "
+		                   "tls-version-mismatch.security.tls_max=1.3%s",
 		                   arg, "");
 	o->n_sets++;
 	return -1;
@@ -246,25 +247,25 @@ static int add_set(struct cli *c, const char *cmd, const char *arg)
 static int parse_serve(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
-	    {"listen", required_argument, NULL, 'l'},
-	    {"port-base", required_argument, NULL, 'p'},
-	    {"port-host", required_argument, NULL, 'H'},
-	    {"address-base", required_argument, NULL, 'B'},
-	    {"ready-file", required_argument, NULL, 'R'},
-	    {"default", required_argument, NULL, 'd'},
-	    {"scenarios", required_argument, NULL, 's'},
-	    {"events", required_argument, NULL, 'e'},
-	    {"runtime-dir", required_argument, NULL, 'r'},
-	    {"ca-dir", required_argument, NULL, 'C'},
-	    {"set", required_argument, NULL, 'S'},
-	    {"handshake-timeout", required_argument, NULL, 't'},
-	    {"time-scale", required_argument, NULL, 'T'},
-	    {"backlog", required_argument, NULL, 'b'},
-	    {"keepalive", required_argument, NULL, 'K'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"port-base", required_argument, NULL, 'p'},
+	        {"port-host", required_argument, NULL, 'H'},
+	        {"address-base", required_argument, NULL, 'B'},
+	        {"ready-file", required_argument, NULL, 'R'},
+	        {"default", required_argument, NULL, 'd'},
+	        {"scenarios", required_argument, NULL, 's'},
+	        {"events", required_argument, NULL, 'e'},
+	        {"runtime-dir", required_argument, NULL, 'r'},
+	        {"ca-dir", required_argument, NULL, 'C'},
+	        {"set", required_argument, NULL, 'S'},
+	        {"handshake-timeout", required_argument, NULL, 't'},
+	        {"time-scale", required_argument, NULL, 'T'},
+	        {"backlog", required_argument, NULL, 'b'},
+	        {"keepalive", required_argument, NULL, 'K'},
+	        {"verbose", no_argument, NULL, 'v'},
+	        {"quiet", no_argument, NULL, 'q'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	struct harness_options *o = &c->serve;
 	int ch, port_base_given = 0;
@@ -273,39 +274,44 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 	while ((ch = getopt_long(argc, argv, "+l:p:d:s:e:r:C:t:vqh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l': {
-			struct listen_spec *n = realloc(o->listens, (o->n_listens + 1) * sizeof(*n));
+			struct listen_spec *n =
+			        realloc(o->listens, (o->n_listens + 1) * sizeof(*n));
 			if (!n)
 				return EXIT_RUNTIME;
 			o->listens = n;
 			if (parse_listen(optarg, &o->listens[o->n_listens]) != 0)
-				return usage_error("serve ",
-				                   "--listen '%s': expected ADDR:PORT[=SCENARIO]: a numeric "
-				                   "IPv4 or IPv6 address (IPv6 as [ADDR]:PORT) and a PORT "
-				                   "1-65535%s",
-				                   optarg, "");
+				return usage_error(
+				        "serve ",
+				        "--listen '%s': expected ADDR:PORT[=SCENARIO]: a numeric "
+				        "IPv4 or IPv6 address (IPv6 as [ADDR]:PORT) and a PORT "
+				        "1-65535%s",
+				        optarg, "");
 			o->n_listens++;
 			break;
 		}
 		case 'p':
 			if (parse_int(optarg, 1, 65535, &v) != 0)
-				return usage_error("serve ", "--port-base '%s': expected a port 1-65535%s",
+				return usage_error("serve ",
+				                   "--port-base '%s': expected a port 1-65535%s",
 				                   optarg, "");
 			o->port_base = (int)v;
 			port_base_given = 1;
 			break;
 		case 'H':
 			if (!numeric_address(optarg))
-				return usage_error("serve ",
-				                   "--port-host '%s': expected a numeric IPv4 or IPv6 "
-				                   "address%s",
-				                   optarg, "");
+				return usage_error(
+				        "serve ",
+				        "--port-host '%s': expected a numeric IPv4 or IPv6 "
+				        "address%s",
+				        optarg, "");
 			o->port_base_host = optarg;
 			break;
 		case 'B': {
 			struct in_addr a;
 			if (inet_pton(AF_INET, optarg, &a) != 1)
-				return usage_error("serve ", "--address-base '%s': expected an IPv4 address%s",
-				                   optarg, "");
+				return usage_error(
+				        "serve ", "--address-base '%s': expected an IPv4 address%s",
+				        optarg, "");
 			o->address_base = optarg;
 			port_base_given = 1; /* listeners of its own: no implicit defaults */
 			break;
@@ -334,10 +340,11 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			break;
 		case 't':
 			if (parse_int(optarg, 100, 86400000, &v) != 0)
-				return usage_error("serve ",
-				                   "--handshake-timeout '%s': expected milliseconds, "
-				                   "100-86400000%s",
-				                   optarg, "");
+				return usage_error(
+				        "serve ",
+				        "--handshake-timeout '%s': expected milliseconds, "
+				        "100-86400000%s",
+				        optarg, "");
 			o->handshake_timeout_ms = (int)v;
 			break;
 		case 'T': {
@@ -345,16 +352,16 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 			errno = 0;
 			double f = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !(f >= 0.01 && f <= 100))
-				return usage_error("serve ",
-				                   "--time-scale '%s': expected a factor 0.01-100%s",
-				                   optarg, "");
+				return usage_error(
+				        "serve ", "--time-scale '%s': expected a factor 0.01-100%s",
+				        optarg, "");
 			o->time_scale = f;
 			break;
 		}
 		case 'b':
 			if (parse_int(optarg, 1, 1 << 20, &v) != 0)
-				return usage_error("serve ", "--backlog '%s': expected 1-1048576%s", optarg,
-				                   "");
+				return usage_error("serve ", "--backlog '%s': expected 1-1048576%s",
+				                   optarg, "");
 			o->backlog = (int)v;
 			break;
 		case 'K': {
@@ -365,11 +372,13 @@ static int parse_serve(int argc, char **argv, struct cli *c)
 				break;
 			}
 			if (sscanf(optarg, "%ld,%ld,%ld%c", &idle, &intvl, &cnt, &extra) != 3 ||
-			    idle < 1 || idle > 86400 || intvl < 1 || intvl > 3600 || cnt < 1 || cnt > 100)
-				return usage_error("serve ",
-				                   "--keepalive '%s': expected IDLE,INTERVAL,COUNT (seconds "
-				                   "1-86400, seconds 1-3600, probes 1-100) or off%s",
-				                   optarg, "");
+			    idle < 1 || idle > 86400 || intvl < 1 || intvl > 3600 || cnt < 1 ||
+			    cnt > 100)
+				return usage_error(
+				        "serve ",
+				        "--keepalive '%s': expected IDLE,INTERVAL,COUNT (seconds "
+				        "1-86400, seconds 1-3600, probes 1-100) or off%s",
+				        optarg, "");
 			o->keepalive_idle_s = (int)idle;
 			o->keepalive_interval_s = (int)intvl;
 			o->keepalive_count = (int)cnt;
@@ -406,14 +415,14 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
                              const char *usage)
 {
 	static const struct option opts[] = {
-	    {"scenarios", required_argument, NULL, 's'},
-	    {"set", required_argument, NULL, 'S'},
-	    {"port-base", required_argument, NULL, 'p'},
-	    {"json", no_argument, NULL, 'j'},
-	    {"phases", no_argument, NULL, 'P'},
-	    {"actions", no_argument, NULL, 'A'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"scenarios", required_argument, NULL, 's'},
+	        {"set", required_argument, NULL, 'S'},
+	        {"port-base", required_argument, NULL, 'p'},
+	        {"json", no_argument, NULL, 'j'},
+	        {"phases", no_argument, NULL, 'P'},
+	        {"actions", no_argument, NULL, 'A'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	char prefix[16];
 	int ch;
@@ -430,9 +439,11 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 			break;
 		case 'p':
 			if (c->cmd != CMD_LIST)
-				return usage_error(prefix, "%s: --port-base is an option of list%s", cmd, "");
+				return usage_error(prefix, "%s: --port-base is an option of list%s",
+				                   cmd, "");
 			if (parse_int(optarg, 1, 65535, &v) != 0)
-				return usage_error(prefix, "--port-base '%s': expected a port 1-65535%s",
+				return usage_error(prefix,
+				                   "--port-base '%s': expected a port 1-65535%s",
 				                   optarg, "");
 			c->port_base = (int)v;
 			break;
@@ -442,8 +453,9 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 		case 'P':
 		case 'A':
 			if (c->cmd != CMD_SHOW)
-				return usage_error(prefix, "%s: --phases and --actions are options of show%s",
-				                   cmd, "");
+				return usage_error(
+				        prefix, "%s: --phases and --actions are options of show%s",
+				        cmd, "");
 			c->show_model = ch == 'P' ? RENDER_PHASES : RENDER_ACTIONS;
 			break;
 		case 'h':
@@ -456,7 +468,8 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 	/* show takes NAME, before or after the options. */
 	if (c->cmd == CMD_SHOW && c->show_model) {
 		if (optind < argc)
-			return usage_error(prefix, "show: --phases and --actions take no NAME ('%s')%s",
+			return usage_error(prefix,
+			                   "show: --phases and --actions take no NAME ('%s')%s",
 			                   argv[optind], "");
 		return -1;
 	}
@@ -476,12 +489,12 @@ static int parse_catalog_cmd(int argc, char **argv, struct cli *c, const char *c
 static int parse_cert(int argc, char **argv, struct cli *c)
 {
 	static const struct option opts[] = {
-	    {"out", required_argument, NULL, 'o'},
-	    {"ca-dir", required_argument, NULL, 'C'},
-	    {"scenarios", required_argument, NULL, 's'},
-	    {"set", required_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	        {"out", required_argument, NULL, 'o'},
+	        {"ca-dir", required_argument, NULL, 'C'},
+	        {"scenarios", required_argument, NULL, 's'},
+	        {"set", required_argument, NULL, 'S'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	int ch;
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -489,8 +502,8 @@ static int parse_cert(int argc, char **argv, struct cli *c)
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (strcmp(argv[1], "export") != 0)
-		return usage_error("cert ", "cert: unknown subcommand '%s'%s (known: export)", argv[1],
-		                   "");
+		return usage_error("cert ", "cert: unknown subcommand '%s'%s (known: export)",
+		                   argv[1], "");
 	optind = 1;
 	argc--;
 	argv++;
@@ -513,7 +526,8 @@ static int parse_cert(int argc, char **argv, struct cli *c)
 			fputs(usage_cert, stdout);
 			return EXIT_OK;
 		default:
-			return usage_error("cert ", "cert export: bad option (see above)%s%s", "", "");
+			return usage_error("cert ", "cert export: bad option (see above)%s%s", "",
+			                   "");
 		}
 	}
 	if (optind < argc)

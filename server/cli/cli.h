@@ -8,10 +8,10 @@
 /* Exit codes (documented in README.md and `rdpfault --help`). */
 enum {
 	EXIT_OK = 0,
-	EXIT_RUNTIME = 1,     /* could not listen, write, generate keys... */
-	EXIT_USAGE = 2,       /* unknown command or option, bad value */
-	EXIT_CATALOG = 3,     /* the scenario catalog is invalid */
-	EXIT_NO_SCENARIO = 4  /* show NAME: no such scenario */
+	EXIT_RUNTIME = 1,    /* could not listen, write, generate keys... */
+	EXIT_USAGE = 2,      /* unknown command or option, bad value */
+	EXIT_CATALOG = 3,    /* the scenario catalog is invalid */
+	EXIT_NO_SCENARIO = 4 /* show NAME: no such scenario */
 };
 
 enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_CERT_EXPORT, CMD_MATRIX };
@@ -19,14 +19,14 @@ enum command { CMD_NONE, CMD_SERVE, CMD_LIST, CMD_SHOW, CMD_CERT_EXPORT, CMD_MAT
 struct cli {
 	enum command cmd;
 	struct harness_options serve;
-	int json;          /* list/show: JSON output */
-	int verbose;       /* -v count */
+	int json;    /* list/show: JSON output */
+	int verbose; /* -v count */
 	int quiet;
-	const char *name;  /* show NAME */
+	const char *name; /* show NAME */
 	int show_model;
-	int matrix_argc;   /* matrix: its arguments, passed to the runner as they are */
-	char **matrix_argv;    /* show --phases (1) or --actions (2) instead of NAME */
-	int port_base;     /* list: show ports from this base, -1 none */
+	int matrix_argc;    /* matrix: its arguments, passed to the runner as they are */
+	char **matrix_argv; /* show --phases (1) or --actions (2) instead of NAME */
+	int port_base;      /* list: show ports from this base, -1 none */
 };
 
 /* Parses argv into `out`. Returns -1 to go on, or an exit code to exit

@@ -72,7 +72,8 @@ static int cmd_matrix(const struct cli *c)
 		char *slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
-		snprintf(runner, sizeof(runner), "%s/../share/rdpfault/client-tests/matrix.py", dir);
+		snprintf(runner, sizeof(runner), "%s/../share/rdpfault/client-tests/matrix.py",
+		         dir);
 		if (stat(runner, &st) != 0)
 			snprintf(runner, sizeof(runner), "%s", RDPFAULT_SOURCE_MATRIX);
 	}
@@ -94,7 +95,8 @@ static int cmd_matrix(const struct cli *c)
 	argv[k] = NULL;
 	fflush(NULL);
 	execvp("python3", argv);
-	fprintf(stderr, "rdpfault: matrix: cannot run python3: %s (install python3 and python3-yaml)\n",
+	fprintf(stderr,
+	        "rdpfault: matrix: cannot run python3: %s (install python3 and python3-yaml)\n",
 	        strerror(errno));
 	free(argv);
 	return EXIT_RUNTIME;
@@ -177,7 +179,8 @@ static int cmd_serve(struct cli *c)
 		return EXIT_RUNTIME;
 	}
 	events_clock_start();
-	if (c->serve.ready_file && harness_check_ready_file(c->serve.ready_file, err, sizeof(err))) {
+	if (c->serve.ready_file &&
+	    harness_check_ready_file(c->serve.ready_file, err, sizeof(err))) {
 		log_error("%s", err);
 		return EXIT_RUNTIME;
 	}
@@ -201,14 +204,15 @@ static int cmd_serve(struct cli *c)
 	char summary[1024];
 	size_t used = 0;
 	for (size_t i = 0; i < c->serve.n_listens && used < sizeof(summary); i++)
-		used += (size_t)snprintf(summary + used, sizeof(summary) - used, "%s%s (default %s)",
-		                         i ? ", " : "", h.front.listeners[i].name,
-		                         served_name(h.front.listeners[i].def));
+		used += (size_t)snprintf(
+		        summary + used, sizeof(summary) - used, "%s%s (default %s)", i ? ", " : "",
+		        h.front.listeners[i].name, served_name(h.front.listeners[i].def));
 	if (c->serve.port_base >= 0 && used < sizeof(summary))
 		snprintf(summary + used, sizeof(summary) - used,
 		         "%sone port per scenario from %s:%d", used ? "; " : "",
 		         c->serve.port_base_host, c->serve.port_base);
-	log_info("serving %zu scenarios: %s; keys in %s", h.catalog.n, summary, h.serving.runtime_dir);
+	log_info("serving %zu scenarios: %s; keys in %s", h.catalog.n, summary,
+	         h.serving.runtime_dir);
 	rc = harness_run(&h);
 	int sink_blocked = events_close() != 0;
 	if (h.peers_left || sink_blocked) {

@@ -1,7 +1,6 @@
 /* conn.c — connection lifetime and its events (see conn.h). */
 #include "engine/conn.h"
 
-
 #include <event2/event.h>
 #include <time.h>
 
@@ -39,9 +38,9 @@ static void emit_close(struct conn *c, const char *peer_end)
 {
 	json_t *f = json_pack("{s:s, s:s, s:I, s:I, s:I}", "reason",
 	                      c->close_reason[0] ? c->close_reason : "unknown", "last_phase",
-	                      phase_name((enum phase)atomic_load(&c->last_phase)), "bytes_from_client",
-	                      (json_int_t)c->bytes_from_client, "bytes_to_client",
-	                      (json_int_t)c->bytes_to_client, "duration_ms",
+	                      phase_name((enum phase)atomic_load(&c->last_phase)),
+	                      "bytes_from_client", (json_int_t)c->bytes_from_client,
+	                      "bytes_to_client", (json_int_t)c->bytes_to_client, "duration_ms",
 	                      (json_int_t)(events_now_ms() - c->t_accept_ms));
 	if (c->served)
 		json_object_set_new(f, "scenario", json_string(served_name(c->served)));
@@ -187,7 +186,8 @@ long conn_close_all_live(const char *reason)
 	long n = 0;
 	pthread_mutex_lock(&all_lock);
 	struct conn *c;
-	LIST_FOREACH(c, &all, link) {
+	LIST_FOREACH(c, &all, link)
+	{
 		if (c->close_written)
 			continue;
 		c->close_written = 1;

@@ -47,8 +47,8 @@ struct conn {
 	atomic_int refs;
 	uint64_t t_accept_ms;
 	const struct served *listener_def; /* the scenario of the listener that accepted it */
-	char listener_name[64]; /* "127.0.0.1:3389" */
-	char client_addr[64];   /* "127.0.0.1:51234" */
+	char listener_name[64];            /* "127.0.0.1:3389" */
+	char client_addr[64];              /* "127.0.0.1:51234" */
 
 	/* Event-loop thread. */
 	int client_fd;
@@ -56,21 +56,25 @@ struct conn {
 	const struct served *served; /* chosen scenario, NULL before selection */
 	const char *selected_by;     /* "cookie" or "listener" */
 	struct relay *relay;
-	char close_reason[96];       /* first reason the front door or relay saw */
+	char close_reason[96]; /* first reason the front door or relay saw */
 	uint64_t bytes_from_client, bytes_to_client;
 
 	/* Peer thread (read by the last release). */
-	int peer_fd;                 /* the FreeRDP end of the socketpair; owned by FreeRDP */
+	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */
 	atomic_uint selected_protocol; /* from the Connection Confirm the relay saw */
 	int peer_started;
-	char peer_end[128];          /* how the FreeRDP peer ended */
+	char peer_end[128]; /* how the FreeRDP peer ended */
 
 	/* Either thread. */
-	atomic_int last_phase;       /* highest enum phase reached */
+	atomic_int last_phase; /* highest enum phase reached */
 	atomic_int active;
 	atomic_int cut; /* a reset or close ended the client's side: later phases are
 	                   the server's alone and are not logged */
-	atomic_int tls_up; /* the server completed its TLS handshake: a close can say close_notify */
+	/* The server completed its TLS handshake: a close can say close_notify. */
+	atomic_int tls_up;
+	/* FreeRDP read the client's goodbye, its MCS Disconnect Provider
+	 * Ultimatum or its TLS close_notify: the end is the client's. */
+	atomic_int client_bye;
 	/* The last PDU FreeRDP read of the client's and wrote of its own (static
 	 * names, see pduinfo.h), for the fault events. */
 	_Atomic(const char *) last_pdu_read;
@@ -87,7 +91,7 @@ struct conn {
 	/* The peer thread's messages to the relay (conn_tell), and the relay's
 	 * one request to the peer (a TLS close_notify before the FIN). */
 	pthread_mutex_t req_lock;
-	struct event *req_wake;      /* the relay's, NULL once the relay is gone */
+	struct event *req_wake; /* the relay's, NULL once the relay is gone */
 	struct conn_msg msgs[CONN_MSGS];
 	int n_msgs;
 	void (*kick)(struct conn *); /* wakes the peer thread; NULL once it is gone */
@@ -111,8 +115,8 @@ int conn_session_limited(struct conn *c);
 /* From a peer thread: hands the relay a message and returns at once (the
  * relay acts on its own thread). 0, or -1 when the relay is gone or its
  * mailbox is full. */
-int conn_tell(struct conn *c, enum conn_msg_kind kind, const struct fault_step *step,
-              uint64_t at, int ok);
+int conn_tell(struct conn *c, enum conn_msg_kind kind, const struct fault_step *step, uint64_t at,
+              int ok);
 /* From the relay: takes the next message (1), or 0 when none. */
 int conn_take(struct conn *c, struct conn_msg *out);
 /* From the relay: asks the peer thread for a TLS close_notify (want = 1),
@@ -132,7 +136,7 @@ void conn_release(struct conn *c);
 const char *conn_error_reason(int err, char *buf, size_t n);
 /* Records the first close reason (later ones are ignored). */
 void conn_set_close_reason(struct conn *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 /* Emits a "phase" event and raises last_phase. `detail` (may be NULL) is
  * stolen and merged into the event. */

@@ -138,9 +138,9 @@ static BOOL on_client_capabilities(freerdp_peer *client)
 	struct rf_context *ctx = ctx_of(client);
 	rdpSettings *s = client->settings;
 	peer_at_phase(ctx, PH_CONFIRM_ACTIVE,
-	         json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
-	                   (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth),
-	         0);
+	              json_pack("{s:i, s:i, s:i}", "width", (int)s->DesktopWidth, "height",
+	                        (int)s->DesktopHeight, "color_depth", (int)s->ColorDepth),
+	              0);
 	return ctx->denied ? FALSE : TRUE;
 }
 
@@ -239,8 +239,8 @@ static SECURITY_STATUS on_ntlm_hash(void *peer, const SEC_WINNT_AUTH_IDENTITY *i
 	/* The hook's caller reads any non-zero as success. */
 	return NTOWFv2FromHashW(nt, (LPWSTR)id->User, id->UserLength * 2, (LPWSTR)id->Domain,
 	                        id->DomainLength * 2, hash)
-	           ? TRUE
-	           : FALSE;
+	               ? TRUE
+	               : FALSE;
 }
 
 static rdpRsaKey *rsa_key_copy(const struct rdp_key_blob *b)
@@ -292,8 +292,8 @@ static int configure(freerdp_peer *client, const struct engine *e, const struct 
 			return -1;
 		s->EncryptionLevel = levels[sc->encryption_level];
 		s->EncryptionMethods = sc->encryption_level == SC_ENC_FIPS
-		                           ? ENCRYPTION_METHOD_FIPS
-		                           : ENCRYPTION_METHOD_40BIT | ENCRYPTION_METHOD_128BIT;
+		                               ? ENCRYPTION_METHOD_FIPS
+		                               : ENCRYPTION_METHOD_40BIT | ENCRYPTION_METHOD_128BIT;
 	}
 	s->TLSMinVersion = sc->tls_min;
 	s->TLSMaxVersion = sc->tls_max;
@@ -310,7 +310,6 @@ static int configure(freerdp_peer *client, const struct engine *e, const struct 
 	client->local = FALSE;
 	return 0;
 }
-
 
 /* FreeRDP 2.11 copies the NLA identity into the peer (sspi_CopyAuthIdentity)
  * and frees only the peer struct around it: the user, domain and password

@@ -51,24 +51,24 @@ struct rf_context {
 	int licensing_seen;
 	int tls_done;
 	int credssp_done;
-	int credssp_version;        /* the server's TSRequest version */
+	int credssp_version;               /* the server's TSRequest version */
 	struct tsrequest_stream client_ts; /* the client's TSRequests */
 	SSL *ssl;
 	int suppress_output;
 	int denied;
-	uint64_t deny_due;  /* messages waiting (after_ms, or WLog): when, 0 when none */
-	enum phase deny_phase;                  /* and of which phase */
+	uint64_t deny_due;     /* messages waiting (after_ms, or WLog): when, 0 when none */
+	enum phase deny_phase; /* and of which phase */
 	const struct fault_step *license_rewrite; /* license-error while FreeRDP answers */
 	int license_rewritten;
 	uint8_t license_pdu[1024]; /* the rewritten copy, FreeRDP's is const */
-	struct mcsfix fix; /* TLS plaintext from the MCS Connect Initial on */
-	struct mt_session mt;             /* multitransport bootstrapping */
+	struct mcsfix fix;         /* TLS plaintext from the MCS Connect Initial on */
+	struct mt_session mt;      /* multitransport bootstrapping */
 
 	/* The server's stream, as this thread writes it (see the top). */
-	uint64_t sent;          /* bytes FreeRDP wrote on the socketpair */
-	int tls_started;        /* SSL_do_handshake ran: send() carries TLS records from here */
-	uint64_t hs_before;     /* `sent` before the handshake step now running */
-	int flight_reported;    /* the end of the server's first TLS flight was told */
+	uint64_t sent;       /* bytes FreeRDP wrote on the socketpair */
+	int tls_started;     /* SSL_do_handshake ran: send() carries TLS records from here */
+	uint64_t hs_before;  /* `sent` before the handshake step now running */
+	int flight_reported; /* the end of the server's first TLS flight was told */
 	enum gate gate;
 	const struct fault_step *stall; /* GATE_HOLD: the stall or delay */
 	uint64_t stall_until;           /* events clock ms; UINT64_MAX: for as long as it lasts */

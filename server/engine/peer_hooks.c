@@ -15,8 +15,6 @@
 #include "faults/codes.h"
 #include "faults/license.h"
 
-/* ---------------------------------------------------------------- hooks */
-
 static void peer_on_freerdp_state(const char *state)
 {
 	struct rf_context *ctx = peer_current;
@@ -74,7 +72,6 @@ static void peer_on_tls_step(SSL *ssl, int after, int rc)
 		tls_handshake_done(ctx, ssl);
 }
 
-
 /* The NTSTATUS this connection's CredSSP failure reports. */
 static uint32_t credssp_failure_code(const struct rf_context *ctx)
 {
@@ -86,6 +83,14 @@ static void on_client_pdu(void *arg, const struct pduinfo *pdu)
 {
 	struct rf_context *ctx = arg;
 	atomic_store(&ctx->conn->last_pdu_read, pdu->name);
+	if (strcmp(pdu->name, PDU_NAME_ULTIMATUM) == 0)
+		atomic_store(&ctx->conn->client_bye, 1);
+}
+
+static void peer_on_client_closed(void)
+{
+	if (peer_current)
+		atomic_store(&peer_current->conn->client_bye, 1);
 }
 
 static void peer_on_client_read(void *buf, size_t len)
@@ -234,7 +239,7 @@ void peer_report_credssp_failure(struct rf_context *ctx)
 	 * (the effective version is the lower one); otherwise the server just
 	 * closes, as Windows does. */
 	int version = ctx->credssp_version < ctx->client_ts.version ? ctx->credssp_version
-	                                                             : ctx->client_ts.version;
+	                                                            : ctx->client_ts.version;
 	size_t n = tsrequest_error((uint32_t)version, code, msg);
 	const char *name = ntstatus_name(code);
 
@@ -243,9 +248,9 @@ void peer_report_credssp_failure(struct rf_context *ctx)
 	if (st)
 		events_emit(ctx->conn->id, "fault", fault_step_json(st));
 	snprintf(hex, sizeof(hex), "0x%08X", code);
-	json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "error_code", hex, "status",
-	                      name ? name : "", "server_version", ctx->credssp_version,
-	                      "client_version", ctx->client_ts.version);
+	json_t *f = json_pack("{s:s, s:s, s:i, s:i}", "error_code", hex, "status", name ? name : "",
+	                      "server_version", ctx->credssp_version, "client_version",
+	                      ctx->client_ts.version);
 	if (n && ctx->ssl && tlshook_write(ctx->ssl, msg, (int)n) == 0)
 		json_object_set_new(f, "sent", json_true());
 	else
@@ -256,17 +261,18 @@ void peer_report_credssp_failure(struct rf_context *ctx)
 void (*peer_install_hooks(void))(const char *state_name)
 {
 	static const struct tlshook_peer hooks = {
-	    .tls_step = peer_on_tls_step,
-	    .client_read = peer_on_client_read,
-	    .server_write = peer_on_server_write,
-	    .server_written = peer_on_server_written,
-	    .socket_send = peer_on_socket_send,
-	    .socket_sent = peer_on_socket_sent,
-	    .socket_recv = peer_on_socket_recv,
-	    .filters_reads = peer_filters_reads,
-	    .filtered_read = peer_filtered_read,
-	    .tls_key = peer_tls_key,
-	    .tls_cert = peer_tls_cert,
+	        .tls_step = peer_on_tls_step,
+	        .client_read = peer_on_client_read,
+	        .client_closed = peer_on_client_closed,
+	        .server_write = peer_on_server_write,
+	        .server_written = peer_on_server_written,
+	        .socket_send = peer_on_socket_send,
+	        .socket_sent = peer_on_socket_sent,
+	        .socket_recv = peer_on_socket_recv,
+	        .filters_reads = peer_filters_reads,
+	        .filtered_read = peer_filtered_read,
+	        .tls_key = peer_tls_key,
+	        .tls_cert = peer_tls_cert,
 	};
 	tlshook_install(&hooks);
 	return peer_on_freerdp_state;

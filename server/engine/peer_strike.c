@@ -64,8 +64,9 @@ void peer_fault_at(struct rf_context *ctx, enum phase p, int after_write)
 		ctx->gate = GATE_HOLD;
 		ctx->stall = st;
 		ctx->stall_phase = p;
-		ctx->stall_until = st->duration_ms < 0 ? UINT64_MAX
-		                                       : events_now_ms() + (uint64_t)st->duration_ms;
+		ctx->stall_until = st->duration_ms < 0
+		                           ? UINT64_MAX
+		                           : events_now_ms() + (uint64_t)st->duration_ms;
 		return;
 	}
 	if (after_write)
@@ -85,7 +86,8 @@ static enum tlshook_verdict hold_writer(struct rf_context *ctx)
 		if (now >= ctx->stall_until) {
 			ctx->gate = GATE_OPEN;
 			events_emit(ctx->conn->id, "fault-end",
-			            json_pack("{s:s}", "action", fault_action_name(ctx->stall->action)));
+			            json_pack("{s:s}", "action",
+			                      fault_action_name(ctx->stall->action)));
 			break;
 		}
 		uint64_t left = ctx->stall_until - now;
@@ -154,8 +156,8 @@ static void message_failed(struct rf_context *ctx, const struct fault_step *st, 
 /* One message fault. license-error only inside the license callback
  * (lic != NULL): the message is FreeRDP's own answer, rewritten on its way
  * into TLS (see faults/license.h). */
-static void send_message(struct rf_context *ctx, const struct fault_step *st,
-                         freerdp_peer *lic, wStream *lic_s)
+static void send_message(struct rf_context *ctx, const struct fault_step *st, freerdp_peer *lic,
+                         wStream *lic_s)
 {
 	events_emit(ctx->conn->id, "fault", fault_step_json(st));
 	switch (st->action) {
@@ -168,15 +170,17 @@ static void send_message(struct rf_context *ctx, const struct fault_step *st,
 	case FA_ULTIMATUM: {
 		uint8_t pdu[ULTIMATUM_PDU_LEN];
 		if (write_own(ctx, pdu, ultimatum_pdu(st->code, pdu)) != 0)
-			message_failed(ctx, st, "the Disconnect Provider Ultimatum could not be written");
+			message_failed(ctx, st,
+			               "the Disconnect Provider Ultimatum could not be written");
 		break;
 	}
 	case FA_LICENSE_ERROR:
 		if (!lic || !ctx->license_default)
 			message_failed(ctx, st, "no licensing answer to rewrite at this moment");
 		else if (!ctx->ssl)
-			message_failed(ctx, st, "RDP Standard Security: FreeRDP may encrypt licensing "
-			                        "PDUs, so there is no plaintext to rewrite (use TLS)");
+			message_failed(ctx, st,
+			               "RDP Standard Security: FreeRDP may encrypt licensing "
+			               "PDUs, so there is no plaintext to rewrite (use TLS)");
 		else {
 			ctx->license_rewrite = st;
 			ctx->license_rewritten = 0;
@@ -186,8 +190,9 @@ static void send_message(struct rf_context *ctx, const struct fault_step *st,
 			ctx->base.peer->DrainOutputBuffer(ctx->base.peer);
 			ctx->license_rewrite = NULL;
 			if (!ctx->license_rewritten)
-				message_failed(ctx, st, "FreeRDP's licensing answer was not the expected "
-				                        "ERROR_ALERT");
+				message_failed(ctx, st,
+				               "FreeRDP's licensing answer was not the expected "
+				               "ERROR_ALERT");
 		}
 		break;
 	default:
@@ -276,7 +281,7 @@ void peer_end_with(struct rf_context *ctx, const struct fault_step *st)
  * FreeRDP returns, after the PDUs of that step. The first message's
  * after_ms is the wait for all of that phase. */
 void peer_maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerdp_peer *lic,
-                       wStream *lic_s)
+                     wStream *lic_s)
 {
 	const struct fault_plan *plan = &ctx->served->plan;
 	const struct fault_step *st = NULL;

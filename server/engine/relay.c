@@ -99,8 +99,8 @@ static int fix_chunk(void *arg, uint8_t *p, size_t n)
 	struct relay *r = arg;
 	if (mcsfix_feed(&r->fix, p, n))
 		events_emit(r->c->id, "client-quirk",
-		            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers", "seen_by",
-		                      "relay"));
+		            json_pack("{s:s, s:s}", "quirk", "erect-domain-bare-integers",
+		                      "seen_by", "relay"));
 	return r->fix.done;
 }
 
@@ -147,8 +147,7 @@ void relay_on_read(struct bufferevent *bev, void *arg)
 		if (!r->fix.done && relay_each_chunk(in, 0, fix_chunk, r) < 0)
 			r->fix.done = 1;
 		relay_pass(&r->up, r->inner);
-		if (r->inner &&
-		    evbuffer_get_length(bufferevent_get_output(r->inner)) >= HIGH_WATER)
+		if (r->inner && evbuffer_get_length(bufferevent_get_output(r->inner)) >= HIGH_WATER)
 			bufferevent_disable(bev, EV_READ);
 		relay_strike_check(r); /* a cut the client's own unit armed (may free r) */
 		return;
@@ -197,7 +196,6 @@ void relay_close_server_side(struct relay *r)
 	relay_pass_on_server_eof(r);
 }
 
-
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -229,8 +227,8 @@ static void on_write(struct bufferevent *bev, void *arg)
 		if (r->inner_eof && !r->inner && !r->client_wr_shut) {
 			shutdown(r->c->client_fd, SHUT_WR);
 			r->client_wr_shut = 1;
-			r->linger = timer_after_ms(r->e->base, scale_ms(LINGER_MS, r->e->time_scale),
-			                           on_linger, r);
+			r->linger = timer_after_ms(
+			        r->e->base, scale_ms(LINGER_MS, r->e->time_scale), on_linger, r);
 		}
 		relay_strike_check(r); /* may free r */
 	}
@@ -275,11 +273,15 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	} else {
 		r->inner_eof = 1;
 		bufferevent_disable(r->inner, EV_READ);
-		/* FreeRDP ended because the client did (its TLS close_notify, then
-		 * its FIN): the client's FIN is in the socket already, whichever
-		 * event the loop hands us first. The client closed first. */
+		/* FreeRDP ended because the client asked it to: it read the
+		 * client's Disconnect Provider Ultimatum or TLS close_notify, or
+		 * the client's FIN is in the socket already. The client closed
+		 * first, whichever event the loop hands us first and however late
+		 * the client's own FIN follows. */
 		struct pollfd pfd = {.fd = r->c->client_fd, .events = POLLRDHUP};
-		if (!r->client_eof && poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)))
+		if (!r->client_eof &&
+		    (atomic_load(&r->c->client_bye) ||
+		     (poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLRDHUP | POLLHUP)))))
 			conn_set_close_reason(r->c, "client-closed");
 		/* The server side ended on its own: a cut or hold in progress
 		 * decides the end itself; otherwise the client gets the FIN. */

@@ -34,22 +34,22 @@
 struct flow {
 	struct bufferevent *from;
 	struct tlsrec_scanner sc;
-	uint64_t seen;    /* stream offset up to which bytes were read and scanned */
-	uint64_t passed;  /* ... and handed to the other side (or dropped) */
-	uint64_t limit;   /* no byte at or past this offset is handed on */
-	int drop;         /* bytes up to `seen` past `passed` are discarded: held from the
-	                     other side for good (the client's bytes after a cut) */
+	uint64_t seen;   /* stream offset up to which bytes were read and scanned */
+	uint64_t passed; /* ... and handed to the other side (or dropped) */
+	uint64_t limit;  /* no byte at or past this offset is handed on */
+	int drop;        /* bytes up to `seen` past `passed` are discarded: held from the
+	                    other side for good (the client's bytes after a cut) */
 	uint64_t dropped;
 	const char *last_unit; /* what the last unit read was, for the event log */
 };
 
 enum strike_state {
 	SK_NONE,
-	SK_ARMED,     /* passing the server's stream up to the boundary */
-	SK_AFTER,     /* the step's after_ms */
-	SK_QUIET,     /* waiting for the client to fall quiet */
-	SK_NOTIFY,    /* waiting for the peer's close_notify */
-	SK_NOTIFIED,  /* close_notify passed: the client's answer awaited, then the FIN */
+	SK_ARMED,    /* passing the server's stream up to the boundary */
+	SK_AFTER,    /* the step's after_ms */
+	SK_QUIET,    /* waiting for the client to fall quiet */
+	SK_NOTIFY,   /* waiting for the peer's close_notify */
+	SK_NOTIFIED, /* close_notify passed: the client's answer awaited, then the FIN */
 	SK_DONE,
 };
 
@@ -59,14 +59,14 @@ struct relay {
 	struct conn *c;
 	struct bufferevent *client, *inner;
 	int inner_fd;
-	struct flow up, down;     /* client->server, server->client */
-	struct mcsfix fix;        /* client->server, RDP Standard Security only */
+	struct flow up, down; /* client->server, server->client */
+	struct mcsfix fix;    /* client->server, RDP Standard Security only */
 	int client_eof, inner_eof;
 	int client_wr_shut, inner_wr_shut;
 	int saw_cc, saw_client_hello, saw_server_hello;
-	int neg_failed;           /* the Confirm was an RDP_NEG_FAILURE: the server side ends after it */
+	int neg_failed; /* the Confirm was an RDP_NEG_FAILURE: the server side ends after it */
 	struct event *deadline, *linger;
-	struct event *wake;       /* the peer thread's messages (conn_tell) */
+	struct event *wake; /* the peer thread's messages (conn_tell) */
 
 	/* A stall or delay at a phase the relay sees itself: the server's
 	 * bytes are held (down.limit) until stall_timer. */
@@ -76,14 +76,14 @@ struct relay {
 	/* The cut (reset or close): where, and the wait for quiescence. */
 	const struct fault_step *strike;
 	enum strike_state sk;
-	uint64_t boundary;        /* the server's stream ends here for the client */
-	int quiet;                /* wait for QUIET_MS of silence (else strike at once) */
-	int await_flight;         /* boundary is the server's first TLS flight's end, not told yet */
-	uint64_t flight_end;      /* told by the peer (0: not yet) */
+	uint64_t boundary;   /* the server's stream ends here for the client */
+	int quiet;           /* wait for QUIET_MS of silence (else strike at once) */
+	int await_flight;    /* boundary is the server's first TLS flight's end, not told yet */
+	uint64_t flight_end; /* told by the peer (0: not yet) */
 	uint64_t t_armed;
 	uint64_t client_bytes_at_arm;
 	struct event *sk_timer;
-	struct fault_step later;  /* deny, then continue: the close close_after_ms later */
+	struct fault_step later; /* deny, then continue: the close close_after_ms later */
 };
 
 /* ---- relay.c */
@@ -134,8 +134,7 @@ void relay_client_spoke(struct relay *r);
  * `from` on are held for the step's duration. */
 void relay_hold_server(struct relay *r, const struct fault_step *st, uint64_t from);
 /* A fault of the scenario's plan at a phase the relay sees itself. */
-void relay_fault(struct relay *r, enum phase p, uint64_t server_boundary, int quiet,
-                 int is_flight);
+void relay_fault(struct relay *r, enum phase p, uint64_t server_boundary, int quiet, int is_flight);
 /* A message from the peer thread (conn_tell); the wake event's callback. */
 void relay_on_request(evutil_socket_t fd, short what, void *arg);
 

@@ -26,20 +26,19 @@
 
 /* ---------------------------------------------------------------- the cut */
 
-
 /* The security layers do not meet the client's offer: a refusal (key
  * "failure") or a protocol the client did not offer ("selected"). */
 void relay_emit_security_layer(struct relay *r, const char *key, const char *value)
 {
 	char theirs[64], ours[32];
-	events_emit(r->c->id, "fault",
-	            json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer", "at",
-	                      phase_name(PH_X224_CONFIRM), "server_accepts",
-	                      sc_protocols_str(r->c->served->sc->protocols, ours, sizeof(ours)),
-	                      "client_offers",
-	                      x224_protocols_str(r->c->req.requested_protocols, theirs,
-	                                         sizeof(theirs)),
-	                      key, value));
+	events_emit(
+	        r->c->id, "fault",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s}", "action", "security-layer", "at",
+	                  phase_name(PH_X224_CONFIRM), "server_accepts",
+	                  sc_protocols_str(r->c->served->sc->protocols, ours, sizeof(ours)),
+	                  "client_offers",
+	                  x224_protocols_str(r->c->req.requested_protocols, theirs, sizeof(theirs)),
+	                  key, value));
 }
 
 /* A cut at `boundary` of the server's stream. `quiet`: wait for the
@@ -47,7 +46,7 @@ void relay_emit_security_layer(struct relay *r, const char *key, const char *val
  * client's bytes are no longer given to FreeRDP. One cut per connection:
  * a later one is ignored (the first struck first). */
 void relay_arm_cut(struct relay *r, const struct fault_step *st, uint64_t boundary, int quiet,
-                    int await_flight)
+                   int await_flight)
 {
 	if (r->sk != SK_NONE)
 		return;
@@ -78,15 +77,17 @@ void relay_emit_strike(struct relay *r, const char *close_notify)
 	json_object_set_new(f, "moment", json_string(r->quiet ? "quiescent" : "client-waits"));
 	json_object_set_new(f, "read_bytes", json_integer((json_int_t)r->c->bytes_from_client));
 	json_object_set_new(f, "sent_bytes", json_integer((json_int_t)r->c->bytes_to_client));
-	json_object_set_new(f, "held_from_server",
-	                    json_integer((json_int_t)r->up.dropped +
-	                                 (json_int_t)(r->up.seen - r->up.passed)));
-	json_object_set_new(f, "last_read", json_string(r->up.last_unit ? r->up.last_unit : "none"));
+	json_object_set_new(
+	        f, "held_from_server",
+	        json_integer((json_int_t)r->up.dropped + (json_int_t)(r->up.seen - r->up.passed)));
+	json_object_set_new(f, "last_read",
+	                    json_string(r->up.last_unit ? r->up.last_unit : "none"));
 	if (read_pdu)
 		json_object_set_new(f, "last_pdu_read", json_string(read_pdu));
 	if (sent_pdu)
 		json_object_set_new(f, "last_pdu_sent", json_string(sent_pdu));
-	json_object_set_new(f, "waited_ms", json_integer((json_int_t)(events_now_ms() - r->t_armed)));
+	json_object_set_new(f, "waited_ms",
+	                    json_integer((json_int_t)(events_now_ms() - r->t_armed)));
 	if (close_notify)
 		json_object_set_new(f, "close_notify", json_string(close_notify));
 	if (st->at == PH_NONE) /* the close after a server's last message: its own event said so */
@@ -243,8 +244,7 @@ void relay_hold_server(struct relay *r, const struct fault_step *st, uint64_t fr
 }
 
 /* A fault of the scenario's plan at a phase the relay sees itself. */
-void relay_fault(struct relay *r, enum phase p, uint64_t server_boundary, int quiet,
-                        int is_flight)
+void relay_fault(struct relay *r, enum phase p, uint64_t server_boundary, int quiet, int is_flight)
 {
 	const struct fault_step *st = fault_plan_relay_step(&r->c->served->plan, p);
 	if (!st)
@@ -254,7 +254,6 @@ void relay_fault(struct relay *r, enum phase p, uint64_t server_boundary, int qu
 	else
 		relay_hold_server(r, st, server_boundary);
 }
-
 
 /* A message from the peer thread (conn_tell). */
 void relay_on_request(evutil_socket_t fd, short what, void *arg)
@@ -284,7 +283,8 @@ void relay_on_request(evutil_socket_t fd, short what, void *arg)
 				/* The close_notify passes; the FIN once the client
 				 * answered it (its own close_notify, or nothing) and
 				 * waits, or when it closes first. */
-				relay_emit_strike(r, m.ok ? "sent" : "not-sent: TLS was not up on the peer");
+				relay_emit_strike(r, m.ok ? "sent"
+				                          : "not-sent: TLS was not up on the peer");
 				r->sk = m.ok ? SK_NOTIFIED : SK_DONE;
 				if (r->inner) {
 					relay_on_read(r->inner, r);
@@ -318,11 +318,12 @@ void relay_on_request(evutil_socket_t fd, short what, void *arg)
 			} else if (m.step->action == FA_DENY && m.step->then_continue) {
 				/* deny, then continue: the close close_after_ms later,
 				 * graceful, after what was written by then. */
-				r->later = (struct fault_step){.action = FA_CLOSE,
-				                               .at = m.step->at,
-				                               .duration_ms = -1,
-				                               .close_notify = fault_wants_close_notify(m.step),
-				                               .close_after_ms = -1};
+				r->later = (struct fault_step){
+				        .action = FA_CLOSE,
+				        .at = m.step->at,
+				        .duration_ms = -1,
+				        .close_notify = fault_wants_close_notify(m.step),
+				        .close_after_ms = -1};
 				if (r->sk == SK_NONE) {
 					r->strike = &r->later;
 					r->sk = SK_AFTER;

@@ -18,7 +18,7 @@
  * copy); fn returns non-zero to stop. -1 when the chunk list could not be
  * had. */
 int relay_each_chunk(struct evbuffer *in, size_t skip, int (*fn)(void *, uint8_t *, size_t),
-                      void *arg)
+                     void *arg)
 {
 	int n = evbuffer_peek(in, -1, NULL, NULL, 0);
 	if (n <= 0)
@@ -112,9 +112,13 @@ static const char *unit_name(const struct tlsrec_unit *u)
 int relay_log_confirm(struct relay *r, const uint8_t *b, size_t n)
 {
 	int failed = 0;
-	static const char *failures[] = {
-	    "", "SSL_REQUIRED_BY_SERVER", "SSL_NOT_ALLOWED_BY_SERVER", "SSL_CERT_NOT_ON_SERVER",
-	    "INCONSISTENT_FLAGS", "HYBRID_REQUIRED_BY_SERVER", "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"};
+	static const char *failures[] = {"",
+	                                 "SSL_REQUIRED_BY_SERVER",
+	                                 "SSL_NOT_ALLOWED_BY_SERVER",
+	                                 "SSL_CERT_NOT_ON_SERVER",
+	                                 "INCONSISTENT_FLAGS",
+	                                 "HYBRID_REQUIRED_BY_SERVER",
+	                                 "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"};
 	json_t *f = json_object();
 	if (n >= 19 && (b[5] & 0xF0) == 0xD0) {
 		uint32_t v = (uint32_t)b[15] | (uint32_t)b[16] << 8 | (uint32_t)b[17] << 16 |
@@ -126,18 +130,22 @@ int relay_log_confirm(struct relay *r, const uint8_t *b, size_t n)
 			 * NLA-only offer with TLS when it has no NLA). */
 			uint32_t offered = r->c->req.requested_protocols;
 			if (r->c->req.has_neg_req && v && !(v & offered))
-				relay_emit_security_layer(r, "selected",
-				                    x224_protocols_str(v, protos, sizeof(protos)));
-			json_object_set_new(f, "selected",
-			                    json_string(x224_protocols_str(v, protos, sizeof(protos))));
+				relay_emit_security_layer(
+				        r, "selected",
+				        x224_protocols_str(v, protos, sizeof(protos)));
+			json_object_set_new(
+			        f, "selected",
+			        json_string(x224_protocols_str(v, protos, sizeof(protos))));
 		} else if (b[11] == 0x03) {
 			failed = 1;
 			/* FreeRDP's own refusal: the scenario's security layers do not
 			 * meet the client's offer. */
 			if (!fault_plan_find(&r->c->served->plan, FA_NEG_FAILURE))
-				relay_emit_security_layer(r, "failure", v < 7 ? failures[v] : "unknown");
+				relay_emit_security_layer(r, "failure",
+				                          v < 7 ? failures[v] : "unknown");
 			json_object_set_new(f, "failure_code", json_integer(v));
-			json_object_set_new(f, "failure", json_string(v < 7 ? failures[v] : "unknown"));
+			json_object_set_new(f, "failure",
+			                    json_string(v < 7 ? failures[v] : "unknown"));
 		}
 	} else if (n >= 11) {
 		json_object_set_new(f, "selected", json_string("rdp"));
@@ -159,7 +167,7 @@ int relay_on_unit_up(const struct tlsrec_unit *u, void *arg)
 		r->saw_client_hello = 1;
 		conn_phase(r->c, PH_TLS_CLIENT_HELLO, NULL);
 		const struct fault_step *st =
-		    fault_plan_relay_step(&r->c->served->plan, PH_TLS_CLIENT_HELLO);
+		        fault_plan_relay_step(&r->c->served->plan, PH_TLS_CLIENT_HELLO);
 		if (st && fault_ends_connection(st)) {
 			/* The server got the ClientHello and hung up: it never
 			 * reaches FreeRDP, and the client waits for ServerHello. */
@@ -184,7 +192,7 @@ int relay_on_unit_down(const struct tlsrec_unit *u, void *arg)
 		 * and a stall, take the ServerHello record alone. */
 		uint64_t end = unit_start(u) + u->length;
 		const struct fault_step *st =
-		    fault_plan_relay_step(&r->c->served->plan, PH_TLS_SERVER_HELLO);
+		        fault_plan_relay_step(&r->c->served->plan, PH_TLS_SERVER_HELLO);
 		if (st && fault_ends_connection(st))
 			relay_arm_cut(r, st, end, !st->first_record, !st->first_record);
 		else if (st)

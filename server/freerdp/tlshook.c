@@ -10,7 +10,6 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-
 typedef int (*handshake_fn)(SSL *);
 typedef int (*write_fn)(SSL *, const void *, int);
 typedef int (*read_fn)(SSL *, void *, int);
@@ -54,8 +53,8 @@ static void resolve(void)
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
-	return real_handshake && real_write && real_read && real_send && real_recv && real_read_key &&
-	       real_read_x509 && real_use_key && real_use_x509;
+	return real_handshake && real_write && real_read && real_send && real_recv &&
+	       real_read_key && real_read_x509 && real_use_key && real_use_x509;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -192,9 +191,11 @@ int SSL_read(SSL *s, void *buf, int num)
 		return -1;
 	int server = SSL_is_server(s);
 	int rc = server && hk && hk->filters_reads() ? hk->filtered_read(s, buf, num, real_read)
-	                                        : real_read(s, buf, num);
+	                                             : real_read(s, buf, num);
 	if (rc > 0 && server && hk)
 		hk->client_read(buf, (size_t)rc);
+	else if (rc <= 0 && server && hk && SSL_get_error(s, rc) == SSL_ERROR_ZERO_RETURN)
+		hk->client_closed();
 	return rc;
 }
 

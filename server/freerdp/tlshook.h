@@ -49,6 +49,8 @@ struct tlshook_peer {
 	void (*tls_step)(SSL *ssl, int after, int rc);
 	/* The client's plaintext as FreeRDP read it; may be rewritten in place. */
 	void (*client_read)(void *buf, size_t len);
+	/* FreeRDP's read met the client's TLS close_notify. */
+	void (*client_closed)(void);
 	/* The server's plaintext on its way into TLS: *out / *out_len is what
 	 * to write when passing (buf, a rewritten copy, or a grown PDU). */
 	enum tlshook_verdict (*server_write)(const void *buf, size_t len, const void **out,

@@ -325,14 +325,18 @@ json_t *admission_summary(const struct front *f)
 			json_object_set_new(refused, sc_policy_str(p),
 			                    json_integer(atomic_load(&s->adm.refused[p])));
 		json_object_set_new(
-		    all, served_name(s),
-		    json_pack("{s:I, s:i, s:I, s:o, s:I, s:I, s:I, s:I}", "outstanding",
-		              (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
-		              a->max_outstanding, "admitted", (json_int_t)atomic_load(&s->adm.admitted),
-		              "refused", refused, "held_now", (json_int_t)atomic_load(&s->adm.held),
-		              "freed_by_timeout", (json_int_t)atomic_load(&s->adm.freed_by_timeout),
-		              "active_sessions", (json_int_t)atomic_load(&s->adm.active_sessions),
-		              "session_limited", (json_int_t)atomic_load(&s->adm.session_limited)));
+		        all, served_name(s),
+		        json_pack("{s:I, s:i, s:I, s:o, s:I, s:I, s:I, s:I}", "outstanding",
+		                  (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
+		                  a->max_outstanding, "admitted",
+		                  (json_int_t)atomic_load(&s->adm.admitted), "refused", refused,
+		                  "held_now", (json_int_t)atomic_load(&s->adm.held),
+		                  "freed_by_timeout",
+		                  (json_int_t)atomic_load(&s->adm.freed_by_timeout),
+		                  "active_sessions",
+		                  (json_int_t)atomic_load(&s->adm.active_sessions),
+		                  "session_limited",
+		                  (json_int_t)atomic_load(&s->adm.session_limited)));
 	}
 	return all;
 }

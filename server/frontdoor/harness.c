@@ -37,9 +37,10 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 {
 	memset(h, 0, sizeof(*h));
 	h->opt = *opt;
-	h->opt.handshake_timeout_ms = scaled_deadline_ms(opt->handshake_timeout_ms, opt->time_scale);
-	int problems =
-	    catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets, &h->catalog, stderr);
+	h->opt.handshake_timeout_ms =
+	        scaled_deadline_ms(opt->handshake_timeout_ms, opt->time_scale);
+	int problems = catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets,
+	                                     &h->catalog, stderr);
 	if (problems) {
 		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
 		         problems == 1 ? "" : "s", opt->scenarios_dir);
@@ -52,18 +53,21 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		if (h->catalog.items[i]->port_offset > max_offset)
 			max_offset = h->catalog.items[i]->port_offset;
 	if (opt->port_base >= 0 && opt->port_base + max_offset > 65535) {
-		snprintf(err, n,
-		         "--port-base %d: the catalog's port offsets reach %d, so the last scenario "
-		         "would need port %d (the base can be at most %d)",
-		         opt->port_base, max_offset, opt->port_base + max_offset, 65535 - max_offset);
+		snprintf(
+		        err, n,
+		        "--port-base %d: the catalog's port offsets reach %d, so the last scenario "
+		        "would need port %d (the base can be at most %d)",
+		        opt->port_base, max_offset, opt->port_base + max_offset,
+		        65535 - max_offset);
 		return -3;
 	}
 	if (opt->address_base) {
 		struct in_addr a;
 		inet_pton(AF_INET, opt->address_base, &a);
 		if ((uint64_t)ntohl(a.s_addr) + (uint64_t)max_offset > 0xFFFFFFFFu) {
-			snprintf(err, n, "--address-base %s: the catalog's offsets reach %d, past the last "
-			                 "IPv4 address",
+			snprintf(err, n,
+			         "--address-base %s: the catalog's offsets reach %d, past the last "
+			         "IPv4 address",
 			         opt->address_base, max_offset);
 			return -3;
 		}
@@ -80,8 +84,9 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		         opt->default_scenario);
 		return -3;
 	}
-	struct serving_options so = {
-	    .runtime_dir = opt->runtime_dir, .ca_dir = opt->ca_dir, .time_scale = opt->time_scale};
+	struct serving_options so = {.runtime_dir = opt->runtime_dir,
+	                             .ca_dir = opt->ca_dir,
+	                             .time_scale = opt->time_scale};
 	return serving_prepare(&h->serving, &so, err, n);
 }
 
@@ -99,8 +104,8 @@ static int open_one(struct harness *h, const char *host, int port, const struct 
                     char *err, size_t n)
 {
 	struct front *f = &h->front;
-	if (listener_open(f, &f->listeners[f->n_listeners], host, port, def, backlog_of(h, def), err,
-	                  n) != 0)
+	if (listener_open(f, &f->listeners[f->n_listeners], host, port, def, backlog_of(h, def),
+	                  err, n) != 0)
 		return -1;
 	f->n_listeners++;
 	return 0;
@@ -121,7 +126,7 @@ int harness_listen(struct harness *h, char *err, size_t n)
 		return -1;
 	}
 	f->engine = (struct engine){
-	    .base = f->base, .time_scale = o->time_scale, .rdp_key = &h->serving.rdp_key};
+	        .base = f->base, .time_scale = o->time_scale, .rdp_key = &h->serving.rdp_key};
 	f->opt = &h->opt;
 	f->serving = &h->serving;
 	f->scenario_full = listener_scenario_full;
@@ -134,7 +139,8 @@ int harness_listen(struct harness *h, char *err, size_t n)
 		const struct listen_spec *ls = &o->listens[i];
 		const struct served *def = h->default_served;
 		if (ls->scenario && !(def = serving_find(&h->serving, ls->scenario))) {
-			snprintf(err, n, "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
+			snprintf(err, n,
+			         "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
 			         ls->host, ls->port, ls->scenario);
 			return -3;
 		}
@@ -265,8 +271,8 @@ int harness_run(struct harness *h)
 		json_array_append_new(ls, json_pack("{s:s, s:s}", "address", f->listeners[i].name,
 		                                    "scenario", served_name(f->listeners[i].def)));
 	events_emit(0, "start",
-	            json_pack("{s:s, s:o, s:I, s:s, s:i}", "version", RDPFAULT_VERSION, "listeners", ls,
-	                      "scenarios", (json_int_t)h->catalog.n, "runtime_dir",
+	            json_pack("{s:s, s:o, s:I, s:s, s:i}", "version", RDPFAULT_VERSION, "listeners",
+	                      ls, "scenarios", (json_int_t)h->catalog.n, "runtime_dir",
 	                      h->serving.runtime_dir, "pid", (int)getpid()));
 
 	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};

@@ -93,10 +93,10 @@ void listener_scenario_full(struct front *f, const struct served *s, int full, i
 			fill_queue(l, a->backlog >= 0 ? a->backlog : 0);
 		events_emit(0, "admission",
 		            json_pack("{s:s, s:s, s:s, s:I, s:i}", "decision",
-		                      full ? "listener-paused" : "listener-resumed", "listener", l->name,
-		                      "scenario", served_name(s), "outstanding",
-		                      (json_int_t)atomic_load(&s->adm.outstanding), "max_outstanding",
-		                      a->max_outstanding));
+		                      full ? "listener-paused" : "listener-resumed", "listener",
+		                      l->name, "scenario", served_name(s), "outstanding",
+		                      (json_int_t)atomic_load(&s->adm.outstanding),
+		                      "max_outstanding", a->max_outstanding));
 	}
 }
 
@@ -155,7 +155,8 @@ static void fd_exhausted(struct listener *l, int err)
 		                      evutil_socket_error_to_string(err), "action", "paused",
 		                      "pause_ms", fdx.pause_ms));
 	} else {
-		fdx.pause_ms = fdx.pause_ms * 2 > FD_PAUSE_MAX_MS ? FD_PAUSE_MAX_MS : fdx.pause_ms * 2;
+		fdx.pause_ms =
+		        fdx.pause_ms * 2 > FD_PAUSE_MAX_MS ? FD_PAUSE_MAX_MS : fdx.pause_ms * 2;
 	}
 	if (fdx.paused)
 		return;
@@ -298,29 +299,31 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 	/* libevent reads a backlog of 0 as "already listening": ask for 1,
 	 * then set 0 (a queue of one on Linux) with a second listen(). */
 	errno = 0;
-	l->evl = evconnlistener_new_bind(f->base, on_accept, l,
-	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-	                                     LEV_OPT_CLOSE_ON_EXEC,
-	                                 backlog > 0 ? backlog : 1, (struct sockaddr *)&ss,
-	                                 (int)sslen);
+	l->evl = evconnlistener_new_bind(
+	        f->base, on_accept, l,
+	        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	        backlog > 0 ? backlog : 1, (struct sockaddr *)&ss, (int)sslen);
 	if (!l->evl) {
 		snprintf(err, n, "cannot listen on %s: %s", l->name,
 		         errno ? strerror(errno) : "the event library refused the socket");
 		return -1;
 	}
 	if (backlog == 0 && listen(evconnlistener_get_fd(l->evl), 0) != 0) {
-		snprintf(err, n, "cannot listen on %s with backlog 0: %s", l->name, strerror(errno));
+		snprintf(err, n, "cannot listen on %s with backlog 0: %s", l->name,
+		         strerror(errno));
 		evconnlistener_free(l->evl);
 		l->evl = NULL;
 		return -1;
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
 	if (!addr_is_loopback((struct sockaddr *)&ss))
-		log_warn("listening on %s, beyond loopback: rdpfault serves broken RDP on purpose and "
+		log_warn("listening on %s, beyond loopback: rdpfault serves broken RDP on purpose "
+		         "and "
 		         "must never face an untrusted network (bind 127.0.0.1, or a test network "
 		         "of your own)",
 		         l->name);
-	if (udpside_open(f->base, &l->udp, (struct sockaddr *)&ss, sslen, l->name, def, err, n) != 0) {
+	if (udpside_open(f->base, &l->udp, (struct sockaddr *)&ss, sslen, l->name, def, err, n) !=
+	    0) {
 		evconnlistener_free(l->evl);
 		l->evl = NULL;
 		return -1;

@@ -9,16 +9,16 @@
 struct sc_override;
 
 struct listen_spec {
-	char *host;      /* numeric address */
+	char *host; /* numeric address */
 	int port;
-	char *scenario;  /* default scenario name, NULL for the harness default */
+	char *scenario; /* default scenario name, NULL for the harness default */
 };
 
 struct harness_options {
 	const char *scenarios_dir;
 	struct listen_spec *listens;
 	size_t n_listens;
-	int port_base;            /* -1: no per-scenario listeners */
+	int port_base; /* -1: no per-scenario listeners */
 	const char *port_base_host;
 	const char *default_scenario;
 	const char *events_path;  /* NULL: none */

@@ -36,9 +36,9 @@ struct pending {
 	struct front *f;
 	struct conn *c;
 	struct event *ev;
-	struct event *timer;   /* a front-door stall or delay, or a cut's quiet wait */
-	int draining;          /* closed by a fault: read and discard until the client closes */
-	enum phase held_at;    /* the phase a stall or delay holds (PH_NONE: none) */
+	struct event *timer; /* a front-door stall or delay, or a cut's quiet wait */
+	int draining;        /* closed by a fault: read and discard until the client closes */
+	enum phase held_at;  /* the phase a stall or delay holds (PH_NONE: none) */
 	/* A cut at tcp-accept (a fault, or an admission refusal): it strikes
 	 * once the client's Connection Request is whole in the socket (unread)
 	 * or the client fell quiet: the client then waits for the server. */
@@ -95,12 +95,13 @@ static void report_bad_request(struct conn *c, int status, const uint8_t *buf, s
 	char hex[3 * 16 + 1] = "";
 	size_t show = n < 16 ? n : 16;
 	for (size_t i = 0; i < show; i++)
-		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", buf[i], i + 1 < show ? " " : "");
+		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", buf[i],
+		         i + 1 < show ? " " : "");
 	events_emit(c->id, "bad-request",
 	            json_pack("{s:s, s:s, s:I, s:s}", "error", x224_status_name(status), "why",
 	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
 	log_debug("conn %llu from %s: bad connection request: %s", (unsigned long long)c->id,
-	         c->client_addr, x224_status_text(status));
+	          c->client_addr, x224_status_text(status));
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg);
@@ -121,8 +122,8 @@ static void strike_cut(struct pending *p, size_t waiting, const char *moment)
 		json_object_set_new(f, "moment", json_string(moment));
 		json_object_set_new(f, "read_bytes",
 		                    json_integer(c->req.length && st->at == PH_X224_REQUEST
-		                                     ? (json_int_t)c->req.length
-		                                     : 0));
+		                                         ? (json_int_t)c->req.length
+		                                         : 0));
 		json_object_set_new(f, "waiting_bytes", json_integer((json_int_t)waiting));
 		json_object_set_new(f, "sent_bytes", json_integer(0));
 		json_object_set_new(f, "waited_ms",
@@ -172,10 +173,9 @@ static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 	struct pending *p = arg;
 	(void)fd;
 	(void)what;
-	const struct fault_step *st =
-	    fault_plan_relay_step(&(p->held_at == PH_TCP_ACCEPT ? p->c->listener_def
-	                                                        : p->c->served)->plan,
-	                          p->held_at);
+	const struct fault_step *st = fault_plan_relay_step(
+	        &(p->held_at == PH_TCP_ACCEPT ? p->c->listener_def : p->c->served)->plan,
+	        p->held_at);
 	if (st && st->duration_ms < 0) { /* a stall for as long as it lasts: the deadline */
 		events_emit(p->c->id, "deadline",
 		            json_pack("{s:i, s:s}", "after_ms", deadline_of(p), "phase",
@@ -215,7 +215,8 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 		if (at == PH_TCP_ACCEPT) {
 			/* Not now: once the client's request is in (or it fell
 			 * quiet), so that it waits in a read when the cut comes. */
-			cut_when_quiet(p, st, st->action == FA_RESET ? "server-reset" : "server-closed",
+			cut_when_quiet(p, st,
+			               st->action == FA_RESET ? "server-reset" : "server-closed",
 			               1);
 			return 1;
 		}
@@ -274,10 +275,12 @@ static void choose(struct pending *p)
 	char protos[64];
 	const struct served *s = NULL;
 
-	json_t *f = json_pack("{s:s, s:b, s:i}", "requested",
-	                      x224_protocols_str(c->req.requested_protocols, protos, sizeof(protos)),
-	                      "neg_req", c->req.has_neg_req, "neg_flags", c->req.neg_flags);
-	json_object_set_new(f, "cookie", c->req.has_cookie ? json_string(c->req.cookie) : json_null());
+	json_t *f =
+	        json_pack("{s:s, s:b, s:i}", "requested",
+	                  x224_protocols_str(c->req.requested_protocols, protos, sizeof(protos)),
+	                  "neg_req", c->req.has_neg_req, "neg_flags", c->req.neg_flags);
+	json_object_set_new(f, "cookie",
+	                    c->req.has_cookie ? json_string(c->req.cookie) : json_null());
 	if (c->req.has_routing_token)
 		json_object_set_new(f, "routing_token", json_true());
 	events_emit(c->id, "request", f);
@@ -340,8 +343,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	if (n == 0) {
 		if (p->cut && p->cut_is_fault)
 			events_emit(p->c->id, "fault-failed",
-			            json_pack("{s:s, s:s, s:s}", "action", fault_action_name(p->cut->action),
-			                      "at", phase_name(p->cut->at), "why",
+			            json_pack("{s:s, s:s, s:s}", "action",
+			                      fault_action_name(p->cut->action), "at",
+			                      phase_name(p->cut->at), "why",
 			                      "the client closed before the cut's moment"));
 		pending_close(p, "client-closed-before-request");
 		return;
@@ -377,13 +381,14 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			int soerr = 0;
 			socklen_t sl = sizeof(soerr);
 			getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-			events_emit(p->c->id, "bad-request",
-			            json_pack("{s:s, s:s, s:I}", "error", "truncated", "why",
-			                      soerr ? "the client reset the connection before its "
-			                              "connection request was complete"
-			                            : "the client closed before its connection request "
-			                              "was complete",
-			                      "bytes_seen", (json_int_t)n));
+			events_emit(
+			        p->c->id, "bad-request",
+			        json_pack("{s:s, s:s, s:I}", "error", "truncated", "why",
+			                  soerr ? "the client reset the connection before its "
+			                          "connection request was complete"
+			                        : "the client closed before its connection request "
+			                          "was complete",
+			                  "bytes_seen", (json_int_t)n));
 			char why[96];
 			pending_close(p, soerr ? conn_error_reason(soerr, why, sizeof(why))
 			                       : "client-closed-before-request");
@@ -418,8 +423,8 @@ void select_begin(struct front *f, struct conn *c)
 	}
 	p->f = f;
 	p->c = c;
-	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
-	                  p);
+	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST,
+	                  on_readable, p);
 	LIST_INSERT_HEAD(&pendings, p, link);
 	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);
@@ -440,8 +445,8 @@ void select_begin_cut(struct front *f, struct conn *c, const struct fault_step *
 	}
 	p->f = f;
 	p->c = c;
-	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST, on_readable,
-	                  p);
+	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST,
+	                  on_readable, p);
 	LIST_INSERT_HEAD(&pendings, p, link);
 	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);

@@ -34,7 +34,8 @@ int mcsfix_feed(struct mcsfix *f, uint8_t *buf, size_t len)
 			int edrq = f->len == 12 && memcmp(f->hdr + 4, edrq_head, 4) == 0;
 			/* subInterval's high byte must be 0 too (it is rewritten
 			 * next); when it is already in this chunk, look. */
-			if (edrq && f->pos == 8 && buf[i] == 0x00 && (len - i < 3 || buf[i + 2] == 0x00)) {
+			if (edrq && f->pos == 8 && buf[i] == 0x00 &&
+			    (len - i < 3 || buf[i + 2] == 0x00)) {
 				buf[i] = 0x01;
 				f->height_fixed = 1;
 			} else if (edrq && f->pos == 10 && f->height_fixed && buf[i] == 0x00) {

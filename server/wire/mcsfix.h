@@ -33,12 +33,12 @@
 #include <stdint.h>
 
 struct mcsfix {
-	uint8_t hdr[8];  /* first bytes of the current TPKT */
-	uint32_t pos;    /* bytes of the current TPKT seen */
-	uint32_t len;    /* its TPKT length, 0 until known */
-	uint32_t units;  /* TPKTs passed */
+	uint8_t hdr[8];   /* first bytes of the current TPKT */
+	uint32_t pos;     /* bytes of the current TPKT seen */
+	uint32_t len;     /* its TPKT length, 0 until known */
+	uint32_t units;   /* TPKTs passed */
 	int height_fixed; /* this PDU's first length byte was rewritten */
-	int done;        /* nothing more to look at in this stream */
+	int done;         /* nothing more to look at in this stream */
 };
 
 /* Feeds a chunk of the stream, rewriting it in place where needed.

@@ -67,7 +67,7 @@ static const char *mcs_name(unsigned choice)
 	case 1:
 		return "mcs-erect-domain-request";
 	case 8:
-		return "mcs-disconnect-provider-ultimatum";
+		return PDU_NAME_ULTIMATUM;
 	case 10:
 		return "mcs-attach-user-request";
 	case 11:
@@ -93,8 +93,10 @@ static void name_payload(struct cursor c, struct pduinfo *out)
 	}
 	unsigned t = w1 & 0xF;
 	if ((w1 & 0xFFF0) == 0x0010 && (t == 1 || t == 3 || t == 6 || t == 7 || t == 10)) {
-		static const char *types[] = {[1] = "demand-active", [3] = "confirm-active",
-		                              [6] = "deactivate-all", [10] = "server-redirect"};
+		static const char *types[] = {[1] = "demand-active",
+		                              [3] = "confirm-active",
+		                              [6] = "deactivate-all",
+		                              [10] = "server-redirect"};
 		out->share_type = t;
 		if (t != 7) {
 			out->name = types[t];

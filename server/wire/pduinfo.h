@@ -17,6 +17,9 @@
 
 #define PDUINFO_HEAD 64 /* bytes of a unit kept for naming it */
 
+/* The Disconnect Provider Ultimatum's name: from a client, its goodbye. */
+#define PDU_NAME_ULTIMATUM "mcs-disconnect-provider-ultimatum"
+
 /* What one unit is. name is a static string: "x224-connection-request",
  * "mcs-connect-initial", "mcs-attach-user-request", "client-info",
  * "license", "confirm-active", "synchronize", "control-cooperate",
@@ -24,11 +27,11 @@
  * "font-map", "input", "fastpath-input", "tsrequest", "channel-data", ... */
 struct pduinfo {
 	const char *name;
-	unsigned share_type;  /* share control pduType & 0xF (1 demand active, 3 confirm active,
-	                         7 data), 0 when none */
-	unsigned data_type;   /* share data pduType2, 0 when none */
-	unsigned channel;     /* MCS channel of a Send Data PDU, 0 when none */
-	size_t length;        /* the whole unit */
+	unsigned share_type; /* share control pduType & 0xF (1 demand active, 3 confirm active,
+	                        7 data), 0 when none */
+	unsigned data_type;  /* share data pduType2, 0 when none */
+	unsigned channel;    /* MCS channel of a Send Data PDU, 0 when none */
+	size_t length;       /* the whole unit */
 };
 
 /* Names one whole unit from its first bytes (head may be cut at
@@ -39,11 +42,11 @@ typedef void (*pdutap_fn)(void *arg, const struct pduinfo *pdu);
 
 struct pdutap {
 	uint8_t head[PDUINFO_HEAD];
-	size_t have;     /* head bytes kept of the current unit */
-	size_t length;   /* its length once its header is in, else 0 */
-	size_t pos;      /* bytes of it seen */
-	int lost;        /* framing lost: nothing more is named */
-	uint64_t units;  /* units named */
+	size_t have;         /* head bytes kept of the current unit */
+	size_t length;       /* its length once its header is in, else 0 */
+	size_t pos;          /* bytes of it seen */
+	int lost;            /* framing lost: nothing more is named */
+	uint64_t units;      /* units named */
 	uint64_t units_data; /* of them X.224 Data TPDUs (DER framing ends at the first) */
 };
 

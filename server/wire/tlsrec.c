@@ -66,7 +66,8 @@ void tlsrec_set_plain(struct tlsrec_scanner *s)
 	s->plain = 1;
 }
 
-size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb, void *arg)
+size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb,
+                   void *arg)
 {
 	size_t pos = 0;
 

@@ -38,12 +38,12 @@ struct tlsrec_unit {
 
 struct tlsrec_scanner {
 	uint8_t hdr[6];
-	size_t have;          /* header bytes collected for the unit being started */
-	uint32_t remaining;   /* bytes of the current unit body still to pass */
-	int tls;              /* the stream has switched to TLS */
-	int plain;            /* the stream will never be TLS (RDP Standard Security): a
-	                         first byte 0x14..0x17 is a fast-path PDU */
-	int stopped;          /* unframed data seen: no more interpretation */
+	size_t have;        /* header bytes collected for the unit being started */
+	uint32_t remaining; /* bytes of the current unit body still to pass */
+	int tls;            /* the stream has switched to TLS */
+	int plain;          /* the stream will never be TLS (RDP Standard Security): a
+	                       first byte 0x14..0x17 is a fast-path PDU */
+	int stopped;        /* unframed data seen: no more interpretation */
 	uint32_t units, tls_records;
 	uint64_t bytes;
 };
@@ -58,6 +58,7 @@ void tlsrec_init(struct tlsrec_scanner *s);
 void tlsrec_set_plain(struct tlsrec_scanner *s);
 /* Feeds a chunk; returns how many bytes of it were consumed (== len unless
  * the callback stopped the scan). */
-size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb, void *arg);
+size_t tlsrec_feed(struct tlsrec_scanner *s, const uint8_t *buf, size_t len, tlsrec_cb cb,
+                   void *arg);
 
 #endif

@@ -102,7 +102,8 @@ unsigned tsrequest_fields(const uint8_t *buf, size_t len)
 	while (pos < len) {
 		uint8_t tag = buf[pos++];
 		long flen = der_len(buf, len, &pos);
-		if ((tag & 0xE0) != 0xA0 || (tag & 0x1F) > 7 || flen < 0 || pos + (size_t)flen > len)
+		if ((tag & 0xE0) != 0xA0 || (tag & 0x1F) > 7 || flen < 0 ||
+		    pos + (size_t)flen > len)
 			return 0;
 		mask |= 1u << (tag & 0x1F);
 		pos += (size_t)flen;
@@ -116,9 +117,21 @@ size_t tsrequest_error(uint32_t version, uint32_t code, uint8_t *out)
 	if (version < 3 || version == 5 || version > 0x7F)
 		return 0;
 	/* FreeRDP and Windows write the NTSTATUS as a 4-byte INTEGER. */
-	const uint8_t msg[] = {0x30, 0x0D, 0xA0, 0x03, 0x02, 0x01, (uint8_t)version,
-	                       0xA4, 0x06, 0x02, 0x04, (uint8_t)(code >> 24),
-	                       (uint8_t)(code >> 16), (uint8_t)(code >> 8), (uint8_t)code};
+	const uint8_t msg[] = {0x30,
+	                       0x0D,
+	                       0xA0,
+	                       0x03,
+	                       0x02,
+	                       0x01,
+	                       (uint8_t)version,
+	                       0xA4,
+	                       0x06,
+	                       0x02,
+	                       0x04,
+	                       (uint8_t)(code >> 24),
+	                       (uint8_t)(code >> 16),
+	                       (uint8_t)(code >> 8),
+	                       (uint8_t)code};
 	for (size_t i = 0; i < sizeof(msg); i++)
 		out[i] = msg[i];
 	return sizeof(msg);
@@ -130,16 +143,16 @@ const char *ntstatus_name(uint32_t code)
 		uint32_t code;
 		const char *name;
 	} names[] = {
-	    {NTSTATUS_LOGON_FAILURE, "STATUS_LOGON_FAILURE"},
-	    {NTSTATUS_WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"},
-	    {NTSTATUS_ACCOUNT_RESTRICTION, "STATUS_ACCOUNT_RESTRICTION"},
-	    {NTSTATUS_PASSWORD_EXPIRED, "STATUS_PASSWORD_EXPIRED"},
-	    {NTSTATUS_ACCOUNT_DISABLED, "STATUS_ACCOUNT_DISABLED"},
-	    {NTSTATUS_ACCESS_DENIED, "STATUS_ACCESS_DENIED"},
-	    {NTSTATUS_PASSWORD_MUST_CHANGE, "STATUS_PASSWORD_MUST_CHANGE"},
-	    {NTSTATUS_ACCOUNT_LOCKED_OUT, "STATUS_ACCOUNT_LOCKED_OUT"},
-	    {NTSTATUS_ACCOUNT_EXPIRED, "STATUS_ACCOUNT_EXPIRED"},
-	    {NTSTATUS_LOGON_TYPE_NOT_GRANTED, "STATUS_LOGON_TYPE_NOT_GRANTED"},
+	        {NTSTATUS_LOGON_FAILURE, "STATUS_LOGON_FAILURE"},
+	        {NTSTATUS_WRONG_PASSWORD, "STATUS_WRONG_PASSWORD"},
+	        {NTSTATUS_ACCOUNT_RESTRICTION, "STATUS_ACCOUNT_RESTRICTION"},
+	        {NTSTATUS_PASSWORD_EXPIRED, "STATUS_PASSWORD_EXPIRED"},
+	        {NTSTATUS_ACCOUNT_DISABLED, "STATUS_ACCOUNT_DISABLED"},
+	        {NTSTATUS_ACCESS_DENIED, "STATUS_ACCESS_DENIED"},
+	        {NTSTATUS_PASSWORD_MUST_CHANGE, "STATUS_PASSWORD_MUST_CHANGE"},
+	        {NTSTATUS_ACCOUNT_LOCKED_OUT, "STATUS_ACCOUNT_LOCKED_OUT"},
+	        {NTSTATUS_ACCOUNT_EXPIRED, "STATUS_ACCOUNT_EXPIRED"},
+	        {NTSTATUS_LOGON_TYPE_NOT_GRANTED, "STATUS_LOGON_TYPE_NOT_GRANTED"},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (names[i].code == code)

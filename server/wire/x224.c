@@ -59,7 +59,7 @@ static int check_rest_size(size_t rest)
  * inside the PDU. p[0..n) is present out of `total` bytes left in the PDU.
  * On X224_OK, *used is the token's size including CR LF. */
 static int parse_token(const uint8_t *p, size_t n, size_t total, struct x224_request *req,
-		       size_t *used)
+                       size_t *used)
 {
 	int cookie = 1; /* every byte so far matches the cookie form */
 	size_t i;
@@ -136,7 +136,7 @@ static int parse_neg_req(const uint8_t *p, size_t n, size_t total, struct x224_r
 	req->has_neg_req = 1;
 	req->neg_flags = flags;
 	req->requested_protocols =
-	    (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
+	        (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
 	if (total == NEG_REQ_LEN)
 		return X224_OK;
 
@@ -304,10 +304,10 @@ const char *x224_protocols_str(uint32_t protocols, char *buf, size_t n)
 		uint32_t bit;
 		const char *name;
 	} names[] = {
-	    {X224_PROTOCOL_SSL, "ssl"},
-	    {X224_PROTOCOL_HYBRID, "hybrid"},
-	    {X224_PROTOCOL_RDSTLS, "rdstls"},
-	    {X224_PROTOCOL_HYBRID_EX, "hybrid-ex"},
+	        {X224_PROTOCOL_SSL, "ssl"},
+	        {X224_PROTOCOL_HYBRID, "hybrid"},
+	        {X224_PROTOCOL_RDSTLS, "rdstls"},
+	        {X224_PROTOCOL_HYBRID_EX, "hybrid-ex"},
 	};
 	size_t used = 0, i;
 	int first = 1;

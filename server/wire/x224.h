@@ -21,8 +21,8 @@
 #define X224_PROTOCOL_HYBRID_EX 0x00000008u
 
 enum x224_status {
-	X224_OK = 0,            /* a complete, well-formed request */
-	X224_NEED_MORE = 1,     /* well-formed so far; wait for more bytes */
+	X224_OK = 0,                /* a complete, well-formed request */
+	X224_NEED_MORE = 1,         /* well-formed so far; wait for more bytes */
 	X224_ERR_TPKT_VERSION = -1, /* first byte is not 3: not RDP (e.g. a bare TLS ClientHello) */
 	X224_ERR_TPKT_LENGTH = -2,  /* TPKT length below the minimum */
 	X224_ERR_OVERSIZE = -3,     /* TPKT length above X224_REQUEST_MAX */
@@ -34,11 +34,11 @@ enum x224_status {
 };
 
 struct x224_request {
-	size_t length;               /* whole TPKT length */
-	int has_cookie;              /* "Cookie: mstshash=VALUE\r\n" present */
+	size_t length;                    /* whole TPKT length */
+	int has_cookie;                   /* "Cookie: mstshash=VALUE\r\n" present */
 	char cookie[X224_COOKIE_MAX + 1]; /* VALUE, NUL-terminated, truncated to X224_COOKIE_MAX */
 	int cookie_truncated;
-	int has_routing_token;       /* any other CR LF-terminated token */
+	int has_routing_token; /* any other CR LF-terminated token */
 	int has_neg_req;
 	uint8_t neg_flags;
 	uint32_t requested_protocols; /* 0 (PROTOCOL_RDP) when there is no RDP_NEG_REQ */
