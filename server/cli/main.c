@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "engine/peer.h"
 #include "freerdp/tlshook.h"
+#include "freerdp/warmup.h"
 #include "freerdp/wloghook.h"
 #include "frontdoor/harness.h"
 #include "frontdoor/listener.h"
@@ -176,6 +177,10 @@ static int cmd_serve(struct cli *c)
 	}
 	if (wloghook_install(c->verbose >= 2, peer_install_hooks()) != 0) {
 		log_error("cannot install the FreeRDP log hook");
+		return EXIT_RUNTIME;
+	}
+	if (freerdp_warm_statics() != 0) {
+		log_error("FreeRDP cannot make a peer");
 		return EXIT_RUNTIME;
 	}
 	events_clock_start();
