@@ -214,7 +214,7 @@ static void test_concurrent_file(void **state)
 	json_int_t last_ts[THREADS] = {0};
 	for (size_t i = 0; i < l.n; i++) {
 		json_t *o = parse_line(l.v[i]);
-		assert_int_equal(json_object_size(o), 6);
+		assert_int_equal(json_object_size(o), 7);
 		json_int_t ts = int_field(o, "ts_ms");
 		json_int_t conn = int_field(o, "conn");
 		assert_true(conn >= 101 && conn < 101 + THREADS);
@@ -229,9 +229,11 @@ static void test_concurrent_file(void **state)
 		assert_true(ts >= last_ts[t]);
 		last_ts[t] = ts;
 		/* The fixed fields first, in this order, then the caller's. */
-		char head[96];
-		snprintf(head, sizeof(head), "{\"ts_ms\":%lld,\"conn\":%lld,\"event\":\"tick\",",
-		         (long long)ts, (long long)conn);
+		char head[160], when[40];
+		events_wall_time((uint64_t)ts, when, sizeof(when));
+		snprintf(head, sizeof(head),
+		         "{\"ts_ms\":%lld,\"time\":\"%s\",\"conn\":%lld,\"event\":\"tick\",",
+		         (long long)ts, when, (long long)conn);
 		assert_true(strncmp(l.v[i], head, strlen(head)) == 0);
 		json_decref(o);
 	}
@@ -239,6 +241,20 @@ static void test_concurrent_file(void **state)
 		assert_int_equal(next[t], PER_THREAD);
 	free_lines(&l);
 	unlink(path);
+}
+
+/* "time" is RFC 3339 UTC with milliseconds, within a few seconds of now. */
+static void check_time(const char *t)
+{
+	struct tm tm = {0};
+	int ms = -1;
+	assert_int_equal(strlen(t), 24);
+	const char *rest = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	assert_non_null(rest);
+	assert_int_equal(sscanf(rest, ".%3dZ", &ms), 1);
+	assert_true(ms >= 0 && ms < 1000 && rest[4] == 'Z');
+	time_t when = timegm(&tm), now = time(NULL);
+	assert_true(when <= now && now - when < 10);
 }
 
 static void test_fields_optional(void **state)
@@ -255,12 +271,13 @@ static void test_fields_optional(void **state)
 	read_lines(path, &l);
 	assert_int_equal(l.n, 2);
 	json_t *o = parse_line(l.v[0]);
-	assert_int_equal(json_object_size(o), 3);
+	assert_int_equal(json_object_size(o), 4);
+	check_time(str_field(o, "time"));
 	assert_int_equal(int_field(o, "conn"), 0);
 	assert_string_equal(str_field(o, "event"), "harness");
 	json_decref(o);
 	o = parse_line(l.v[1]);
-	assert_int_equal(json_object_size(o), 4);
+	assert_int_equal(json_object_size(o), 5);
 	assert_int_equal(int_field(o, "conn"), (json_int_t)UINT32_MAX + 5);
 	assert_string_equal(str_field(o, "k"), "v");
 	json_decref(o);

@@ -46,11 +46,25 @@ static struct {
 	uint64_t ring_conn[RING_SIZE];
 	uint64_t count;
 	struct timespec start;
+	int64_t start_wall_ms; /* the wall clock at start: "time" is it plus ts_ms */
 } ev = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 void events_clock_start(void)
 {
+	struct timespec wall;
 	clock_gettime(CLOCK_MONOTONIC, &ev.start);
+	clock_gettime(CLOCK_REALTIME, &wall);
+	ev.start_wall_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+}
+
+void events_wall_time(uint64_t ts_ms, char *buf, size_t n)
+{
+	int64_t ms = ev.start_wall_ms + (int64_t)ts_ms;
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 }
 
 uint64_t events_now_ms(void)
@@ -221,7 +235,11 @@ int events_close(void)
 void events_emit(uint64_t conn, const char *event, json_t *fields)
 {
 	json_t *obj = json_object();
-	json_object_set_new(obj, "ts_ms", json_integer((json_int_t)events_now_ms()));
+	uint64_t ts = events_now_ms();
+	char when[32];
+	events_wall_time(ts, when, sizeof(when));
+	json_object_set_new(obj, "ts_ms", json_integer((json_int_t)ts));
+	json_object_set_new(obj, "time", json_string(when));
 	json_object_set_new(obj, "conn", json_integer((json_int_t)conn));
 	json_object_set_new(obj, "event", json_string(event));
 	if (fields) {

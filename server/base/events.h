@@ -20,12 +20,21 @@ int events_open(const char *path, char *err, size_t errlen);
  * flush that stream and block too), else 0. */
 int events_close(void);
 
+/* The event log's schema (docs/events.schema.json), said in "start": a
+ * change that can break a reader raises it. */
+#define EVENTS_SCHEMA_VERSION 2
+
 /* Milliseconds on the monotonic clock since events_clock_start(). */
 uint64_t events_now_ms(void);
 void events_clock_start(void);
+/* ts_ms as wall-clock time, RFC 3339 in UTC to the millisecond
+ * ("2026-12-03T16:05:01.123Z"): the start's wall clock plus ts_ms, so the
+ * two never disagree and a clock step does not reorder the log. */
+void events_wall_time(uint64_t ts_ms, char *buf, size_t n);
 
 /* Emits one event for connection `conn` (0: the harness itself). `fields`
- * is stolen (may be NULL); "ts_ms", "conn" and "event" are set here. */
+ * is stolen (may be NULL); "ts_ms", "time", "conn" and "event" are set
+ * here. */
 void events_emit(uint64_t conn, const char *event, json_t *fields);
 
 /* Lines not written: dropped while the sink could not keep up (the queue

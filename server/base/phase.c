@@ -39,6 +39,31 @@ static const struct {
         [PH_ACTIVE] = {"active", "the connection sequence completed; the session is active"},
 };
 
+/* Five characters at most: a template's instances are aliased PREFIX-CODE
+ * (close-at-finalization is cls-final), short enough for the nine
+ * characters of mstsc's cookie. */
+static const char *const short_codes[PH_COUNT] = {
+        [PH_NONE] = "none",
+        [PH_TCP_ACCEPT] = "tcp",
+        [PH_X224_REQUEST] = "x224r",
+        [PH_X224_CONFIRM] = "x224c",
+        [PH_TLS_CLIENT_HELLO] = "tlsch",
+        [PH_TLS_SERVER_HELLO] = "tlssh",
+        [PH_TLS_FINISHED] = "tlsfn",
+        [PH_CREDSSP] = "cssp",
+        [PH_MCS_CONNECT] = "mcs",
+        [PH_ERECT_DOMAIN] = "erect",
+        [PH_ATTACH_USER] = "attch",
+        [PH_CHANNEL_JOIN] = "join",
+        [PH_SECURITY_EXCHANGE] = "secx",
+        [PH_CLIENT_INFO] = "info",
+        [PH_LICENSING] = "lic",
+        [PH_CAPABILITIES] = "caps",
+        [PH_CONFIRM_ACTIVE] = "cfma",
+        [PH_FINALIZATION] = "final",
+        [PH_ACTIVE] = "activ",
+};
+
 /* Where a cut (reset, close) at the phase strikes: what the server has
  * sent, what the harness has read, and whether the protocol says the
  * client waits already (immediate) or the cut waits until it fell quiet
@@ -173,4 +198,9 @@ enum phase phase_from_freerdp_state(const char *s)
 		if (strcmp(map[i].state, s) == 0)
 			return map[i].phase;
 	return PH_NONE;
+}
+
+const char *phase_short(enum phase p)
+{
+	return (int)p >= 0 && p < PH_COUNT && short_codes[p] ? short_codes[p] : "none";
 }

@@ -33,6 +33,9 @@ enum phase {
 
 /* Stable kebab-case name ("x224-confirm"); "none" for PH_NONE. */
 const char *phase_name(enum phase p);
+/* A code of at most 5 characters ("x224c"), for aliases. */
+#define PHASE_SHORT_MAX 5
+const char *phase_short(enum phase p);
 /* When the phase is entered, one sentence. */
 const char *phase_description(enum phase p);
 /* Where a cut (reset, close) at phase p strikes: what the server has sent

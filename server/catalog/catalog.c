@@ -7,7 +7,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+
+#include "base/phase.h"
 
 static int strp_cmp(const void *a, const void *b)
 {
@@ -72,7 +75,7 @@ static char **list_yaml(const char *dir, size_t *n, FILE *err, int *problems)
 
 struct loaded {
 	struct scenario *s;
-	int port_line;
+	struct ld_info lines;
 };
 
 struct loaded_list {
@@ -80,7 +83,7 @@ struct loaded_list {
 	size_t n, cap;
 };
 
-static void push(struct loaded_list *l, struct scenario *s, int port_line)
+static void push(struct loaded_list *l, struct scenario *s, struct ld_info lines)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
@@ -88,14 +91,14 @@ static void push(struct loaded_list *l, struct scenario *s, int port_line)
 		if (!l->v)
 			ld_oom();
 	}
-	l->v[l->n++] = (struct loaded){s, port_line};
+	l->v[l->n++] = (struct loaded){s, lines};
 }
 
 /* A template (each_phase) becomes one scenario per phase: the file loaded
  * again with its name, port offset and every `at: each` set, so each one
  * is checked like a file of its own. */
 static int expand(const char *path, const struct scenario *t, FILE *err, struct sc_override *ov,
-                  size_t n_ov, struct loaded_list *out)
+                  size_t n_ov, struct loaded_list *out, int *set_problems)
 {
 	int problems = 0;
 	size_t n = 0;
@@ -105,17 +108,23 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 		const char *phase = t->each_phase[i];
 		char *name = ld_asprintf("%s-%s", t->name, phase);
 		char *port = ld_asprintf("%d", t->port_offset + (int)i);
-		size_t nsets = 2 + t->n_faults + 3 * t->n_expect + n_ov;
+		size_t nsets = 3 + t->n_faults + 3 * t->n_expect + n_ov;
 		struct sc_override *sets = ld_calloc(nsets, sizeof *sets);
 		size_t npaths = t->n_faults + 3 * t->n_expect;
 		char **paths = ld_calloc(npaths, sizeof *paths);
 		size_t k = 0;
-		sets[k++] = (struct sc_override){name, "name", name, 0};
-		sets[k++] = (struct sc_override){name, "port_offset", port, 0};
+		sets[k++] = (struct sc_override){name, "name", name, 0, NULL};
+		sets[k++] = (struct sc_override){name, "port_offset", port, 0, NULL};
+		/* The template's alias is its instances' prefix: cls-final. */
+		char *alias = t->alias ? ld_asprintf("%s-%s", t->alias,
+		                                     phase_short(phase_from_name(phase)))
+		                       : NULL;
+		if (alias)
+			sets[k++] = (struct sc_override){name, "alias", alias, 0, NULL};
 		for (size_t j = 0; j < t->n_faults; j++)
 			if (t->faults[j].at && !strcmp(t->faults[j].at, "each")) {
 				paths[j] = ld_asprintf("faults[%zu].at", j);
-				sets[k++] = (struct sc_override){name, paths[j], phase, 0};
+				sets[k++] = (struct sc_override){name, paths[j], phase, 0, NULL};
 			}
 		/* An expectation's result, exit and log line for this phase. */
 		for (size_t j = 0; j < t->n_expect; j++) {
@@ -134,7 +143,7 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 						*pp = ld_asprintf("expect.%s.%s", e->client,
 						                  per[f].field);
 						sets[k++] = (struct sc_override){
-						        name, *pp, per[f].p[q].value, 0};
+						        name, *pp, per[f].p[q].value, 0, NULL};
 					}
 		}
 		/* The user's --set for this expansion apply too. */
@@ -144,14 +153,15 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 				ov[j].used = 1;
 			}
 		struct scenario *s = NULL;
-		int port_line = 0;
-		problems += ld_load_file(path, &s, err, &port_line, sets, k, name);
+		struct ld_info lines = {0};
+		problems += ld_load_file(path, &s, err, &lines, sets, k, name);
+		*set_problems += lines.set_problems;
 		if (s) {
 			/* An expansion is a scenario, not a template. */
 			sc_strv_free(s->each_phase);
 			s->each_phase = ld_calloc(1, sizeof *s->each_phase);
 			s->template_name = ld_strdup(t->name);
-			push(out, s, port_line);
+			push(out, s, lines);
 		}
 		for (size_t j = 0; j < npaths; j++)
 			free(paths[j]);
@@ -159,6 +169,7 @@ static int expand(const char *path, const struct scenario *t, FILE *err, struct 
 		free(sets);
 		free(name);
 		free(port);
+		free(alias);
 	}
 	return problems;
 }
@@ -171,6 +182,52 @@ static int loaded_port_cmp(const void *a, const void *b)
 	return strcmp(x->s->name, y->s->name);
 }
 
+/* A cookie selects by name or alias (case-insensitive): no two may be
+ * equal, across files and template instances. */
+struct key {
+	const char *text;
+	const struct loaded *l;
+	int is_alias;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int r = strcasecmp(x->text, y->text);
+	if (r)
+		return r;
+	return strcmp(x->l->s->file, y->l->s->file);
+}
+
+static int check_unique_names(const struct loaded *ld, size_t n, FILE *err)
+{
+	int problems = 0;
+	struct key *keys = ld_calloc(2 * n, sizeof *keys);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		keys[k++] = (struct key){ld[i].s->name, &ld[i], 0};
+		if (ld[i].s->alias)
+			keys[k++] = (struct key){ld[i].s->alias, &ld[i], 1};
+	}
+	qsort(keys, k, sizeof *keys, key_cmp);
+	for (size_t i = 1, first = 0; i < k; i++) {
+		if (strcasecmp(keys[i].text, keys[first].text) != 0) {
+			first = i;
+			continue;
+		}
+		const struct key *a = &keys[i], *b = &keys[first];
+		problems++;
+		if (err)
+			fprintf(err, "%s:%d: %s: \"%s\" is also the %s of %s (%s:%d)\n",
+			        a->l->s->file, a->is_alias ? a->l->lines.alias : a->l->lines.name,
+			        a->is_alias ? "alias" : "name", a->text,
+			        b->is_alias ? "alias" : "name", b->l->s->name, b->l->s->file,
+			        b->is_alias ? b->l->lines.alias : b->l->lines.name);
+	}
+	free(keys);
+	return problems;
+}
+
 int catalog_load_dir(const char *dir, struct catalog *out, FILE *err)
 {
 	return catalog_load_dir_with(dir, NULL, 0, out, err);
@@ -181,6 +238,7 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, 
 {
 	out->items = NULL;
 	out->n = 0;
+	out->set_problems = 0;
 	int problems = 0;
 	size_t nfiles = 0;
 	char **names = list_yaml(dir, &nfiles, err, &problems);
@@ -192,13 +250,14 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, 
 		const char *sep = dir[0] && dir[strlen(dir) - 1] == '/' ? "" : "/";
 		char *path = ld_asprintf("%s%s%s", dir, sep, names[i]);
 		struct scenario *s;
-		int port_line = 0;
-		problems += ld_load_file(path, &s, err, &port_line, ov, n_ov, NULL);
+		struct ld_info lines = {0};
+		problems += ld_load_file(path, &s, err, &lines, ov, n_ov, NULL);
+		out->set_problems += lines.set_problems;
 		if (s && s->each_phase && s->each_phase[0]) {
-			problems += expand(path, s, err, ov, n_ov, &list);
+			problems += expand(path, s, err, ov, n_ov, &list, &out->set_problems);
 			scenario_free(s);
 		} else if (s) {
-			push(&list, s, port_line);
+			push(&list, s, lines);
 		}
 		free(path);
 		free(names[i]);
@@ -210,9 +269,10 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, 
 	for (size_t i = 0; i < n_ov; i++)
 		if (!ov[i].used) {
 			problems++;
+			out->set_problems++;
 			if (err)
-				fprintf(err, "--set %s.%s: no scenario named %s in %s\n",
-				        ov[i].scenario, ov[i].path, ov[i].scenario, dir);
+				fprintf(err, "--set %s: no scenario named %s in %s\n",
+				        ov[i].text ? ov[i].text : ov[i].path, ov[i].scenario, dir);
 		}
 
 	/* Names are unique already: each equals its file's name in one directory.
@@ -227,9 +287,11 @@ int catalog_load_dir_with(const char *dir, struct sc_override *ov, size_t n_ov, 
 		problems++;
 		if (err)
 			fprintf(err, "%s:%d: port_offset: %d is also used by %s:%d\n",
-			        ld[i].s->file, ld[i].port_line, ld[i].s->port_offset,
-			        ld[first].s->file, ld[first].port_line);
+			        ld[i].s->file, ld[i].lines.port, ld[i].s->port_offset,
+			        ld[first].s->file, ld[first].lines.port);
 	}
+
+	problems += check_unique_names(ld, nld, err);
 
 	if (problems) {
 		for (size_t i = 0; i < nld; i++)

@@ -33,6 +33,17 @@ static int check_name(struct ctx *c, const yaml_node_t *n, const char *path, con
 	return 0;
 }
 
+/* An alias fits mstsc's cookie: it sends at most nine characters. */
+static int check_alias(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
+{
+	if (ld_is_ident(v, "", "-", SC_ALIAS_MAX))
+		return 0;
+	ld_problem_q(
+	        c, ld_line(n), path, "%s is not a valid alias", v,
+	        " ([a-z0-9][a-z0-9-]{0,8}: mstsc sends at most 9 characters of the user name)");
+	return -1;
+}
+
 static int check_token(struct ctx *c, const yaml_node_t *n, const char *path, const char *v)
 {
 	if (ld_is_ident(v, "-", "-", 0))
@@ -208,6 +219,14 @@ static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path,
 	(void)path;
 	(void)clean;
 	const struct scenario *s = base;
+	const yaml_node_t *al = ld_map_get(c, map, "alias");
+	if (al && s->alias && !c->instance && s->each_phase && s->each_phase[0] &&
+	    strlen(s->alias) > SC_ALIAS_MAX - 1 - PHASE_SHORT_MAX)
+		ld_problem(
+		        c, ld_line(al), "alias",
+		        "a template's alias is its instances' prefix (%s-PHASE, PHASE a code of up "
+		        "to %d characters such as \"final\"): at most %d characters",
+		        s->alias, PHASE_SHORT_MAX, SC_ALIAS_MAX - 1 - PHASE_SHORT_MAX);
 	if ((s->protocols & SC_PROTO_NLA) && !ld_map_get(c, map, "account"))
 		ld_problem(c, ld_line(map), "account",
 		           "required when security.protocols includes nla");
@@ -472,6 +491,7 @@ static const struct schema multitransport_schema = {
 
 static const struct field root_fields[] = {
         {.key = "name", .kind = K_STR, .off = SEC(name), .flags = F_REQUIRED, .check = check_name},
+        {.key = "alias", .kind = K_STR, .off = SEC(alias), .check = check_alias},
         {.key = "port_offset",
          .kind = K_INT,
          .off = SEC(port_offset),

@@ -93,7 +93,7 @@ static char *file_stem(const char *path)
 
 /* scenario_load_file, also saying where port_offset was written (for the
  * catalog's cross-file message), with the overrides for it applied. */
-int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_line,
+int ld_load_file(const char *path, struct scenario **out, FILE *err, struct ld_info *lines,
                  struct sc_override *ov, size_t n_ov, const char *as_name)
 {
 	struct ctx c = {.err = err, .file = path};
@@ -103,6 +103,8 @@ int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_l
 	if (!text)
 		return c.problems;
 	c.stem = as_name ? ld_strdup(as_name) : file_stem(path);
+	c.instance = as_name != NULL;
+	c.ov = ov;
 
 	yaml_parser_t parser;
 	yaml_document_t doc, extra;
@@ -139,7 +141,7 @@ int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_l
 	for (size_t i = 0; i < n_ov; i++)
 		if (!strcmp(ov[i].scenario, c.stem)) {
 			ov[i].used = 1;
-			ld_apply_override(&c, &doc, &ov[i]);
+			ld_apply_override(&c, &doc, i);
 		}
 	/* Adding nodes may have moved the node table: look the root up again. */
 	root = yaml_document_get_root_node(&doc);
@@ -147,9 +149,13 @@ int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_l
 	s = ld_calloc(1, sizeof *s);
 	s->file = ld_strdup(path);
 	ld_walk_map(&c, root, "", &ld_root_schema, s);
-	if (port_line) {
+	if (lines) {
+		const yaml_node_t *nn = ld_map_get(&c, root, "name");
 		const yaml_node_t *pn = ld_map_get(&c, root, "port_offset");
-		*port_line = pn ? ld_line(pn) : ld_line(root);
+		const yaml_node_t *an = ld_map_get(&c, root, "alias");
+		lines->name = nn ? ld_line(nn) : ld_line(root);
+		lines->port = pn ? ld_line(pn) : ld_line(root);
+		lines->alias = an ? ld_line(an) : 0;
 	}
 done_doc:
 	yaml_document_delete(&doc);
@@ -157,6 +163,8 @@ done_parser:
 	yaml_parser_delete(&parser);
 	free(text);
 	free(c.stem);
+	if (lines)
+		lines->set_problems = c.set_problems;
 	if (c.problems) {
 		scenario_free(s);
 		return c.problems;
@@ -165,12 +173,12 @@ done_parser:
 	return 0;
 }
 
-static int load_file(const char *path, struct scenario **out, FILE *err, int *port_line)
+static int load_file(const char *path, struct scenario **out, FILE *err)
 {
-	return ld_load_file(path, out, err, port_line, NULL, 0, NULL);
+	return ld_load_file(path, out, err, NULL, NULL, 0, NULL);
 }
 
 int scenario_load_file(const char *path, struct scenario **out, FILE *err)
 {
-	return load_file(path, out, err, NULL);
+	return load_file(path, out, err);
 }

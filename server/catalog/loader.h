@@ -32,7 +32,10 @@ struct ctx {
 	const char *file;
 	char *stem; /* the file's base name without ".yaml": the required name */
 	yaml_document_t *doc;
+	int instance; /* a template's instance: its name and alias are the template's doing */
+	const struct sc_override *ov; /* the overrides applied to this file */
 	int problems;
+	int set_problems; /* of them, in a --set's own value or path */
 };
 
 /* ---- yamlread.c */
@@ -45,7 +48,11 @@ char *ld_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char **ld_strv_dup(const char *const *v);
 /* Untrusted text made safe for a one-line message (see yamlread.c). */
 char *ld_escape(const char *s, size_t max);
-/* Counts a problem and prints "FILE:LINE: PATH: message". */
+/* Nodes a --set made carry this line and up (plus the override's index):
+ * their problems are the --set's. */
+#define LD_SET_LINE 0x40000000
+/* Counts a problem and prints "FILE:LINE: PATH: message", or for a node a
+ * --set made, "--set ARG: PATH: message". */
 void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 /* The same with a quoted, escaped copy of `text` at fmt's one %s. */
@@ -141,14 +148,26 @@ extern const struct name_val ld_protocol_names[], ld_enclevel_names[], ld_tls_na
 
 /* ---- overrides.c */
 
-void ld_apply_override(struct ctx *c, yaml_document_t *doc, const struct sc_override *o);
+/* Applies c->ov[i] to the document. */
+void ld_apply_override(struct ctx *c, yaml_document_t *doc, size_t i);
+/* A problem of the --set itself: "--set ARG: message". */
+void ld_set_problem(struct ctx *c, const struct sc_override *o, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 /* ---- load.c */
 
-/* scenario_load_file, also saying where port_offset was written (for the
- * catalog's cross-file message), with the overrides for it applied, named
+/* scenario_load_file, also saying where port_offset and alias were written
+ * (for the catalog's cross-file messages), with the overrides for it applied, named
  * as_name (a template's instance) or by its file. Returns the problems. */
-int ld_load_file(const char *path, struct scenario **out, FILE *err, int *port_line,
+/* What the catalog needs to know of a file besides its scenario: where
+ * some keys were written, and how many problems a --set made. */
+struct ld_info {
+	int name;
+	int port;  /* port_offset */
+	int alias; /* alias, 0 when none */
+	int set_problems;
+};
+int ld_load_file(const char *path, struct scenario **out, FILE *err, struct ld_info *lines,
                  struct sc_override *ov, size_t n_ov, const char *as_name);
 
 #endif

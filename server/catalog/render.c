@@ -6,6 +6,7 @@
 
 #include "base/phase.h"
 #include "catalog/faultplan.h"
+#include "catalog/find.h"
 
 static json_t *expect_json(const struct sc_expect *e)
 {
@@ -63,6 +64,8 @@ json_t *render_scenario_json(const struct scenario *s)
 	json_object_set_new(o, "admission", adm);
 	if (s->template_name)
 		json_object_set_new(o, "template", json_string(s->template_name));
+	if (s->alias)
+		json_object_set_new(o, "alias", json_string(s->alias));
 	const struct sc_multitransport *m = &s->multitransport;
 	if (m->on) {
 		char mtp[32];
@@ -210,23 +213,54 @@ void render_scenario_text(const struct scenario *s, FILE *out)
 			fprintf(out, "  %-10s %s\n", "", e->note);
 	}
 	fprintf(out,
-	        "\nSelect it with the cookie (xfreerdp /u:%s) or its own port (serve --port-base "
-	        "BASE: BASE+%d).\nFile: %s\n",
-	        s->name, s->port_offset, s->file);
+	        "\nSelect it with the cookie (xfreerdp /u:%s%s%s) or its own port (serve "
+	        "--port-base BASE: BASE+%d; mstsc: 'rdpfault rdp-file %s').\nFile: %s\n",
+	        s->name, s->alias ? ", mstsc /u:" : "", s->alias ? s->alias : "", s->port_offset,
+	        s->name, s->file);
 }
 
-void render_list(const struct catalog *cat, int port_base, int json, FILE *out)
+/* What a scenario's expectations say each client shows, for list --json. */
+static json_t *codes_json(const struct scenario *s)
+{
+	json_t *codes = json_array();
+	for (size_t i = 0; i < s->n_expect; i++) {
+		const struct sc_expect *e = &s->expect[i];
+		if (!e->code && !e->extended)
+			continue;
+		json_t *o = json_pack("{s:s}", "client", e->client);
+		if (e->code)
+			json_object_set_new(o, "code", json_string(e->code));
+		if (e->extended)
+			json_object_set_new(o, "extended", json_string(e->extended));
+		json_array_append_new(codes, o);
+	}
+	return codes;
+}
+
+static json_t *strv_json(char **v)
+{
+	json_t *a = json_array();
+	for (; v && *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+void render_list(const struct scenario *const *items, size_t n, int port_base, int json, FILE *out)
 {
 	if (json) {
 		json_t *arr = json_array();
-		for (size_t i = 0; i < cat->n; i++) {
-			json_t *o = json_pack("{s:s, s:i, s:s}", "name", cat->items[i]->name,
-			                      "port_offset", cat->items[i]->port_offset, "summary",
-			                      cat->items[i]->summary);
+		for (size_t i = 0; i < n; i++) {
+			const struct scenario *s = items[i];
+			json_t *o =
+			        json_pack("{s:s, s:s?, s:i, s:s, s:o, s:s, s:o}", "name", s->name,
+			                  "alias", s->alias, "port_offset", s->port_offset,
+			                  "summary", s->summary, "tags", strv_json(s->tags),
+			                  "field_report", s->field_report, "codes", codes_json(s));
+			if (s->template_name)
+				json_object_set_new(o, "template", json_string(s->template_name));
 			if (port_base >= 0)
-				json_object_set_new(
-				        o, "port",
-				        json_integer(port_base + cat->items[i]->port_offset));
+				json_object_set_new(o, "port",
+				                    json_integer(port_base + s->port_offset));
 			json_array_append_new(arr, o);
 		}
 		json_dumpf(arr, out, JSON_INDENT(2));
@@ -234,11 +268,13 @@ void render_list(const struct catalog *cat, int port_base, int json, FILE *out)
 		json_decref(arr);
 		return;
 	}
-	fprintf(out, "%-32s %-6s %s\n", "SCENARIO", port_base >= 0 ? "PORT" : "OFFSET", "SUMMARY");
-	for (size_t i = 0; i < cat->n; i++)
-		fprintf(out, "%-32s %-6d %s\n", cat->items[i]->name,
-		        (port_base >= 0 ? port_base : 0) + cat->items[i]->port_offset,
-		        cat->items[i]->summary);
+	fprintf(out, "%-32s %-9s %-6s %s\n", "SCENARIO", "ALIAS",
+	        port_base >= 0 ? "PORT" : "OFFSET", "SUMMARY");
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%-32s %-9s %-6d %s\n", items[i]->name,
+		        items[i]->alias ? items[i]->alias : "-",
+		        (port_base >= 0 ? port_base : 0) + items[i]->port_offset,
+		        items[i]->summary);
 }
 
 void render_model(int which, int json, FILE *out)
@@ -286,4 +322,108 @@ void render_model(int which, int json, FILE *out)
 		}
 	}
 	json_decref(all);
+}
+
+static const char *match_word(int score)
+{
+	switch (score) {
+	case 4:
+		return "exact";
+	case 3:
+		return "code";
+	case 2:
+		return "related";
+	default:
+		return "other-extended";
+	}
+}
+
+/* "deny at active (code=ERRINFO_SERVER_DENIED_CONNECTION)": where and how
+ * the scenario's server acts, which is what tells the hits apart. */
+static void strikes_text(const struct scenario *s, char *buf, size_t n)
+{
+	size_t used = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < s->n_faults && used < n; i++) {
+		const struct sc_fault *f = &s->faults[i];
+		used += (size_t)snprintf(buf + used, n - used, "%s%s at %s", i ? "; " : "",
+		                         f->action, f->at ? f->at : "its default phase");
+		const char *code = sc_fault_param(f, "code");
+		if (code && used < n)
+			used += (size_t)snprintf(buf + used, n - used, " (%s)", code);
+	}
+	if (!s->n_faults)
+		snprintf(buf, n, "no fault of its own: its configuration (see 'rdpfault show %s')",
+		         s->name);
+}
+
+void render_find(const struct find_hit *hits, size_t n, size_t total, const char *code,
+                 const char *extended, int port_base, int json, FILE *out)
+{
+	char strikes[512];
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			const struct scenario *s = hits[i].s;
+			json_t *st = json_array();
+			for (size_t k = 0; k < s->n_faults; k++)
+				json_array_append_new(st, json_pack("{s:s, s:s?}", "action",
+				                                    s->faults[k].action, "at",
+				                                    s->faults[k].at));
+			json_t *o = json_pack("{s:s, s:s?, s:s, s:i, s:s, s:o}", "name", s->name,
+			                      "alias", s->alias, "match", match_word(hits[i].score),
+			                      "score", hits[i].score, "summary", s->summary,
+			                      "faults", st);
+			if (hits[i].e)
+				json_object_set_new(o, "client", json_string(hits[i].e->client));
+			if (port_base >= 0)
+				json_object_set_new(o, "port",
+				                    json_integer(port_base + s->port_offset));
+			json_array_append_new(arr, o);
+		}
+		json_t *all = json_pack("{s:s, s:s?, s:I, s:o}", "code", code, "extended", extended,
+		                        "matches", (json_int_t)total, "scenarios", arr);
+		json_dumpf(all, out, JSON_INDENT(2));
+		fputc('\n', out);
+		json_decref(all);
+		return;
+	}
+	size_t exact = 0;
+	for (size_t i = 0; i < n; i++)
+		exact += hits[i].score >= 3;
+	fprintf(out, "%s%s%s: %zu scenario%s expect%s it", code, extended ? ", extended " : "",
+	        extended ? extended : "", exact, exact == 1 ? "" : "s", exact == 1 ? "s" : "");
+	if (total > exact)
+		fprintf(out, ", %zu more are related", total - exact);
+	fputs(".\n", out);
+	int group = -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct scenario *s = hits[i].s;
+		int g = hits[i].score >= 3 ? 0 : 1;
+		if (g != group) {
+			group = g;
+			if (g == 1)
+				fputs("\nRelated: the same code with another (or no recorded) "
+				      "extended "
+				      "code, or a server that sends that code:\n",
+				      out);
+		}
+		strikes_text(s, strikes, sizeof(strikes));
+		fprintf(out, "\n  %s", s->name);
+		if (s->alias)
+			fprintf(out, " (mstsc /u:%s)", s->alias);
+		if (port_base >= 0)
+			fprintf(out, ", port %d", port_base + s->port_offset);
+		fprintf(out, "\n    %s\n    the server: %s\n", s->summary, strikes);
+		if (hits[i].e && hits[i].e->note)
+			fprintf(out, "    %s: %s\n", hits[i].e->client, hits[i].e->note);
+	}
+	if (n < total)
+		fprintf(out, "\n  ... and %zu more (--json lists them all)\n", total - n);
+	if (n)
+		fputs("\nWhat tells them apart is where the server acts (\"the server:\" above): "
+		      "serve them, connect the customer's client to each, and compare where its "
+		      "connection got to ('rdpfault timeline' shows it); 'rdpfault show NAME' says "
+		      "what each one reproduces.\n",
+		      out);
 }

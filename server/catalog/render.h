@@ -11,9 +11,14 @@
 /* One scenario, every field the file set or defaulted. */
 json_t *render_scenario_json(const struct scenario *s);
 void render_scenario_text(const struct scenario *s, FILE *out);
-/* The catalog, one line (or object) per scenario; with ports from
- * port_base when it is >= 0, else the offsets. */
-void render_list(const struct catalog *cat, int port_base, int json, FILE *out);
+/* Scenarios, one line (or object) per scenario; with ports from port_base
+ * when it is >= 0, else the offsets. The JSON carries each one's alias,
+ * tags, field report and the codes its expectations name. */
+void render_list(const struct scenario *const *items, size_t n, int port_base, int json, FILE *out);
+/* find's answer (catalog/find.h): the hits ranked, what tells them apart. */
+struct find_hit;
+void render_find(const struct find_hit *hits, size_t n, size_t total, const char *code,
+                 const char *extended, int port_base, int json, FILE *out);
 /* The model scenario files are written in: the phases (which 1) or the
  * fault actions (2). */
 enum { RENDER_PHASES = 1, RENDER_ACTIONS = 2 };

@@ -39,6 +39,7 @@ void scenario_free(struct scenario *s)
 	if (!s)
 		return;
 	free(s->name);
+	free(s->alias);
 	free(s->file);
 	free(s->summary);
 	free(s->reproduces);

@@ -136,8 +136,12 @@ struct sc_fault {
 	int line; /* where it was declared, for later errors */
 };
 
+#define SC_ALIAS_MAX 9 /* mstsc sends the user name cut to 9 characters as its cookie */
+
 struct scenario {
 	char *name;          /* unique; [a-z0-9-]{1,48}, equal to the file's base name */
+	char *alias;         /* unique; at most 9 characters (mstsc's cookie), or NULL; a
+	                        template's is its instances' prefix (ALIAS-PHASECODE) */
 	char *file;          /* path it was loaded from */
 	int port_offset;     /* unique; 0..999: port = --port-base + offset */
 	char *summary;       /* one line */
@@ -173,6 +177,9 @@ struct scenario {
 struct catalog {
 	struct scenario **items; /* sorted by name */
 	size_t n;
+	/* Of a failed load's problems, those a --set made (its value, its path,
+	 * its scenario): a usage error rather than a bad catalog. */
+	int set_problems;
 };
 
 /* A change to one scenario before it is checked: `--set NAME.PATH=VALUE`.
@@ -182,12 +189,14 @@ struct catalog {
 struct sc_override {
 	const char *scenario;
 	const char *path;
-	const char *value;
-	int used; /* set when the scenario was found */
+	const char *value; /* YAML: a scalar, or flow syntax ([tls, rdp], {a: 1}) */
+	int used;          /* set when the scenario was found */
+	const char *text;  /* the --set argument as given; NULL for the catalog's own
+	                      (a template's instances): its problems then name the file */
 };
 
 /* Parses "NAME.PATH=VALUE" (pointers into a copy the caller frees with
- * free(o->scenario)). 0, or -1 when malformed. */
+ * free(o->scenario); text points at `text`). 0, or -1 when malformed. */
 int sc_override_parse(const char *text, struct sc_override *o);
 
 /* catalog_load_dir with overrides applied; an override naming no scenario

@@ -288,6 +288,7 @@ int serving_init(struct serving *sv, const struct catalog *cat, double time_scal
 		return 1;
 	}
 	sv->n = cat->n;
+	sv->cat = cat;
 	for (size_t i = 0; i < cat->n; i++) {
 		struct served *s = &sv->items[i];
 		const struct scenario *sc = cat->items[i];

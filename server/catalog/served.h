@@ -52,7 +52,8 @@ struct served {
 
 /* Every scenario of a catalog, prepared, and what they share. */
 struct serving {
-	struct served *items; /* one per catalog item, same order */
+	const struct catalog *cat; /* what it serves (outlives it) */
+	struct served *items;      /* one per catalog item, same order */
 	size_t n;
 	EVP_PKEY *shared_key; /* RSA-2048, shared by certificates that ask for no other size */
 	X509 *ca_cert;        /* test-CA mode */

@@ -101,11 +101,19 @@ void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
 void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
 {
 	c->problems++;
+	const struct sc_override *o = NULL;
+	if (line > LD_SET_LINE && c->ov) {
+		o = &c->ov[line - 1 - LD_SET_LINE];
+		c->set_problems++;
+	}
 	if (!c->err)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(c->err, "%s:%d: %s: ", c->file, line, path);
+	if (o && o->text)
+		fprintf(c->err, "--set %s: %s: ", o->text, path);
+	else
+		fprintf(c->err, "%s:%d: %s: ", c->file, o ? 0 : line, path);
 	vfprintf(c->err, fmt, ap);
 	fputc('\n', c->err);
 	va_end(ap);

@@ -41,6 +41,12 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 	        scaled_deadline_ms(opt->handshake_timeout_ms, opt->time_scale);
 	int problems = catalog_load_dir_with(opt->scenarios_dir, opt->sets, opt->n_sets,
 	                                     &h->catalog, stderr);
+	if (problems && problems == h->catalog.set_problems) {
+		snprintf(err, n, "%d --set problem%s (see above)", problems,
+		         problems == 1 ? "" : "s");
+		return -2;
+	}
+	h->catalog.set_problems = 0;
 	if (problems) {
 		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
 		         problems == 1 ? "" : "s", opt->scenarios_dir);
@@ -52,7 +58,7 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 	for (size_t i = 0; i < h->catalog.n; i++)
 		if (h->catalog.items[i]->port_offset > max_offset)
 			max_offset = h->catalog.items[i]->port_offset;
-	if (opt->port_base >= 0 && opt->port_base + max_offset > 65535) {
+	if (opt->port_base > 0 && opt->port_base + max_offset > 65535) {
 		snprintf(
 		        err, n,
 		        "--port-base %d: the catalog's port offsets reach %d, so the last scenario "
@@ -100,15 +106,18 @@ static int backlog_of(const struct harness *h, const struct served *s)
 	return h->opt.backlog;
 }
 
-static int open_one(struct harness *h, const char *host, int port, const struct served *def,
-                    char *err, size_t n)
+/* Returns the listener's real port (the kernel's choice for port 0), or
+ * -1 with err set. */
+static int open_one(struct harness *h, const char *kind, const char *host, int port,
+                    const struct served *def, char *err, size_t n)
 {
 	struct front *f = &h->front;
-	if (listener_open(f, &f->listeners[f->n_listeners], host, port, def, backlog_of(h, def),
-	                  err, n) != 0)
+	struct listener *l = &f->listeners[f->n_listeners];
+	if (listener_open(f, l, host, port, def, backlog_of(h, def), err, n) != 0)
 		return -1;
+	l->kind = kind;
 	f->n_listeners++;
-	return 0;
+	return l->port;
 }
 
 int harness_listen(struct harness *h, char *err, size_t n)
@@ -144,14 +153,16 @@ int harness_listen(struct harness *h, char *err, size_t n)
 			         ls->host, ls->port, ls->scenario);
 			return -3;
 		}
-		if (open_one(h, ls->host, ls->port, def, err, n) != 0)
+		if (open_one(h, "listen", ls->host, ls->port, def, err, n) < 0)
 			return -1;
 	}
 	if (o->port_base >= 0) {
 		for (size_t i = 0; i < h->serving.n; i++) {
 			struct served *s = &h->serving.items[i];
-			s->port = o->port_base + s->sc->port_offset;
-			if (open_one(h, o->port_base_host, s->port, s, err, n) != 0)
+			/* --port-base 0: every scenario on a port the kernel chooses. */
+			int want = o->port_base ? o->port_base + s->sc->port_offset : 0;
+			if ((s->port = open_one(h, "port-base", o->port_base_host, want, s, err,
+			                        n)) < 0)
 				return -1;
 		}
 	}
@@ -164,7 +175,7 @@ int harness_listen(struct harness *h, char *err, size_t n)
 			struct in_addr ia = {.s_addr = htonl(a)};
 			char host[INET_ADDRSTRLEN];
 			inet_ntop(AF_INET, &ia, host, sizeof(host));
-			if (open_one(h, host, 3389, s, err, n) != 0)
+			if (open_one(h, "address-base", host, 3389, s, err, n) < 0)
 				return -1;
 		}
 	}
@@ -210,7 +221,8 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 
 static struct harness *stopping_harness;
 
-/* A second SIGINT or SIGTERM during the stop: no more waiting for peers. */
+/* A second SIGINT, SIGTERM or SIGHUP during the stop: no more waiting for
+ * peers. */
 static void on_second_signal(int sig)
 {
 	(void)sig;
@@ -227,12 +239,13 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	stop(h, sig == SIGINT ? "SIGINT" : "SIGTERM");
+	sigaction(SIGHUP, &sa, NULL);
+	stop(h, sig == SIGINT ? "SIGINT" : sig == SIGHUP ? "SIGHUP" : "SIGTERM");
 }
 
-/* The readiness file: written whole (a temporary file renamed), so a
- * health check never sees half of it. 0, or -1 with errno set. */
-static int write_ready_file(const char *path)
+/* The readiness and ports files: written whole (a temporary file renamed),
+ * so a health check never sees half of one. 0, or -1 with errno set. */
+static int write_whole(const char *path, const char *text)
 {
 	char tmp[PATH_MAX];
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
@@ -242,7 +255,7 @@ static int write_ready_file(const char *path)
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	int ok = fprintf(f, "%d\n", (int)getpid()) > 0;
+	int ok = fputs(text, f) >= 0;
 	ok &= fclose(f) == 0;
 	if (!ok || rename(tmp, path) != 0) {
 		int e = errno;
@@ -253,43 +266,107 @@ static int write_ready_file(const char *path)
 	return 0;
 }
 
-int harness_check_ready_file(const char *path, char *err, size_t n)
+int harness_check_file(const char *option, const char *path, char *err, size_t n)
 {
-	if (write_ready_file(path) != 0) {
-		snprintf(err, n, "--ready-file %s: cannot write it: %s", path, strerror(errno));
+	if (write_whole(path, "") != 0) {
+		snprintf(err, n, "%s %s: cannot write it: %s", option, path, strerror(errno));
 		return -1;
 	}
 	unlink(path);
 	return 0;
 }
 
+static json_t *listeners_json(const struct front *f)
+{
+	json_t *ls = json_array();
+	for (size_t i = 0; i < f->n_listeners; i++) {
+		const struct listener *l = &f->listeners[i];
+		json_array_append_new(
+		        ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b}", "address", l->name, "host",
+		                      l->host, "port", l->port, "kind", l->kind, "scenario",
+		                      served_name(l->def), "port_chosen", l->port_chosen));
+	}
+	return ls;
+}
+
+/* --ports-file: where every listener and every scenario is, as JSON. */
+static char *ports_text(const struct harness *h)
+{
+	json_t *sc = json_object();
+	for (size_t i = 0; i < h->serving.n; i++) {
+		const struct served *s = &h->serving.items[i];
+		json_t *o = json_object();
+		if (s->port)
+			json_object_set_new(o, "port", json_integer(s->port));
+		if (s->sc->alias)
+			json_object_set_new(o, "alias", json_string(s->sc->alias));
+		json_object_set_new(sc, s->sc->name, o);
+	}
+	json_t *all =
+	        json_pack("{s:i, s:i, s:o, s:o}", "schema_version", EVENTS_SCHEMA_VERSION, "pid",
+	                  (int)getpid(), "listeners", listeners_json(&h->front), "scenarios", sc);
+	char *text = json_dumps(all, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(all);
+	if (!text)
+		return NULL;
+	size_t len = strlen(text);
+	char *nl = realloc(text, len + 2);
+	if (!nl) {
+		free(text);
+		return NULL;
+	}
+	nl[len] = '\n';
+	nl[len + 1] = '\0';
+	return nl;
+}
+
+/* A file the harness writes at start and removes at every exit. 0, or -1
+ * after the error was logged and emitted. */
+static int write_start_file(const char *option, const char *path, const char *text)
+{
+	if (text && write_whole(path, text) == 0)
+		return 0;
+	char err[PATH_MAX + 128];
+	snprintf(err, sizeof(err), "cannot write the %s file %s: %s", option, path,
+	         text ? strerror(errno) : "out of memory");
+	log_error("%s", err);
+	events_emit(0, "error", json_pack("{s:s}", "error", err));
+	return -1;
+}
+
 int harness_run(struct harness *h)
 {
 	struct front *f = &h->front;
-	json_t *ls = json_array();
-	for (size_t i = 0; i < f->n_listeners; i++)
-		json_array_append_new(ls, json_pack("{s:s, s:s}", "address", f->listeners[i].name,
-		                                    "scenario", served_name(f->listeners[i].def)));
 	events_emit(0, "start",
-	            json_pack("{s:s, s:o, s:I, s:s, s:i}", "version", RDPFAULT_VERSION, "listeners",
-	                      ls, "scenarios", (json_int_t)h->catalog.n, "runtime_dir",
-	                      h->serving.runtime_dir, "pid", (int)getpid()));
+	            json_pack("{s:i, s:s, s:o, s:I, s:s, s:i}", "schema_version",
+	                      EVENTS_SCHEMA_VERSION, "version", RDPFAULT_VERSION, "listeners",
+	                      listeners_json(f), "scenarios", (json_int_t)h->catalog.n,
+	                      "runtime_dir", h->serving.runtime_dir, "pid", (int)getpid()));
 
 	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};
 	h->trim = event_new(f->base, -1, EV_PERSIST, on_trim, h);
 	if (h->trim)
 		event_add(h->trim, &every);
+	/* SIGHUP stops as SIGTERM does (a reload would have to keep the old
+	 * catalog for the connections that use it): every file made is removed. */
 	h->sig_int = evsignal_new(f->base, SIGINT, on_signal, h);
 	h->sig_term = evsignal_new(f->base, SIGTERM, on_signal, h);
+	h->sig_hup = evsignal_new(f->base, SIGHUP, on_signal, h);
 	event_add(h->sig_int, NULL);
 	event_add(h->sig_term, NULL);
-	if (h->opt.ready_file && write_ready_file(h->opt.ready_file) != 0) {
-		/* An orchestrator would wait for it for ever: a runtime failure. */
-		char err[PATH_MAX + 128];
-		snprintf(err, sizeof(err), "cannot write the ready file %s: %s", h->opt.ready_file,
-		         strerror(errno));
-		log_error("%s", err);
-		events_emit(0, "error", json_pack("{s:s}", "error", err));
+	event_add(h->sig_hup, NULL);
+	/* The ports file first: once the ready file is there, so is it. An
+	 * orchestrator would wait for either for ever: a runtime failure. */
+	char *ports = h->opt.ports_file ? ports_text(h) : NULL;
+	if (h->opt.ports_file && write_start_file("ports", h->opt.ports_file, ports) != 0) {
+		h->exit_code = 1;
+		stop(h, "the ports file");
+	}
+	free(ports);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (!h->exit_code && h->opt.ready_file &&
+	    write_start_file("ready", h->opt.ready_file, pid) != 0) {
 		h->exit_code = 1;
 		stop(h, "the ready file");
 	}
@@ -311,9 +388,17 @@ int harness_run(struct harness *h)
 	else
 		json_decref(adm);
 	events_emit(0, "stop", stopf);
+	harness_remove_files(h);
+	return h->exit_code;
+}
+
+void harness_remove_files(struct harness *h)
+{
 	if (h->opt.ready_file)
 		unlink(h->opt.ready_file);
-	return h->exit_code;
+	if (h->opt.ports_file)
+		unlink(h->opt.ports_file);
+	serving_remove_runtime(&h->serving);
 }
 
 void harness_free(struct harness *h)
@@ -330,6 +415,8 @@ void harness_free(struct harness *h)
 		event_free(h->sig_int);
 	if (h->sig_term)
 		event_free(h->sig_term);
+	if (h->sig_hup)
+		event_free(h->sig_hup);
 	admission_free();
 	listener_shutdown();
 	if (f->base)

@@ -21,7 +21,7 @@ struct harness {
 	struct serving serving; /* one served per catalog item, same order */
 	const struct served *default_served;
 	struct front front;
-	struct event *sig_int, *sig_term;
+	struct event *sig_int, *sig_term, *sig_hup;
 	struct event *trim;           /* gives freed memory back once no connection is live */
 	volatile sig_atomic_t forced; /* a second signal: stop waiting */
 	long peers_left;              /* peer threads still inside FreeRDP at exit */
@@ -34,13 +34,19 @@ struct harness {
 int harness_prepare(struct harness *h, const struct harness_options *opt, char *err, size_t n);
 /* Opens every listener. 0, or -1 with err set (-3: an unknown scenario). */
 int harness_listen(struct harness *h, char *err, size_t n);
-/* Runs until SIGINT/SIGTERM; returns the exit status (0; 1 when the ready
- * file could not be written). h->peers_left says whether peer threads are
- * still inside FreeRDP (then nothing they use may be freed). */
+/* Runs until SIGINT, SIGTERM or SIGHUP; returns the exit status (0; 1 when
+ * the ready or ports file could not be written). h->peers_left says whether
+ * peer threads are still inside FreeRDP (then nothing they use may be
+ * freed). */
 int harness_run(struct harness *h);
-/* Fails early when --ready-file cannot be written (the file is made and
- * removed). 0, or -1 with err set. */
-int harness_check_ready_file(const char *path, char *err, size_t n);
+/* Fails early when a file the harness will write (--ready-file,
+ * --ports-file: `option`) cannot be (it is made and removed). 0, or -1
+ * with err set. */
+int harness_check_file(const char *option, const char *path, char *err, size_t n);
+/* Removes what the harness made on disk: the ready and ports files, the
+ * generated keys and certificates (also on a fast exit path, where
+ * nothing else is freed). */
+void harness_remove_files(struct harness *h);
 void harness_free(struct harness *h);
 
 #endif

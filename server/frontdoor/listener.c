@@ -273,7 +273,8 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 	struct sockaddr_storage ss;
 	socklen_t sslen;
 	memset(&ss, 0, sizeof(ss));
-	if (strchr(host, ':')) {
+	int v6 = strchr(host, ':') != NULL;
+	if (v6) {
 		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
@@ -282,7 +283,6 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 			return -1;
 		}
 		sslen = sizeof(*in6);
-		snprintf(l->name, sizeof(l->name), "[%s]:%d", host, port);
 	} else {
 		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 		in->sin_family = AF_INET;
@@ -292,8 +292,11 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 			return -1;
 		}
 		sslen = sizeof(*in);
-		snprintf(l->name, sizeof(l->name), "%s:%d", host, port);
 	}
+	snprintf(l->host, sizeof(l->host), "%s", host);
+	l->port = port;
+	l->port_chosen = port == 0;
+	snprintf(l->name, sizeof(l->name), v6 ? "[%s]:%d" : "%s:%d", host, port);
 	l->f = f;
 	l->def = def;
 	/* libevent reads a backlog of 0 as "already listening": ask for 1,
@@ -314,6 +317,20 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 		evconnlistener_free(l->evl);
 		l->evl = NULL;
 		return -1;
+	}
+	if (port == 0) {
+		/* The kernel's choice, for the name, the UDP side and the logs. */
+		socklen_t len = sslen;
+		if (getsockname(evconnlistener_get_fd(l->evl), (struct sockaddr *)&ss, &len) != 0) {
+			snprintf(err, n, "cannot learn the port of %s: %s", l->name,
+			         strerror(errno));
+			evconnlistener_free(l->evl);
+			l->evl = NULL;
+			return -1;
+		}
+		l->port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+		                   : ((struct sockaddr_in *)&ss)->sin_port);
+		snprintf(l->name, sizeof(l->name), v6 ? "[%s]:%d" : "%s:%d", host, l->port);
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
 	if (!addr_is_loopback((struct sockaddr *)&ss))

@@ -14,7 +14,11 @@ struct evconnlistener;
 struct udpside;
 
 struct listener {
-	char name[64];
+	char name[64]; /* "HOST:PORT", "[V6]:PORT": the real port, also when 0 was asked */
+	char host[48];
+	int port;
+	int port_chosen;  /* port 0 was asked: the kernel chose it */
+	const char *kind; /* "listen", "port-base", "address-base" */
 	const struct served *def;
 	struct evconnlistener *evl;
 	struct front *f;
@@ -22,8 +26,8 @@ struct listener {
 	struct udpside *udp; /* multitransport: the UDP socket on the same port, or NULL */
 };
 
-/* Binds host:port (numeric IPv4 or IPv6) and starts accepting.
- * 0, or -1 with err set. */
+/* Binds host:port (numeric IPv4 or IPv6; port 0: the kernel chooses) and
+ * starts accepting. 0, or -1 with err set. */
 int listener_open(struct front *f, struct listener *l, const char *host, int port,
                   const struct served *def, int backlog, char *err, size_t n);
 /* The front's scenario_full: pauses or resumes a syn-drop scenario's

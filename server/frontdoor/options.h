@@ -32,6 +32,7 @@ struct harness_options {
 	                             duration_ms, the deadline) times this; 1 */
 	const char *address_base; /* IPv4: one listener per scenario on ADDR+offset:3389 */
 	const char *ready_file;   /* written once listening, removed at exit; NULL: none */
+	const char *ports_file;   /* the listeners' real ports as JSON, the same; NULL: none */
 	int keepalive_idle_s;     /* TCP keep-alive on accepted sockets; 0: off */
 	int keepalive_interval_s;
 	int keepalive_count;

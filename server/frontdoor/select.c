@@ -21,6 +21,7 @@
 #include "frontdoor/admission.h"
 #include "engine/conn.h"
 #include "base/clock.h"
+#include "catalog/cookie.h"
 #include "base/events.h"
 #include "catalog/faultplan.h"
 #include "frontdoor/front.h"
@@ -82,12 +83,53 @@ static void pending_close(struct pending *p, const char *reason)
 	conn_release(c);
 }
 
-const struct served *select_by_cookie(const struct front *f, const char *cookie)
+const struct served *select_by_cookie(const struct front *f, const char *cookie,
+                                      struct cookie_result *r)
 {
-	for (size_t i = 0; i < f->serving->n; i++)
-		if (strcasecmp(f->serving->items[i].sc->name, cookie) == 0)
-			return &f->serving->items[i];
+	const struct serving *sv = f->serving;
+	cookie_match((const struct scenario *const *)sv->cat->items, sv->n, cookie, r);
+	if (r->how == COOKIE_NAME || r->how == COOKIE_ALIAS || r->how == COOKIE_PREFIX)
+		return &sv->items[r->index];
 	return NULL;
+}
+
+/* The "scenario" event; a cookie that names no scenario, or the start of
+ * several, is said there and warned about: the client gets the listener's
+ * default, which is rarely what its user meant. */
+static void report_selection(const struct front *f, struct conn *c, const struct cookie_result *r)
+{
+	json_t *ev = json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
+	                       c->selected_by);
+	if (c->req.has_cookie && (r->how == COOKIE_NONE || r->how == COOKIE_AMBIGUOUS)) {
+		char names[256] = "";
+		size_t used = 0;
+		json_t *cand = json_array();
+		for (size_t i = 0; i < r->n_candidates && i < COOKIE_CANDIDATES; i++) {
+			const char *name = f->serving->items[r->candidates[i]].sc->name;
+			json_array_append_new(cand, json_string(name));
+			if (used < sizeof(names))
+				used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s",
+				                         i ? ", " : "", name);
+		}
+		json_object_set_new(ev, "cookie_unmatched", json_string(c->req.cookie));
+		if (r->how == COOKIE_AMBIGUOUS) {
+			json_object_set_new(ev, "cookie_candidates", cand);
+			log_warn(
+			        "conn %llu: cookie \"%s\" begins %zu scenario names (%s%s): "
+			        "serving "
+			        "the listener's default %s; select by the scenario's alias or port",
+			        (unsigned long long)c->id, c->req.cookie, r->n_candidates, names,
+			        r->n_candidates > COOKIE_CANDIDATES ? ", ..." : "",
+			        served_name(c->served));
+		} else {
+			json_decref(cand);
+			log_warn("conn %llu: cookie \"%s\" names no scenario: serving the "
+			         "listener's "
+			         "default %s ('rdpfault list' shows names and aliases)",
+			         (unsigned long long)c->id, c->req.cookie, served_name(c->served));
+		}
+	}
+	events_emit(c->id, "scenario", ev);
 }
 
 static void report_bad_request(struct conn *c, int status, const uint8_t *buf, size_t n)
@@ -286,13 +328,12 @@ static void choose(struct pending *p)
 	events_emit(c->id, "request", f);
 	conn_phase(c, PH_X224_REQUEST, NULL);
 
+	struct cookie_result how = {.how = COOKIE_NONE};
 	if (c->req.has_cookie)
-		s = select_by_cookie(fr, c->req.cookie);
-	c->selected_by = s ? "cookie" : "listener";
+		s = select_by_cookie(fr, c->req.cookie, &how);
+	c->selected_by = cookie_match_name(s ? how.how : COOKIE_NONE);
 	c->served = s ? s : c->listener_def;
-	events_emit(c->id, "scenario",
-	            json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
-	                      c->selected_by));
+	report_selection(fr, c, &how);
 	if (admission_admit(c->served, c, "x224-request")) {
 		pending_free(p);
 		admission_refuse(c->served, c);

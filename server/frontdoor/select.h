@@ -11,9 +11,10 @@ struct conn;
 struct served;
 
 void select_begin(struct front *f, struct conn *c);
-/* Scenario for a cookie: an exact (case-insensitive) scenario name, else
- * NULL. */
-const struct served *select_by_cookie(const struct front *f, const char *cookie);
+/* The scenario a cookie names (catalog/cookie.h), or NULL; *r says how. */
+struct cookie_result;
+const struct served *select_by_cookie(const struct front *f, const char *cookie,
+                                      struct cookie_result *r);
 /* An admission refusal by accept-reset or accept-close (st: a reset or a
  * close): struck once the client's request is in or it fell quiet, never
  * in a race with its first send. */
