@@ -2,13 +2,15 @@
 tool: each cell (scenario × client) is compared with what the scenario
 file (or the client's own file) expects of that client.
 
-    rdpfault matrix [--scenarios GLOB] [--clients LIST] [--jobs N]
-                    [--junit FILE] [--json FILE] [--html FILE] ...
+    rdpfault matrix [--select GLOB] [--tag TAG] [--clients LIST] [--jobs N]
+                    [--shard I/N] [--junit FILE] [--json-report FILE] [--html FILE] ...
+    rdpfault matrix merge [--junit FILE] [--json-report FILE] [--html FILE] SHARD.json...
 
 Clients are data: one YAML file each (client-tests/clients/ holds the
 built-in ones; --client-file adds a user's). See docs/matrix.md for the
-format. Exit status: 0 when every cell matches, 1 when any drifts, 2 for
-a usage error (a bad flag, client file or selection).
+format. Exit codes are rdpfault's: 0 every cell passed, 1 a cell could not
+run, 2 usage error, 3 invalid catalog, 4 no scenario selected, 5 a cell
+drifted or was unstable.
 """
 
 import argparse
@@ -17,11 +19,14 @@ import json
 import os
 import re
 import shlex
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import yaml
@@ -46,13 +51,31 @@ PHASES = ["tcp-accept", "x224-request", "x224-confirm", "tls-client-hello", "tls
           "finalization", "active"]
 
 CLIENT_KEYS = {"name", "command", "display", "stdin", "fresh_home", "port_3389", "timeout_s",
-               "verdict", "success", "expect", "description"}
+               "verdict", "success", "expect", "description", "version"}
+REPORT_SCHEMA_VERSION = 1
+# rdpfault's exit codes (rdpfault --help), the runner's too.
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_CATALOG, EXIT_NO_SCENARIO, EXIT_MISMATCH = range(6)
 EXPECT_KEYS = {"result", "exit", "log", "args", "note", "code", "extended", "message"}
 RESULTS = {"connected", "failed", "retries-forever", "hangs"}
 
 
 class UsageError(Exception):
-    pass
+    code = EXIT_USAGE
+
+
+class CatalogError(UsageError):
+    code = EXIT_CATALOG
+
+
+class NoScenario(UsageError):
+    code = EXIT_NO_SCENARIO
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with rdpfault's messages: "rdpfault matrix: ..." and exit 2."""
+
+    def error(self, message):
+        raise UsageError(message)
 
 
 # ---------------------------------------------------------------- clients
@@ -103,7 +126,14 @@ def load_client(path):
     _need(isinstance(expect, dict), f"{path}: expect", "a mapping SCENARIO-GLOB -> expectation")
     for glob, e in expect.items():
         check_expectation(e, f"{path}: expect.{glob}")
-    return {"name": name, "command": cmd, "display": bool(doc.get("display", False)),
+    version = doc.get("version")
+    if isinstance(version, str):
+        version = ["/bin/sh", "-c", version]
+    _need(version is None or (isinstance(version, list) and version and
+                              all(isinstance(a, str) for a in version)),
+          f"{path}: version", "a command that prints the client's version: a list of strings "
+          "or one shell command line")
+    return {"version_cmd": version, "name": name, "command": cmd, "display": bool(doc.get("display", False)),
             "stdin": str(doc.get("stdin", "")).encode(), "fresh_home": bool(doc.get("fresh_home")),
             "port_3389": bool(doc.get("port_3389")), "timeout_s": float(timeout),
             "verdict": verdict, "success": success, "expect": expect, "file": path}
@@ -133,23 +163,46 @@ def load_clients(extra_files):
 
 # ---------------------------------------------------------------- scenarios
 
-def load_scenarios(binary, pattern, sets):
-    args = [binary, "list", "--json"] + [x for s in sets for x in ("--set", s)]
+def catalog_args(a):
+    """The options that say which catalog, as rdpfault list/show/serve take them."""
+    return ((["--scenario-dir", a.scenario_dir] if a.scenario_dir else []) +
+            [x for s in a.set for x in ("--set", s)])
+
+
+def in_shard(name, shard):
+    """A stable share: a scenario's shard depends on its name alone, so
+    adding a scenario moves no other. A scenario's cells stay together."""
+    if not shard:
+        return True
+    i, n = shard
+    return zlib.crc32(name.encode()) % n == i - 1
+
+
+def load_scenarios(binary, a):
+    """The selected scenarios (--select, --tag, --shard), each as `show
+    --json` gives it, and the whole catalog's names in order."""
+    args = [binary, "list", "--json"] + catalog_args(a)
     p = subprocess.run(args, capture_output=True, text=True)
     if p.returncode != 0:
-        raise UsageError(p.stderr.strip() or f"rdpfault list exited {p.returncode}")
-    globs = [g for g in pattern.split(",") if g]
-    names = [s["name"] for s in json.loads(p.stdout)
-             if any(fnmatch.fnmatch(s["name"], g) for g in globs)]
-    if not names:
-        raise UsageError(f"--scenarios '{pattern}' selects no scenario (see 'rdpfault list')")
+        err = (p.stderr.strip() or f"rdpfault list exited {p.returncode}")
+        err = err.replace("rdpfault list: ", "")
+        raise (CatalogError if p.returncode == EXIT_CATALOG else UsageError)(err)
+    every = json.loads(p.stdout)
+    globs = [g for g in a.select.split(",") if g]
+    picked = [s["name"] for s in every
+              if any(fnmatch.fnmatch(s["name"], g) or fnmatch.fnmatch(s.get("alias") or "", g)
+                     or fnmatch.fnmatch(s.get("template") or "", g) for g in globs)
+              and all(t in s.get("tags", []) for t in a.tag)]
+    if not picked:
+        raise NoScenario(f"--select '{a.select}'" + "".join(f" --tag {t}" for t in a.tag) +
+                         " selects no scenario (see 'rdpfault list')")
+    names = [n for n in picked if in_shard(n, a.shard)]
     out = []
     for n in names:
-        p = subprocess.run([binary, "show", n, "--json"] +
-                           [x for s in sets for x in ("--set", s)],
+        p = subprocess.run([binary, "show", n, "--json"] + catalog_args(a),
                            capture_output=True, text=True, check=True)
         out.append(json.loads(p.stdout))
-    return out
+    return out, [s["name"] for s in every]
 
 
 def expectation(sc, client):
@@ -265,9 +318,19 @@ def run_cell(target, display, client, sc, expect, timeout_s):
 
     out = tempfile.TemporaryFile()
     t0 = time.monotonic()
+    # stdout and stderr share one file, in the order the client wrote them:
+    # line-buffered (stdbuf for C stdio, PYTHONUNBUFFERED for Python), or a
+    # client's buffered stdout would land after its unbuffered stderr.
+    env["PYTHONUNBUFFERED"] = "1"
+    run_argv = argv
+    if shutil.which(argv[0], path=env["PATH"]) is None:
+        return {"status": "error", "why": f"cannot run {argv[0]}: not found", "argv": argv,
+                "seconds": 0.0, "output": "", "events": []}
+    if shutil.which("stdbuf"):
+        run_argv = ["stdbuf", "-oL", "-eL"] + argv
     try:
-        p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT,
-                             env=env)
+        p = subprocess.Popen(run_argv, stdin=subprocess.PIPE, stdout=out,
+                             stderr=subprocess.STDOUT, env=env)
     except OSError as e:
         return {"status": "error", "why": f"cannot run {argv[0]}: {e.strerror}", "argv": argv,
                 "seconds": 0.0, "output": "", "events": []}
@@ -338,9 +401,11 @@ def run_cell(target, display, client, sc, expect, timeout_s):
         "timed_out": timed_out and not connected,
         "output": text, "seconds": round(time.monotonic() - t0, 1),
         "connections": len(accepts),
-        "faults": [(e["action"], e["at"]) for e in new if e["event"] == "fault"],
-        "ends": [(closes[c]["last_phase"], closes[c]["reason"]) if c in closes
-                 else ("open", "open") for c in accepts],
+        "faults": [{"action": e["action"], "at": e["at"], "conn": e["conn"]}
+                   for e in new if e["event"] == "fault"],
+        "ends": [{"conn": c, "last_phase": closes[c]["last_phase"],
+                  "reason": closes[c]["reason"]} if c in closes
+                 else {"conn": c, "last_phase": "open", "reason": "open"} for c in accepts],
         "events": new,
     }
 
@@ -355,12 +420,14 @@ def check(result, expect, sc):
             continue
         # Due when a connection went past the phase, or stopped there for
         # the server's reasons (not when the client left at that moment).
-        due = any(p in PHASES and (PHASES.index(p) > PHASES.index(at) or
-                                   (p == at and not why.startswith("client")))
-                  for p, why in result["ends"])
-        if due and (f["action"], at) not in result["faults"]:
-            problems.append(f"the event log shows no {f['action']} at {at} "
-                            f"(saw {result['faults']})")
+        due = any(e["last_phase"] in PHASES and
+                  (PHASES.index(e["last_phase"]) > PHASES.index(at) or
+                   (e["last_phase"] == at and not e["reason"].startswith("client")))
+                  for e in result["ends"])
+        seen = [(x["action"], x["at"]) for x in result["faults"]]
+        if due and (f["action"], at) not in seen:
+            problems.append(f"the event log shows no {f['action']} at {at} (saw "
+                            + (", ".join(f"{x} at {y}" for x, y in seen) or "none") + ")")
     want = expect["result"]
     got = ("retries-forever" if result["unbounded_retries"] else
            "hangs" if result["hung"] else
@@ -395,7 +462,7 @@ def outcome(result, problems=None):
 def run_summary(result):
     return {"outcome": outcome(result), "exit": result.get("exit"),
             "seconds": result.get("seconds", 0), "connections": result.get("connections", 0),
-            "matched": not result.get("problems")}
+            "verdict": "drift" if result.get("problems") else "pass"}
 
 
 def outcome_counts(runs):
@@ -419,9 +486,9 @@ class Progress:
         with self.lock:
             self.done += 1
             self.bad += cell["status"] in ("drift", "unstable", "error")
-            word = {"pass": "ok", "drift": "DRIFT", "unstable": "UNSTABLE", "skipped": "skip",
-                    "error": "ERROR"}[cell["status"]]
-            line = f"{word:<5} {cell['scenario']} x {cell['client']} ({cell.get('seconds', 0)} s)"
+            word = {"pass": "pass", "drift": "DRIFT", "unstable": "UNSTABLE",
+                    "skipped": "skipped", "error": "ERROR"}[cell["status"]]
+            line = f"{word:<8} {cell['scenario']} x {cell['client']} ({cell.get('seconds', 0)} s)"
             if cell.get("problems"):
                 line += ": " + "; ".join(cell["problems"])
             if len(cell.get("runs", [])) > 1 and cell["status"] == "pass":
@@ -433,7 +500,7 @@ class Progress:
                 if cell["status"] != "pass":
                     self.stream.write("\r\033[K" + line + "\n")
                 self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total}, "
-                                  f"{self.bad} drifted  {cell['scenario']} x {cell['client']}")
+                                  f"{self.bad} not pass  {cell['scenario']} x {cell['client']}")
             else:
                 self.stream.write(f"[{self.done}/{self.total}] {line}\n")
             self.stream.flush()
@@ -445,9 +512,11 @@ class Progress:
         lines = matrix_report.tail(cell.get("output", ""), 8)
         with self.lock:
             self.done += 1
+            faults = ", ".join(f"{f['action']} at {f['at']}" for f in cell["faults"]) or "none"
+            ends = ", ".join(f"{e['reason']} at {e['last_phase']}" for e in cell["ends"])
             self.stream.write(f"{cell['scenario']} x {cell['client']}: {got} "
                               f"({cell['connections']} connection(s), {cell['seconds']} s; "
-                              f"faults {cell['faults']}; ends {cell['ends']})\n")
+                              f"faults {faults}; ends {ends})\n")
             self.stream.write("".join(f"    {ln}\n" for ln in lines.splitlines()))
             self.stream.flush()
 
@@ -458,10 +527,12 @@ class Progress:
 
 # ---------------------------------------------------------------- the run
 
-def addresses_for(scenarios):
+def addresses_for(names, catalog):
     """127.0.1.1, 127.0.1.2, ...: one loopback address per scenario, for the
-    clients that can only reach port 3389."""
-    return {sc["name"]: f"127.0.{1 + i // 250}.{1 + i % 250}" for i, sc in enumerate(scenarios)}
+    clients that can only reach port 3389; by the scenario's place in the
+    whole catalog, so the shards of one run on one host never share one."""
+    return {n: f"127.0.{1 + i // 250}.{1 + i % 250}" for i, n in enumerate(catalog)
+            if n in names}
 
 
 def addresses_from_log(path):
@@ -483,7 +554,7 @@ def addresses_from_log(path):
     return out
 
 
-def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
+def run_matrix(a, clients, scenarios, catalog, progress_stream=sys.stderr):
     cells = []
     for sc in scenarios:
         for cname in a.clients:
@@ -497,16 +568,14 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
         if not c["expect"]:
             c.update(status="skipped", why="no expectation for this client", seconds=0)
     need_3389 = sorted({c["scenario"] for c in todo if clients[c["client"]]["port_3389"]})
-    by_name = {sc["name"]: sc for sc in scenarios}
-    addrs = addresses_for([by_name[n] for n in need_3389])
+    addrs = addresses_for(set(need_3389), catalog)
     progress = Progress(len(cells), progress_stream)
     for c in cells:
         if c.get("status") == "skipped":
             progress.cell(c)
     harness = None
     extra = ["--time-scale", str(a.time_scale)] if a.time_scale != 1 else []
-    for s in a.set:
-        extra += ["--set", s]
+    extra += catalog_args(a)
     if a.connect:
         target = Target(host=a.connect, port_base=a.port_base, events=a.events,
                         addresses=addresses_from_log(a.events) if a.events else None)
@@ -585,39 +654,66 @@ def run_matrix(a, clients, scenarios, progress_stream=sys.stderr):
             harness.cleanup()
     wall = round(time.monotonic() - t0, 1)
     for c in cells:
-        c.pop("sc", None)
+        sc = c.pop("sc", None)
+        if sc:
+            c["file"] = sc.get("file")
     return cells, wall
 
 
+def shard_arg(text):
+    m = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)) <= 64:
+        raise argparse.ArgumentTypeError(f"'{text}': expected I/N, 1 <= I <= N <= 64 (e.g. 2/3)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _reports(ap):
+    ap.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    ap.add_argument("--json-report", metavar="FILE",
+                    help="write the results as JSON (docs/matrix.schema.json)")
+    ap.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    ap.add_argument("--json", dest="old_json", metavar="FILE", help=argparse.SUPPRESS)
+    ap.add_argument("--rdpfault", default=None, help=argparse.SUPPRESS)
+
+
+EPILOG = ("Exit codes: 0 every cell passed, 1 a cell could not run, 2 usage error, 3 invalid "
+          "catalog, 4 no scenario selected, 5 a cell drifted or was unstable. "
+          "'rdpfault matrix merge --help': join the reports of --shard runs. "
+          "Client files: docs/matrix.md.")
+
+
 def parse_args(argv, clients_hint=""):
-    ap = argparse.ArgumentParser(
+    ap = Parser(
         prog="rdpfault matrix",
         description="Run clients against scenarios and compare each outcome with the "
-                    "scenario's expectation for that client.",
-        epilog="Exit status: 0 every cell matched, 1 some cell drifted or failed to run, "
-               "2 usage error. Client files: docs/matrix.md.")
-    ap.add_argument("--scenarios", default="*", metavar="GLOB[,GLOB...]",
-                    help="scenarios to run (default: all)")
+                    "scenario's expectation for that client.", epilog=EPILOG)
+    ap.add_argument("--select", default="*", metavar="GLOB[,GLOB...]",
+                    help="scenarios to run, by name, alias or template (default: all)")
+    ap.add_argument("--tag", action="append", default=[], metavar="TAG",
+                    help="only scenarios tagged TAG (repeatable: every one)")
+    ap.add_argument("--scenario-dir", "-s", metavar="DIR",
+                    help="the scenario directory (default: the installed catalog)")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME.PATH=VALUE",
+                    help="change a scenario's field first (as serve --set)")
     ap.add_argument("--clients", default="xfreerdp,rdesktop,nmap,impacket", metavar="LIST",
                     help="clients to run, by name" + clients_hint)
     ap.add_argument("--client-file", action="append", default=[], metavar="FILE",
                     help="a client of your own (YAML; repeatable)")
     ap.add_argument("--jobs", "-j", type=int, default=3, help="cells run at once (default 3)")
+    ap.add_argument("--shard", type=shard_arg, metavar="I/N",
+                    help="run the I-th of N stable shares of the scenarios (by name), for "
+                         "one report per machine; join them with 'rdpfault matrix merge'")
     ap.add_argument("--timeout", type=float, default=None, metavar="S",
                     help="per-cell timeout in seconds (default: the client's, 60)")
     ap.add_argument("--time-scale", type=float, default=1.0, metavar="F",
                     help="scale the server's own waits (serve --time-scale), e.g. 0.2")
-    ap.add_argument("--set", action="append", default=[], metavar="NAME.PATH=VALUE",
-                    help="change a scenario's field first (as serve --set)")
     ap.add_argument("--connect", metavar="HOST",
                     help="use a running harness on HOST instead of starting one")
     ap.add_argument("--port-base", type=int, metavar="PORT",
                     help="with --connect: the harness's --port-base")
     ap.add_argument("--events", metavar="FILE",
                     help="with --connect: the harness's event log (for phases and faults)")
-    ap.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
-    ap.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    ap.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    _reports(ap)
     ap.add_argument("--repeat", type=int, default=1, metavar="N",
                     help="run every cell N times (1-100); a cell with two different outcomes "
                          "is unstable and fails the run (default 1)")
@@ -627,15 +723,154 @@ def parse_args(argv, clients_hint=""):
     ap.add_argument("--record", action="store_true",
                     help="run every selected cell, expectation or not, and print what each "
                          "client did (to write expectations) instead of comparing")
-    ap.add_argument("--rdpfault", default=None, help=argparse.SUPPRESS)
-    return ap.parse_args(argv)
+    ap.add_argument("--scenarios", dest="old_scenarios", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.old_scenarios is not None:
+        raise UsageError("--scenarios is now --select GLOB (the scenarios to run); "
+                         "--scenario-dir DIR is the catalog")
+    if a.old_json is not None:
+        raise UsageError("--json FILE is now --json-report FILE (--json alone means JSON on "
+                         "stdout in rdpfault's other commands)")
+    return a
+
+
+def rdpfault_version(binary):
+    try:
+        p = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10)
+        return p.stdout.strip().split()[-1] if p.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired, IndexError):
+        return None
+
+
+def client_version(client, env_path):
+    """What the client file's `version` command prints: the version number
+    found on its first line with one, and that line."""
+    cmd = client.get("version_cmd")
+    if not cmd:
+        return {"version": None, "said": "the client file has no version command"}
+    env = dict(os.environ, PATH=env_path)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env=env,
+                           stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return {"version": None, "said": f"cannot run {cmd[0]}: {e}"}
+    for line in (p.stdout + "\n" + p.stderr).splitlines():
+        m = re.search(r"\d+(?:\.\d+)+(?:[+~-][\w.+~-]*)?", line)
+        if m:
+            return {"version": m.group(0).rstrip("."), "said": line.strip()[:200]}
+    return {"version": None, "said": (p.stdout + p.stderr).strip()[:200]}
+
+
+def make_meta(a, clients, binary, wall):
+    path = os.path.dirname(binary) + os.pathsep + os.environ.get("PATH", "")
+    return {"schema_version": REPORT_SCHEMA_VERSION, "rdpfault": rdpfault_version(binary),
+            "hostname": socket.gethostname(),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - wall)),
+            "wall_s": wall, "select": a.select, "tags": a.tag,
+            "scenario_dir": a.scenario_dir, "set": a.set,
+            "shard": f"{a.shard[0]}/{a.shard[1]}" if a.shard else None,
+            "shards": None, "jobs": a.jobs, "time_scale": a.time_scale, "repeat": a.repeat,
+            "load": a.load,
+            "clients": [dict(client_version(clients[c], path), name=c, file=clients[c]["file"])
+                        for c in a.clients]}
+
+
+def write_reports(a, cells, summary, meta):
+    if a.json_report:
+        matrix_report.write_json(a.json_report, cells, summary, meta)
+    if a.junit:
+        matrix_report.write_junit(a.junit, cells, summary, meta)
+    if a.html:
+        matrix_report.write_html(a.html, cells, summary, meta, PHASES)
+
+
+def verdict_code(summary):
+    if summary["drift"] or summary["unstable"]:
+        return EXIT_MISMATCH
+    return EXIT_RUNTIME if summary["error"] else EXIT_OK
+
+
+def say_summary(summary, repeat=1, wall=None):
+    runs = f" ({repeat} runs each)" if repeat > 1 else ""
+    print(f"{summary['pass']} pass{runs}, {summary['drift']} drift, "
+          f"{summary['unstable']} unstable, {summary['error']} error, "
+          f"{summary['skipped']} skipped" + (f", in {wall} s" if wall is not None else ""),
+          file=sys.stderr)
+
+
+def merge_main(argv):
+    """rdpfault matrix merge: the JSON reports of --shard runs into one
+    report (JSON, JUnit, HTML), as if one run had made it."""
+    ap = Parser(prog="rdpfault matrix merge",
+                description="Join the JSON reports (--json-report) of 'rdpfault matrix "
+                            "--shard I/N' runs into one JSON, JUnit and HTML report.",
+                epilog=EPILOG)
+    ap.add_argument("reports", nargs="+", metavar="SHARD.json")
+    _reports(ap)
+    a = ap.parse_args(argv)
+    if a.old_json is not None:
+        raise UsageError("--json FILE is now --json-report FILE")
+    if not (a.json_report or a.junit or a.html):
+        raise UsageError("say where to write: --json-report, --junit or --html")
+    cells, metas, seen = [], [], {}
+    for path in a.reports:
+        try:
+            with open(path) as f:
+                doc = json.load(f)
+        except OSError as e:
+            raise UsageError(f"{path}: cannot read: {e.strerror}")
+        except ValueError as e:
+            raise UsageError(f"{path}: not JSON: {e}")
+        meta = doc.get("meta") if isinstance(doc, dict) else None
+        if not isinstance(meta, dict) or not isinstance(doc.get("cells"), list):
+            raise UsageError(f"{path}: not a matrix report (no meta and cells)")
+        if meta.get("schema_version") != REPORT_SCHEMA_VERSION:
+            raise UsageError(f"{path}: meta.schema_version {meta.get('schema_version')!r}, "
+                             f"expected {REPORT_SCHEMA_VERSION}")
+        for c in doc["cells"]:
+            key = (c.get("scenario"), c.get("client"))
+            if key in seen:
+                raise UsageError(f"{path}: {key[0]} x {key[1]} is also in {seen[key]}: "
+                                 "two reports of the same shard?")
+            seen[key] = path
+            cells.append(c)
+        metas.append(meta)
+    versions = {m.get("rdpfault") for m in metas}
+    if len(versions) > 1:
+        print(f"rdpfault matrix merge: warning: the shards ran different rdpfault versions: "
+              f"{', '.join(sorted(str(v) for v in versions))}", file=sys.stderr)
+    shards = sorted(m.get("shard") or "all" for m in metas)
+    clients = {}
+    for m in metas:
+        for c in m.get("clients", []):
+            clients.setdefault(c["name"], c)
+    wall = max(m.get("wall_s", 0) for m in metas)
+    meta = dict(metas[0], shard=None, shards=shards, wall_s=wall,
+                started=min(m.get("started", "") for m in metas),
+                hostname=",".join(sorted({m.get("hostname", "") for m in metas})),
+                clients=list(clients.values()))
+    summary = matrix_report.summary(cells, wall)
+    try:
+        write_reports(a, cells, summary, meta)
+    except OSError as e:
+        print(f"rdpfault matrix merge: cannot write a report: {e}", file=sys.stderr)
+        return EXIT_RUNTIME
+    print(f"{len(a.reports)} reports, {len(cells)} cells:", end=" ", file=sys.stderr)
+    say_summary(summary)
+    return verdict_code(summary)
 
 
 def main(argv=None):
-    a = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--rdpfault"] and len(argv) >= 2:
+        os.environ["RDPFAULT_BIN"] = argv[1]
+        argv = argv[2:]
+    prog = "rdpfault matrix"
     try:
-        if a.rdpfault:
-            os.environ["RDPFAULT_BIN"] = a.rdpfault
+        if argv[:1] == ["merge"]:
+            prog = "rdpfault matrix merge"
+            return merge_main(argv[1:])
+        a = parse_args(argv)
         if not 1 <= a.repeat <= 100:
             raise UsageError(f"--repeat {a.repeat}: expected 1-100")
         if not 0 <= a.load <= 64:
@@ -653,41 +888,42 @@ def main(argv=None):
         if a.connect and a.time_scale != 1:
             raise UsageError("--time-scale applies to a harness this run starts; start yours "
                              "with serve --time-scale")
+        if a.scenario_dir and not os.path.isdir(a.scenario_dir):
+            raise UsageError(f"--scenario-dir {a.scenario_dir}: not a directory")
         clients = load_clients(a.client_file)
         a.clients = [c for c in a.clients.split(",") if c]
         for c in a.clients:
             if c not in clients:
                 raise UsageError(f"--clients: unknown client '{c}' (known: "
                                  f"{', '.join(sorted(clients))}; add one with --client-file)")
-        scenarios = load_scenarios(rf.rdpfault_binary(), a.scenarios, a.set)
+        binary = rf.rdpfault_binary()
+        scenarios, catalog = load_scenarios(binary, a)
     except UsageError as e:
-        print(f"rdpfault matrix: {e}", file=sys.stderr)
-        return 2
-    cells, wall = run_matrix(a, clients, scenarios)
+        print(f"{prog}: {e}", file=sys.stderr)
+        if e.code == EXIT_USAGE:
+            print(f"{prog}: try '{prog} --help'", file=sys.stderr)
+        return e.code
+    if not scenarios:
+        print(f"rdpfault matrix: shard {a.shard[0]}/{a.shard[1]} holds none of the selected "
+              "scenarios: nothing to run", file=sys.stderr)
+    cells, wall = run_matrix(a, clients, scenarios, catalog) if scenarios else ([], 0.0)
     summary = matrix_report.summary(cells, wall)
-    meta = {"clients": a.clients, "scenarios": a.scenarios, "jobs": a.jobs,
-            "time_scale": a.time_scale, "repeat": a.repeat, "load": a.load, "wall_s": wall,
-            "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    meta = make_meta(a, clients, binary, wall)
     try:
-        if a.json:
-            matrix_report.write_json(a.json, cells, summary, meta)
-        if a.junit:
-            matrix_report.write_junit(a.junit, cells, summary)
-        if a.html:
-            matrix_report.write_html(a.html, cells, summary, meta, PHASES)
+        write_reports(a, cells, summary, meta)
     except OSError as e:
         print(f"rdpfault matrix: cannot write a report: {e}", file=sys.stderr)
-        return 2
+        return EXIT_RUNTIME
     if a.record:
         print(f"{summary['pass']} cells recorded, {summary['error']} errors, in {wall} s",
               file=sys.stderr)
-        return 0 if summary["error"] == 0 else 1
-    runs = f" ({a.repeat} runs each)" if a.repeat > 1 else ""
-    print(f"{summary['pass']} matched{runs}, {summary['drift']} drifted, "
-          f"{summary['unstable']} unstable, {summary['error']} errors, "
-          f"{summary['skipped']} skipped, in {wall} s", file=sys.stderr)
-    ok = not (summary["drift"] or summary["unstable"] or summary["error"])
-    return 0 if ok and summary["pass"] > 0 else 1
+        return EXIT_OK if summary["error"] == 0 else EXIT_RUNTIME
+    say_summary(summary, a.repeat, wall)
+    code = verdict_code(summary)
+    if code == EXIT_OK and summary["pass"] == 0 and scenarios and not a.shard:
+        print("rdpfault matrix: no cell ran (every one skipped)", file=sys.stderr)
+        return EXIT_RUNTIME
+    return code
 
 
 if __name__ == "__main__":

@@ -77,17 +77,23 @@ def timeline(cell):
 
 
 def public(cell):
-    """A cell as the JSON report and the HTML page carry it."""
-    keep = ("scenario", "client", "status", "problems", "why", "argv", "host", "port", "exit",
-            "connected", "hung", "unbounded_retries", "timed_out", "seconds", "connections",
-            "faults", "ends", "expect", "runs", "outcomes")
+    """A cell as every report carries it: the JSON report holds these, so
+    `matrix merge` rebuilds the JUnit and HTML reports from it alone (a
+    public cell passes through unchanged)."""
+    if "output" not in cell and "output_tail" in cell:
+        return cell
+    keep = ("scenario", "client", "status", "problems", "why", "file", "argv", "host", "port",
+            "exit", "connected", "hung", "unbounded_retries", "timed_out", "seconds",
+            "connections", "faults", "ends", "expect", "runs", "outcomes")
     out = {k: cell[k] for k in keep if k in cell}
     out["output_tail"] = tail(cell.get("output", ""))
+    out["events"] = _events(cell)
     out["timeline"] = timeline(cell)
     return out
 
 
 def write_json(path, cells, summ, meta):
+    """docs/matrix.schema.json describes it."""
     _parent(path)
     with open(path, "w") as f:
         json.dump({"meta": meta, "summary": summ, "cells": [public(c) for c in cells]}, f,
@@ -99,10 +105,13 @@ def _clean(text):
     return _NOT_XML.sub("?", text or "")
 
 
-def write_junit(path, cells, summ):
-    """One testsuite per client, one testcase per cell; a drift is a
-    failure with the client's output and the server's event log for that
-    cell's connections as system-out."""
+def write_junit(path, cells, summ, meta):
+    """One testsuite per client, one testcase per cell (its file the
+    scenario's); a drift is a failure with the client's output and the
+    server's event log for that cell's connections as system-out. Each
+    suite's properties say which rdpfault and which client version ran."""
+    cells = [public(c) for c in cells]
+    versions = {c["name"]: c for c in meta.get("clients", [])}
     root = ET.Element("testsuites", name="rdpfault matrix", tests=str(len(cells)),
                       failures=str(summ["drift"] + summ["unstable"]), errors=str(summ["error"]),
                       skipped=str(summ["skipped"]), time=f"{summ['wall_s']:.1f}")
@@ -115,10 +124,29 @@ def write_junit(path, cells, summ):
             failures=str(sum(c["status"] in ("drift", "unstable") for c in group)),
             errors=str(sum(c["status"] == "error" for c in group)),
             skipped=str(sum(c["status"] == "skipped" for c in group)),
-            time=f"{sum(c.get('seconds', 0) for c in group):.1f}")
+            time=f"{sum(c.get('seconds', 0) for c in group):.1f}",
+            timestamp=(meta.get("started") or "").rstrip("Z") or "1970-01-01T00:00:00",
+            hostname=meta.get("hostname") or "")
+        props = ET.SubElement(suite, "properties")
+        cv = versions.get(client, {})
+        for name, value in (("rdpfault.version", meta.get("rdpfault")),
+                            ("client.name", client),
+                            ("client.version", cv.get("version")),
+                            ("client.version_line", cv.get("said")),
+                            ("client.file", cv.get("file")),
+                            ("matrix.select", meta.get("select")),
+                            ("matrix.shard", meta.get("shard") or
+                             ",".join(meta.get("shards") or []) or "all"),
+                            ("matrix.repeat", meta.get("repeat")),
+                            ("matrix.time_scale", meta.get("time_scale"))):
+            ET.SubElement(props, "property", name=name,
+                          value=_clean("" if value is None else str(value)))
         for c in group:
-            tc = ET.SubElement(suite, "testcase", name=c["scenario"],
-                               classname=f"rdpfault.{client}", time=f"{c.get('seconds', 0):.1f}")
+            attrs = {"name": c["scenario"], "classname": f"rdpfault.{client}",
+                     "time": f"{c.get('seconds', 0):.1f}"}
+            if c.get("file"):
+                attrs["file"] = c["file"]
+            tc = ET.SubElement(suite, "testcase", **attrs)
             if c["status"] == "skipped":
                 ET.SubElement(tc, "skipped", message=_clean(c.get("why", "")))
             elif c["status"] == "error":
@@ -129,7 +157,7 @@ def write_junit(path, cells, summ):
                 f.text = _clean(f"expected: {json.dumps(c['expect'])}\n{msg}")
                 out = ET.SubElement(tc, "system-out")
                 log = "\n".join(json.dumps(e) for e in _events(c))
-                out.text = _clean(f"$ {' '.join(c.get('argv', []))}\n{tail(c.get('output'))}\n"
+                out.text = _clean(f"$ {' '.join(c.get('argv', []))}\n{c.get('output_tail', '')}\n"
                                   f"\n--- server event log, this cell's connections ---\n{log}\n")
             elif len(c.get("runs", [])) > 1:
                 out = ET.SubElement(tc, "system-out")
@@ -204,10 +232,11 @@ window.addEventListener('hashchange', from_hash); from_hash();
 
 
 def write_html(path, cells, summ, meta, phases):
+    cells = [public(c) for c in cells]
     clients = list(dict.fromkeys(c["client"] for c in cells))
     scenarios = list(dict.fromkeys(c["scenario"] for c in cells))
     index = {(c["scenario"], c["client"]): i for i, c in enumerate(cells)}
-    word = {"pass": "ok", "drift": "drift", "unstable": "unstable", "error": "error",
+    word = {"pass": "pass", "drift": "drift", "unstable": "unstable", "error": "error",
             "skipped": "&ndash;"}
     rows = []
     for sc in scenarios:
@@ -223,12 +252,17 @@ def write_html(path, cells, summ, meta, phases):
         rows.append(f'<tr><th class="sc">{html.escape(sc)}</th>{"".join(tds)}</tr>')
     head = "".join(f"<th>{html.escape(c)}</th>" for c in clients)
     repeat = meta.get("repeat", 1)
-    summ_text = (f"{summ['pass']} matched"
+    vers = ", ".join(f"{html.escape(c['name'])} {html.escape(str(c.get('version')))}"
+                     for c in meta.get("clients", []))
+    summ_text = (f"{summ['pass']} pass"
                  + (f" ({repeat} runs each)" if repeat > 1 else "") + ", "
-                 f"{summ['drift']} drifted, {summ['unstable']} unstable, {summ['error']} errors, "
+                 f"{summ['drift']} drift, {summ['unstable']} unstable, {summ['error']} error, "
                  f"{summ['skipped']} skipped &middot; {summ['wall_s']} s &middot; "
-                 f"{html.escape(meta.get('started', ''))}")
-    data = json.dumps([public(c) for c in cells]).replace("</", "<\\/")
+                 f"{html.escape(meta.get('started') or '')} on "
+                 f"{html.escape(meta.get('hostname') or '')} &middot; rdpfault "
+                 f"{html.escape(str(meta.get('rdpfault')))}; {vers}")
+    data = json.dumps([{k: v for k, v in c.items() if k != "events"} for c in cells])
+    data = data.replace("</", "<\\/")
     page = (_PAGE.replace("__SUMMARY__", summ_text).replace("__HEAD__", head)
             .replace("__ROWS__", "\n".join(rows)).replace("__DATA__", data))
     _parent(path)

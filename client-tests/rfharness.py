@@ -420,3 +420,22 @@ class Client:
 def xfreerdp(port, user, password="x", extra=(), display=None):
     return Client(["xfreerdp", f"/v:127.0.0.1:{port}", f"/u:{user}", f"/p:{password}",
                    "/cert:ignore", "/size:1024x768", *extra], display)
+
+
+def schema_errors(doc, name):
+    """What in `doc` docs/NAME.schema.json rejects (python3-jsonschema), as
+    "path: message" lines; [] when it validates."""
+    import jsonschema  # only the tests that check reports need it
+    docs = os.path.join(ROOT, "docs")
+    store = {}
+    for f in os.listdir(docs):
+        if f.endswith(".schema.json"):
+            with open(os.path.join(docs, f)) as fh:
+                s = json.load(fh)
+            store[s["$id"]] = s
+    schema = store[f"https://rdpfault.invalid/schemas/{name}.schema.json"]
+    jsonschema.Draft202012Validator.check_schema(schema)
+    v = jsonschema.Draft202012Validator(
+        schema, resolver=jsonschema.RefResolver(schema["$id"], schema, store=store))
+    return [f"{'/'.join(str(p) for p in e.absolute_path)}: {e.message[:200]}"
+            for e in v.iter_errors(doc)]

@@ -45,12 +45,13 @@ class Cli(unittest.TestCase):
             (("frobnicate",), "unknown command 'frobnicate'"),
             (("serve", "--listen", "nonsense"), "--listen 'nonsense'"),
             (("serve", "--listen", "127.0.0.1:99999"), "--listen '127.0.0.1:99999'"),
-            (("serve", "--port-base", "0"), "--port-base '0'"),
+            (("serve", "--port-base", "70000"), "--port-base '70000'"),
             (("serve", "--handshake-timeout", "10ms"), "--handshake-timeout '10ms'"),
-            (("serve", "--no-such-flag"), "unrecognized option"),
+            (("serve", "--no-such-flag"), "option '--no-such-flag' is unknown"),
             (("serve", "extra"), "unexpected argument 'extra'"),
             (("show",), "which scenario"),
-            (("list", "surplus"), "unexpected argument 'surplus'"),
+            (("list", "--port-base", "x"), "--port-base 'x'"),
+            (("show", "a", "b"), "unexpected argument 'b'"),
         ]
         for args, needle in cases:
             rc, _, err = run(*args)
@@ -66,15 +67,15 @@ class Cli(unittest.TestCase):
 
     def test_invalid_catalog_exits_3_with_file_and_line(self):
         port = rf.free_ports(1)[0]
-        for args in (("serve", "--scenarios", BAD_DIR, "--listen", f"127.0.0.1:{port}"),
-                     ("list", "--scenarios", BAD_DIR)):
+        for args in (("serve", "--scenario-dir", BAD_DIR, "--listen", f"127.0.0.1:{port}"),
+                     ("list", "--scenario-dir", BAD_DIR)):
             rc, _, err = run(*args)
             self.assertEqual(rc, 3, args)
             self.assertRegex(err, r"scenarios-bad/unknown-key\.yaml:\d+: ")
             self.assertIn("problems in the scenario catalog", err)
 
     def test_missing_catalog_dir(self):
-        rc, _, err = run("list", "--scenarios", "/nonexistent/dir")
+        rc, _, err = run("list", "--scenario-dir", "/nonexistent/dir")
         self.assertEqual(rc, 3)
         self.assertIn("/nonexistent/dir", err)
 

@@ -44,7 +44,7 @@ class Matrix(unittest.TestCase):
 
     def test_user_client_from_a_data_file(self):
         rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
-                            "--scenarios", PROBE_SCENARIOS, "--json", self.path("r.json"),
+                            "--select", PROBE_SCENARIOS, "--json-report", self.path("r.json"),
                             "--junit", self.path("r.xml"))
         self.assertEqual(rc, 0, err)
         with open(self.path("r.json")) as f:
@@ -73,7 +73,7 @@ class Matrix(unittest.TestCase):
         with open(wrong, "w") as f:
             f.write(text)
         rc, _, err = matrix("--client-file", wrong, "--clients", "x224-probe",
-                            "--scenarios", "healthy-tls,healthy-rdp", "--junit", self.path("r.xml"),
+                            "--select", "healthy-tls,healthy-rdp", "--junit", self.path("r.xml"),
                             "--html", self.path("r.html"))
         self.assertEqual(rc, 1, err)
         self.assertIn("DRIFT healthy-tls x x224-probe", err)
@@ -108,12 +108,12 @@ timeout_s: 15
 expect:
   "healthy-tls": {{result: connected}}
 """)
-        args = ["--client-file", alt, "--clients", "alternating-probe", "--scenarios", "healthy-tls"]
-        rc, _, err = matrix(*args, "--repeat", "4", "--json", self.path("r.json"),
+        args = ["--client-file", alt, "--clients", "alternating-probe", "--select", "healthy-tls"]
+        rc, _, err = matrix(*args, "--repeat", "4", "--json-report", self.path("r.json"),
                             "--junit", self.path("r.xml"), "--html", self.path("r.html"))
         self.assertEqual(rc, 1, err)
         self.assertIn("UNSTABLE healthy-tls x alternating-probe", err)
-        self.assertIn("0 matched (4 runs each), 0 drifted, 1 unstable", err)
+        self.assertIn("0 pass (4 runs each), 0 drift, 1 unstable", err)
         with open(self.path("r.json")) as f:
             report = json.load(f)
         cell = report["cells"][0]
@@ -129,10 +129,10 @@ expect:
             self.assertIn('class="unstable"', f.read())
         # A client with one outcome, four runs, under CPU load: one outcome.
         rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
-                            "--scenarios", "healthy-tls,ssl-not-allowed", "--repeat", "4",
+                            "--select", "healthy-tls,ssl-not-allowed", "--repeat", "4",
                             "--load", "2")
         self.assertEqual(rc, 0, err)
-        self.assertIn("2 matched (4 runs each), 0 drifted, 0 unstable", err)
+        self.assertIn("2 pass (4 runs each), 0 drift, 0 unstable", err)
         for bad, msg in ((("--repeat", "0"), "--repeat 0: expected 1-100"),
                          (("--load", "65"), "--load 65: expected 0-64")):
             rc, _, err = matrix(*args, *bad)
@@ -141,8 +141,8 @@ expect:
 
     def test_html_in_headless_chromium(self):
         rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe,xfreerdp",
-                            "--scenarios", "healthy-tls,ssl-not-allowed,denied-after-active",
-                            "--html", self.path("r.html"), "--json", self.path("r.json"))
+                            "--select", "healthy-tls,ssl-not-allowed,denied-after-active",
+                            "--html", self.path("r.html"), "--json-report", self.path("r.json"))
         self.assertEqual(rc, 0, err)
         with open(self.path("r.json")) as f:
             cells = json.load(f)["cells"]
@@ -170,16 +170,16 @@ expect:
 
     def test_starts_xvfb_without_a_display(self):
         env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
-        rc, _, err = matrix("--clients", "xfreerdp", "--scenarios", "healthy-tls", env=env)
+        rc, _, err = matrix("--clients", "xfreerdp", "--select", "healthy-tls", env=env)
         self.assertEqual(rc, 0, err)
-        self.assertIn("1 matched, 0 drifted", err)
+        self.assertIn("1 pass, 0 drift", err)
 
     def test_uses_a_running_harness(self):
         with rf.Harness() as h:
             rc, _, err = matrix("--connect", "127.0.0.1", "--port-base", str(h.port_base),
                                 "--events", h.events_path, "--client-file", PROBE,
-                                "--clients", "x224-probe,nmap", "--scenarios", "healthy-tls",
-                                "--json", self.path("r.json"))
+                                "--clients", "x224-probe,nmap", "--select", "healthy-tls",
+                                "--json-report", self.path("r.json"))
             self.assertEqual(rc, 0, err)
             served = [e for e in h.events() if e["event"] == "scenario"]
         with open(self.path("r.json")) as f:
@@ -197,8 +197,8 @@ expect:
         with rf.Harness(extra_args=["--address-base", "127.0.3.1"]) as h:
             rc, _, err = matrix("--connect", "127.0.0.1", "--port-base", str(h.port_base),
                                 "--events", h.events_path, "--clients", "nmap",
-                                "--scenarios", "healthy-tls,healthy-nla",
-                                "--json", self.path("r.json"))
+                                "--select", "healthy-tls,healthy-nla",
+                                "--json-report", self.path("r.json"))
             self.assertEqual(rc, 0, err)
         with open(self.path("r.json")) as f:
             cells = {c["scenario"]: c for c in json.load(f)["cells"]}
@@ -210,7 +210,7 @@ expect:
         import pty
         master, slave = pty.openpty()
         p = subprocess.Popen([rf.rdpfault_binary(), "matrix", "--client-file", PROBE,
-                              "--clients", "x224-probe", "--scenarios", "healthy-tls,healthy-rdp"],
+                              "--clients", "x224-probe", "--select", "healthy-tls,healthy-rdp"],
                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
         os.close(slave)
         data = b""
@@ -226,7 +226,7 @@ expect:
         self.assertEqual(p.wait(60), 0, data)
         text = data.decode()
         self.assertIn("\r\x1b[K[", text)                 # the bar redraws in place
-        self.assertRegex(text, r"\[#{30}\] 2/2, 0 drifted")
+        self.assertRegex(text, r"\[#{30}\] 2/2, 0 not pass")
         self.assertNotRegex(text, r"\[\d/2\] ok")       # no per-cell lines for matches
 
     def test_bad_input_exits_2_naming_it(self):
@@ -239,7 +239,7 @@ expect:
             (["--client-file", bad], f"{bad}: verdict: session"),
             (["--client-file", bad.replace("bad", "cmd")], "cmd.yaml: command: required"),
             (["--clients", "nosuch"], "unknown client 'nosuch'"),
-            (["--scenarios", "no-such-*"], "selects no scenario"),
+            (["--select", "no-such-*"], "selects no scenario"),
             (["--jobs", "0"], "--jobs 0: expected 1-64"),
             (["--connect", "127.0.0.1"], "--connect needs --port-base"),
             (["--client-file", self.path("missing.yaml")], "missing.yaml: cannot read"),

@@ -322,7 +322,7 @@ class Reliability(unittest.TestCase):
             (["serve", "--keepalive", "1,2"], 2, "--keepalive"),
             (["serve", "--listen", f"127.0.0.1:{port}", "--ready-file", "/nonexistent/x"], 1,
              "--ready-file /nonexistent/x"),
-            (["serve", "--bogus"], 2, "bad option"),
+            (["serve", "--bogus"], 2, "rdpfault serve: option '--bogus' is unknown"),
             (["list", "--set", "nothing"], 2, "--set 'nothing'"),
             (["show", "no-such-scenario"], 4, "no scenario named"),
             (["nonsense"], 2, "nonsense"),

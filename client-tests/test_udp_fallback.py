@@ -258,7 +258,7 @@ class Variations(unittest.TestCase):
             with open(path, "w") as f:
                 f.write(text.replace("protocols: [reliable]\n  udp: drop",
                                      "protocols: [reliable, lossy]\n  udp: drop"))
-            with rf.Harness(extra_args=["--scenarios", cat]) as h:
+            with rf.Harness(extra_args=["--scenario-dir", cat]) as h:
                 rc, lines, err = mtclient(h.scenario_port(OFFSETS["udp-fallback-ok"]),
                                           "--syns", "1")
                 self.assertEqual(rc, 0, err)

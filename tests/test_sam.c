@@ -1,9 +1,16 @@
 /* test_sam.c — unit tests for the SAM lines FreeRDP's NLA server reads.
  *
  * Expected hashes were computed with winpr-hash 2.11.7 and cross-checked
- * with `iconv -t utf-16le | openssl dgst -md4`. When they are installed,
- * winpr-hash is also run live, and our lines are looked up with WinPR's
- * own SAM reader (libwinpr2, loaded with dlopen) as the NLA server does. */
+ * with `iconv -f utf-8 -t utf-16le | openssl dgst -md4 -provider legacy`
+ * (Python's hashlib has no MD4 either without that provider). When they are
+ * installed, winpr-hash is also run live, and our lines are looked up with
+ * WinPR's own SAM reader (libwinpr2, loaded with dlopen) as the NLA server
+ * does.
+ *
+ * sam.c hashes with WinPR (ConvertToUnicode, NTOWFv1W). Debian 12's WinPR
+ * 2.11.7 is built without WITH_INTERNAL_MD4, so its MD4 is OpenSSL's and
+ * needs the legacy provider like any other: nothing here loads it but
+ * group_setup, and test_md4_missing shows what happens without it. */
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +27,7 @@
 #include <openssl/err.h>
 #include <openssl/provider.h>
 
+#include "base/hexstr.h"
 #include "catalog/sam.h"
 
 #define WINPR_HASH "/usr/bin/winpr-hash"
@@ -28,7 +36,9 @@
 static OSSL_PROVIDER *legacy;
 static OSSL_PROVIDER *deflt;
 
-/* The program gets these from winpr_InitializeSSL; the test loads them. */
+/* The program gets these from winpr_InitializeSSL; the test loads them
+ * itself (and never calls winpr_InitializeSSL), so that it can unload the
+ * legacy provider again. */
 static int group_setup(void **state)
 {
 	(void)state;
@@ -58,6 +68,8 @@ static const struct {
         {"p\xf0\x9f\x98\x80w", "6b06667388f00da5001c1f5f34131271"},     /* p U+1F600 w */
         {"\xf4\x8f\xbf\xbf", "9e0ad9dae64dd4cc4419ddf6420f8e42"},       /* U+10FFFF */
         {"a:b", "8e134a51ae2df29f33695327f91a5371"},                    /* ':' is fine here */
+        /* U+FFFD itself, the hash ICU would give "\xff" (test_invalid_utf8) */
+        {"\xef\xbf\xbd", "48498df91e4c1700370a09c6c51a055f"},
 };
 
 static void test_md4_available(void **state)
@@ -66,18 +78,28 @@ static void test_md4_available(void **state)
 	assert_int_equal(sam_md4_ok(), 1);
 }
 
-/* Without the legacy provider there is no MD4: reported, not crashed on,
- * and no OpenSSL error left queued for an unrelated caller to find. */
+/* Without the legacy provider, WinPR 2.11.7 as Debian builds it has no
+ * MD4: reported by sam_md4_ok, not crashed on, and no OpenSSL error left
+ * queued for an unrelated caller to find. A WinPR built WITH_INTERNAL_MD4
+ * would hash anyway; then sam_md4_ok must say so and the hash be right. */
 static void test_md4_missing(void **state)
 {
+	unsigned char bin[16];
 	char out[33];
 
 	(void)state;
 	assert_int_equal(OSSL_PROVIDER_unload(legacy), 1);
 	legacy = NULL;
-	assert_int_equal(sam_md4_ok(), 0);
-	assert_int_equal(sam_nt_hash_hex("password", out), -1);
-	assert_string_equal(out, "");
+	if (sam_md4_ok()) {
+		print_message("WinPR hashes without OpenSSL's legacy provider (internal MD4)\n");
+		assert_int_equal(sam_nt_hash_hex("password", out), 0);
+		assert_string_equal(out, "8846f7eaee8fb117ad06bdd830b7586c");
+	} else {
+		assert_int_equal(sam_nt_hash_hex("password", out), -1);
+		assert_string_equal(out, "");
+		assert_int_equal(sam_nt_hash("p\xc3\xa4ssw\xc3\xb6rd", bin), -1);
+		assert_int_equal(sam_nt_hash("", bin), -1);
+	}
 	assert_int_equal(ERR_peek_error(), 0);
 	legacy = OSSL_PROVIDER_load(NULL, "legacy");
 	assert_non_null(legacy);
@@ -86,6 +108,7 @@ static void test_md4_missing(void **state)
 
 static void test_vectors(void **state)
 {
+	unsigned char bin[16];
 	char out[33];
 	size_t i;
 
@@ -93,9 +116,16 @@ static void test_vectors(void **state)
 	for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		assert_int_equal(sam_nt_hash_hex(vectors[i].password, out), 0);
 		assert_string_equal(out, vectors[i].nt);
+		/* The binary form is the same hash. */
+		assert_int_equal(sam_nt_hash(vectors[i].password, bin), 0);
+		hex_encode(bin, 16, out);
+		assert_string_equal(out, vectors[i].nt);
 	}
 }
 
+/* Refused, though WinPR's ConvertToUnicode (ICU) would take each of these
+ * and hash U+FFFD in place of the bad bytes: "\xff", "\xc3" and
+ * "\xf0\x9f\x98" would all give the hash of "\xef\xbf\xbd" (U+FFFD). */
 static void test_invalid_utf8(void **state)
 {
 	static const char *const bad[] = {
@@ -231,8 +261,8 @@ static void test_against_winpr_hash(void **state)
 	}
 }
 
-/* WinPR 2.11's struct winpr_sam_entry (winpr/sam.h), repeated here because
- * the unit tests do not build against WinPR's headers. */
+/* WinPR 2.11's struct winpr_sam_entry (winpr/sam.h), repeated here: the
+ * reader's functions below are looked up with dlsym, not declared. */
 struct winpr_sam_entry {
 	char *User;
 	uint32_t UserLength;
@@ -261,10 +291,8 @@ static uint32_t to_utf16(const char *s, uint16_t *w)
 static void assert_hash_bytes(const unsigned char *bin, const char *hex)
 {
 	char got[33];
-	int i;
 
-	for (i = 0; i < 16; i++)
-		snprintf(got + 2 * i, 3, "%02x", bin[i]);
+	hex_encode(bin, 16, got);
 	assert_string_equal(got, hex);
 }
 

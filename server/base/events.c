@@ -34,6 +34,7 @@ static struct {
 	pthread_t writer;
 	int running;
 	int stopping;
+	int awaiting_start; /* lines wait for "start", which is written first */
 	FILE *out;
 	int out_is_stdout;
 	struct line *head, *tail; /* queue for the writer */
@@ -118,7 +119,7 @@ static void *writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&ev.lock);
 	for (;;) {
-		while (!ev.head && !ev.stopping)
+		while ((!ev.head || ev.awaiting_start) && !ev.stopping)
 			pthread_cond_wait(&ev.wake, &ev.lock);
 		struct line *batch = ev.head;
 		ev.head = ev.tail = NULL;
@@ -174,6 +175,13 @@ int events_open(const char *path, char *err, size_t errlen)
 	}
 	ev.running = 1;
 	return 0;
+}
+
+void events_start_first(void)
+{
+	pthread_mutex_lock(&ev.lock);
+	ev.awaiting_start = 1;
+	pthread_mutex_unlock(&ev.lock);
 }
 
 int events_close(void)
@@ -278,6 +286,17 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 			        "are dropped and counted\n",
 			        QUEUE_MAX_BYTES >> 20);
 		}
+	} else if (ev.running && ev.awaiting_start && conn == 0 && strcmp(event, "start") == 0) {
+		/* What start-up logged before (a prefilled listener's
+		 * admission) follows it: readers find "start" on line 1. */
+		l->next = ev.head;
+		ev.head = l;
+		if (!ev.tail)
+			ev.tail = l;
+		ev.queued_bytes += strlen(text) + 1;
+		ev.awaiting_start = 0;
+		pthread_cond_signal(&ev.wake);
+		l = NULL;
 	} else if (ev.running) {
 		int was_empty = !ev.head;
 		if (ev.tail)

@@ -18,6 +18,10 @@ int events_open(const char *path, char *err, size_t errlen);
  * when the sink blocked past the wait (the writer is stuck in a write and
  * holds the stream: the caller must leave with _exit, as exit() would
  * flush that stream and block too), else 0. */
+/* Holds every line until a "start" event (connection 0), which is then
+ * written first: the log's first line is "start" whatever start-up logged
+ * before it. events_close() writes what is held if no start came. */
+void events_start_first(void);
 int events_close(void);
 
 /* The event log's schema (docs/events.schema.json), said in "start": a

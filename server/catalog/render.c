@@ -357,6 +357,16 @@ static void strikes_text(const struct scenario *s, char *buf, size_t n)
 		         s->name);
 }
 
+/* Whether a related hit before i came from the same template. */
+static int template_seen(const struct find_hit *hits, size_t i, const char *template_name)
+{
+	for (size_t j = 0; j < i; j++)
+		if (hits[j].score < 3 && hits[j].s->template_name &&
+		    strcmp(hits[j].s->template_name, template_name) == 0)
+			return 1;
+	return 0;
+}
+
 void render_find(const struct find_hit *hits, size_t n, size_t total, const char *code,
                  const char *extended, int port_base, int json, FILE *out)
 {
@@ -408,6 +418,21 @@ void render_find(const struct find_hit *hits, size_t n, size_t total, const char
 				      "code, or a server that sends that code:\n",
 				      out);
 		}
+		if (g == 1 && s->template_name) {
+			/* A related template's instances are one entry: they
+			 * differ only in the phase. */
+			if (template_seen(hits, i, s->template_name))
+				continue;
+			size_t k = 0;
+			for (size_t j = i; j < n; j++)
+				k += hits[j].score < 3 && hits[j].s->template_name &&
+				     strcmp(hits[j].s->template_name, s->template_name) == 0;
+			fprintf(out,
+			        "\n  %s-PHASE: %zu scenarios (%s, ...; 'rdpfault list %s-*')\n",
+			        s->template_name, k, s->name, s->template_name);
+			fprintf(out, "    %s\n", s->summary);
+			continue;
+		}
 		strikes_text(s, strikes, sizeof(strikes));
 		fprintf(out, "\n  %s", s->name);
 		if (s->alias)
@@ -415,8 +440,11 @@ void render_find(const struct find_hit *hits, size_t n, size_t total, const char
 		if (port_base >= 0)
 			fprintf(out, ", port %d", port_base + s->port_offset);
 		fprintf(out, "\n    %s\n    the server: %s\n", s->summary, strikes);
-		if (hits[i].e && hits[i].e->note)
-			fprintf(out, "    %s: %s\n", hits[i].e->client, hits[i].e->note);
+		const struct sc_expect *e = hits[i].e;
+		if (e && e->code)
+			fprintf(out, "    %s shows: %s%s%s%s%s\n", e->client, e->code,
+			        e->extended ? ", extended " : "", e->extended ? e->extended : "",
+			        e->message ? ": " : "", e->message ? e->message : "");
 	}
 	if (n < total)
 		fprintf(out, "\n  ... and %zu more (--json lists them all)\n", total - n);

@@ -2,9 +2,17 @@
  *
  * WinPR 2.11 reads "USER:DOMAIN:LM:NT:::" and takes the 16-byte NT hash
  * from field 4; the LM field may be empty (winpr-hash -f sam leaves it
- * empty too). The NT hash is MD4 over the UTF-16LE password, so the UTF-8
- * password is decoded strictly here: two spellings of one password must
- * not give two hashes. MD4 lives in OpenSSL 3's legacy provider. */
+ * empty too). The NT hash is WinPR's own: ConvertToUnicode for the UTF-16LE
+ * form, NTOWFv1W for MD4 over it, the code the NLA server itself runs.
+ *
+ * The password is checked to be well-formed UTF-8 first: WinPR 2.11 (built
+ * with ICU, as Debian's is) turns each bad sequence into U+FFFD instead of
+ * failing, so "\xff" and "\xc3" would give one hash, and two spellings of
+ * one password must not give two.
+ *
+ * WinPR's MD4 is OpenSSL's unless WinPR was built WITH_INTERNAL_MD4, which
+ * Debian 12's 2.11.7 is not: it needs OpenSSL 3's legacy provider, which
+ * winpr_InitializeSSL loads. sam_md4_ok() asks WinPR whether it works. */
 
 #include "catalog/sam.h"
 
@@ -15,129 +23,100 @@
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
+#include <winpr/crt.h>
+#include <winpr/ntlm.h>
 
 #include "base/hexstr.h"
 
-int sam_md4_ok(void)
+/* 1 when `str` is well-formed UTF-8: no stray continuation byte, overlong
+ * form, UTF-16 surrogate, value past U+10FFFF or sequence cut short (a NUL
+ * is never a continuation byte, so nothing is read past it). */
+static int utf8_valid(const char *str)
 {
-	EVP_MD *md;
-	int ok;
+	const unsigned char *s = (const unsigned char *)str;
 
-	/* A failed fetch queues an error nobody else should see. */
-	ERR_set_mark();
-	md = EVP_MD_fetch(NULL, "MD4", NULL);
-	ERR_pop_to_mark();
-	ok = md != NULL;
-	EVP_MD_free(md);
-	return ok;
+	while (*s) {
+		uint32_t c = *s;
+		uint32_t min;
+		int len;
+		int i;
+
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			len = 2;
+			min = 0x80;
+			c &= 0x1f;
+		} else if ((c & 0xf0) == 0xe0) {
+			len = 3;
+			min = 0x800;
+			c &= 0x0f;
+		} else if ((c & 0xf8) == 0xf0) {
+			len = 4;
+			min = 0x10000;
+			c &= 0x07;
+		} else {
+			return 0; /* a stray continuation byte, or 0xf8..0xff */
+		}
+		for (i = 1; i < len; i++) {
+			if ((s[i] & 0xc0) != 0x80)
+				return 0;
+			c = (c << 6) | (s[i] & 0x3f);
+		}
+		if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+			return 0;
+		s += len;
+	}
+	return 1;
 }
 
-/* Decodes one UTF-8 sequence at *p into *cp and advances *p. Rejects
- * overlong forms, UTF-16 surrogates, values past U+10FFFF and sequences cut
- * short (a NUL is never a continuation byte, so nothing is read past it). */
-static int utf8_next(const unsigned char **p, uint32_t *cp)
+/* NTOWFv1W over `units` UTF-16 code units. A failed MD4 fetch queues
+ * OpenSSL errors nobody else should see, so they are dropped. */
+static int nt_hash_w(WCHAR *wide, int units, unsigned char out[16])
 {
-	const unsigned char *s = *p;
-	uint32_t c = s[0];
-	uint32_t min;
-	int len;
-	int i;
+	BYTE hash[16];
+	BOOL ok;
 
-	if (c < 0x80) {
-		*cp = c;
-		*p = s + 1;
-		return 0;
-	}
-	if ((c & 0xe0) == 0xc0) {
-		len = 2;
-		min = 0x80;
-		c &= 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3;
-		min = 0x800;
-		c &= 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4;
-		min = 0x10000;
-		c &= 0x07;
-	} else {
-		return -1; /* a stray continuation byte, or 0xf8..0xff */
-	}
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+	ERR_set_mark();
+	ok = NTOWFv1W(wide, (UINT32)((size_t)units * sizeof(WCHAR)), hash);
+	ERR_pop_to_mark();
+	if (!ok)
 		return -1;
-	*cp = c;
-	*p = s + len;
+	memcpy(out, hash, 16);
+	OPENSSL_cleanse(hash, sizeof(hash));
 	return 0;
 }
 
-/* UTF-16LE of `s` into a malloc'd buffer (2 bytes per UTF-8 byte is the
- * most it can take). */
-static unsigned char *utf8_to_utf16le(const char *s, size_t *outlen)
+int sam_md4_ok(void)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	size_t cap = 2 * strlen(s) + 1;
-	unsigned char *buf = malloc(cap);
-	size_t n = 0;
+	WCHAR empty[1] = {0};
+	unsigned char hash[16];
 
-	if (!buf)
-		return NULL;
-	while (*p) {
-		uint32_t cp;
-
-		if (utf8_next(&p, &cp) < 0) {
-			OPENSSL_clear_free(buf, cap);
-			return NULL;
-		}
-		if (cp >= 0x10000) {
-			uint32_t v = cp - 0x10000;
-			uint32_t hi = 0xd800 | (v >> 10);
-			uint32_t lo = 0xdc00 | (v & 0x3ff);
-
-			buf[n++] = hi & 0xff;
-			buf[n++] = hi >> 8;
-			buf[n++] = lo & 0xff;
-			buf[n++] = lo >> 8;
-		} else {
-			buf[n++] = cp & 0xff;
-			buf[n++] = cp >> 8;
-		}
-	}
-	*outlen = n;
-	return buf;
+	return nt_hash_w(empty, 0, hash) == 0;
 }
 
 int sam_nt_hash(const char *password, unsigned char out[16])
 {
-	unsigned char digest[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
-	unsigned char *wide;
-	size_t wlen = 0;
-	EVP_MD *md;
-	int ok;
+	WCHAR *wide = NULL;
+	int units;
+	int rc;
 
-	if (!out || !password)
+	if (!out || !password || !utf8_valid(password))
 		return -1;
-	wide = utf8_to_utf16le(password, &wlen);
-	if (!wide)
+	/* -1: the NUL is converted too, so "" gives one unit, where a length
+	 * of 0 would be refused (and so NTOWFv1A cannot hash ""). */
+	units = ConvertToUnicode(CP_UTF8, 0, password, -1, &wide, 0);
+	if (units < 1 || !wide) {
+		free(wide);
 		return -1;
-	ERR_set_mark();
-	md = EVP_MD_fetch(NULL, "MD4", NULL);
-	ok = md && EVP_Digest(wide, wlen, digest, &dlen, md, NULL) && dlen == 16;
-	ERR_pop_to_mark();
-	EVP_MD_free(md);
+	}
+	rc = nt_hash_w(wide, units - 1, out);
 	/* The buffer is the password itself, only re-encoded. */
-	OPENSSL_clear_free(wide, 2 * strlen(password) + 1);
-	if (!ok)
-		return -1;
-	memcpy(out, digest, 16);
-	OPENSSL_cleanse(digest, sizeof(digest));
-	return 0;
+	OPENSSL_cleanse(wide, (size_t)units * sizeof(WCHAR));
+	free(wide);
+	return rc;
 }
 
 int sam_nt_hash_hex(const char *password, char out[33])

@@ -1,17 +1,19 @@
 /* sam.h — the NTLM account file FreeRDP's NLA server reads (NtlmSamFile):
  * lines "USER:DOMAIN:LMHASH:NTHASH:::". The NT hash is MD4 of the UTF-16LE
- * password; OpenSSL 3 has MD4 only in its legacy provider, so sam_md4_ok()
- * says at start whether NLA can work at all. */
+ * password, made with WinPR (ConvertToUnicode, NTOWFv1W) as NTLM makes it.
+ * Debian's WinPR takes MD4 from OpenSSL 3, which has it only in its legacy
+ * provider, so sam_md4_ok() says at start whether NLA can work at all. */
 #ifndef RDPFAULT_SAM_H
 #define RDPFAULT_SAM_H
 
 #include <stddef.h>
 
-/* 1 when MD4 can be fetched from the default library context, else 0. */
+/* 1 when WinPR can hash (MD4 from the default library context), else 0. */
 int sam_md4_ok(void);
 
 /* NT hash of `password` (UTF-8): MD4 of its UTF-16LE form, 16 bytes.
- * Returns 0, or -1 (MD4 unavailable, invalid UTF-8). */
+ * Returns 0, or -1 (MD4 unavailable; invalid UTF-8: overlong forms,
+ * surrogates, past U+10FFFF, cut short). */
 int sam_nt_hash(const char *password, unsigned char out[16]);
 
 /* The same as 32 lowercase hex digits + NUL into out[33]. */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hexstr.h"
+
 /* ---------------------------------------------------------------------------
  * Allocation helpers
  * ------------------------------------------------------------------------ */
@@ -81,10 +83,14 @@ char *ld_escape(const char *s, size_t max)
 	char *o = out;
 	for (size_t i = 0; i < shown; i++) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '"')
-			o += sprintf(o, "\\x%02x", ch);
-		else
+		if (ch < 0x20 || ch == 0x7f || ch == '\\' || ch == '"') {
+			*o++ = '\\';
+			*o++ = 'x';
+			hex_encode(&ch, 1, o);
+			o += 2;
+		} else {
 			*o++ = (char)ch;
+		}
 	}
 	if (shown < len)
 		o += sprintf(o, "...");

@@ -10,7 +10,7 @@
 #include "catalog/find.h"
 #include "catalog/render.h"
 
-#define FIND_SHOWN 25
+#define FIND_SHOWN 200
 
 static const char usage[] =
         "Usage: rdpfault find CODE [EXTENDED] [OPTIONS]\n"

@@ -83,6 +83,7 @@ static int run(struct cli *c)
 		catalog_free(&cat);
 		return rc;
 	}
+	rc = EXIT_OK;
 	const struct scenario **picked = calloc(cat.n ? cat.n : 1, sizeof(*picked));
 	size_t n = 0;
 	if (!picked) {

@@ -295,15 +295,15 @@ static int run(struct cli *c)
 	/* OpenSSL as FreeRDP needs it. */
 	winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
 	if (!tlshook_ready()) {
-		log_error("cannot find libssl's SSL_do_handshake");
+		cli_say(c, "cannot find libssl's SSL_do_handshake");
 		return EXIT_RUNTIME;
 	}
 	if (wloghook_install(c->verbose >= 2, peer_install_hooks()) != 0) {
-		log_error("cannot install the FreeRDP log hook");
+		cli_say(c, "cannot install the FreeRDP log hook");
 		return EXIT_RUNTIME;
 	}
 	if (freerdp_warm_statics() != 0) {
-		log_error("FreeRDP cannot make a peer");
+		cli_say(c, "FreeRDP cannot make a peer");
 		return EXIT_RUNTIME;
 	}
 	events_clock_start();
@@ -311,19 +311,23 @@ static int run(struct cli *c)
 	     harness_check_file("--ready-file", c->serve.ready_file, err, sizeof(err))) ||
 	    (c->serve.ports_file &&
 	     harness_check_file("--ports-file", c->serve.ports_file, err, sizeof(err)))) {
-		log_error("%s", err);
+		cli_say(c, "%s", err);
 		return EXIT_RUNTIME;
 	}
 	if (events_open(c->serve.events_path, err, sizeof(err)) != 0) {
-		log_error("%s", err);
+		cli_say(c, "%s", err);
 		return EXIT_RUNTIME;
 	}
+	events_start_first();
 	rc = harness_prepare(&h, &c->serve, err, sizeof(err));
 	if (rc == 0)
 		rc = harness_listen(&h, err, sizeof(err));
 	if (rc != 0) {
 		int set_only = rc == -2 && h.catalog.set_problems > 0;
-		log_error("%s", err);
+		if (rc == -3)
+			usage_error(c, "%s", err);
+		else
+			cli_say(c, "%s", err);
 		events_emit(0, "error", json_pack("{s:s}", "error", err));
 		events_close();
 		harness_free(&h);

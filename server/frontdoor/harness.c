@@ -192,6 +192,7 @@ static void stop(struct harness *h, const char *why)
 	if (f->stopping)
 		return;
 	f->stopping = 1;
+	h->stopped_by = why;
 	log_info("%s: stopping", why);
 	for (size_t i = 0; i < f->n_listeners; i++)
 		listener_close(&f->listeners[i]);
@@ -382,6 +383,7 @@ int harness_run(struct harness *h)
 	                          (int)h->peers_left, "closed_at_stop", (int)closed_here,
 	                          "fd_exhaustion_bursts", (json_int_t)listener_fd_bursts());
 	json_object_set_new(stopf, "events_dropped", json_integer((json_int_t)events_dropped()));
+	json_object_set_new(stopf, "stopped_by", json_string(h->stopped_by ? h->stopped_by : "?"));
 	json_t *adm = admission_summary(f);
 	if (json_object_size(adm))
 		json_object_set_new(stopf, "admission", adm);

@@ -26,6 +26,7 @@ struct harness {
 	volatile sig_atomic_t forced; /* a second signal: stop waiting */
 	long peers_left;              /* peer threads still inside FreeRDP at exit */
 	int exit_code;                /* of harness_run */
+	const char *stopped_by; /* "SIGTERM", "SIGHUP", "the ready file"...: the stop event's */
 };
 
 /* Loads the catalog and prepares every scenario. 0, or -1 with err set.

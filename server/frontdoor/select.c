@@ -23,6 +23,7 @@
 #include "base/clock.h"
 #include "catalog/cookie.h"
 #include "base/events.h"
+#include "base/hexstr.h"
 #include "catalog/faultplan.h"
 #include "frontdoor/front.h"
 #include "base/log.h"
@@ -93,6 +94,33 @@ const struct served *select_by_cookie(const struct front *f, const char *cookie,
 	return NULL;
 }
 
+/* Whether to warn about this unmatched cookie: once per distinct cookie,
+ * for the first WARNED_COOKIES of them, then once that no more will be. A
+ * client retrying or a load test must not flood stderr (a full stderr
+ * pipe would stall the harness); the event log has every one. Called on
+ * the event loop's thread only. */
+#define WARNED_COOKIES 16
+static int warn_cookie(const char *cookie)
+{
+	static char warned[WARNED_COOKIES][X224_COOKIE_MAX + 1];
+	static size_t n;
+	static int said_enough;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(warned[i], cookie) == 0)
+			return 0;
+	if (n < WARNED_COOKIES) {
+		snprintf(warned[n++], sizeof(warned[0]), "%s", cookie);
+		return 1;
+	}
+	if (!said_enough) {
+		said_enough = 1;
+		log_warn("%d different unmatched cookies warned about: the rest are only in the "
+		         "event log (\"cookie_unmatched\")",
+		         WARNED_COOKIES);
+	}
+	return 0;
+}
+
 /* The "scenario" event; a cookie that names no scenario, or the start of
  * several, is said there and warned about: the client gets the listener's
  * default, which is rarely what its user meant. */
@@ -112,21 +140,26 @@ static void report_selection(const struct front *f, struct conn *c, const struct
 				                         i ? ", " : "", name);
 		}
 		json_object_set_new(ev, "cookie_unmatched", json_string(c->req.cookie));
+		int warn = warn_cookie(c->req.cookie);
 		if (r->how == COOKIE_AMBIGUOUS) {
 			json_object_set_new(ev, "cookie_candidates", cand);
-			log_warn(
-			        "conn %llu: cookie \"%s\" begins %zu scenario names (%s%s): "
-			        "serving "
-			        "the listener's default %s; select by the scenario's alias or port",
-			        (unsigned long long)c->id, c->req.cookie, r->n_candidates, names,
-			        r->n_candidates > COOKIE_CANDIDATES ? ", ..." : "",
-			        served_name(c->served));
+			if (warn)
+				log_warn("conn %llu: cookie \"%s\" begins %zu scenario names "
+				         "(%s%s): "
+				         "serving "
+				         "the listener's default %s; select by the scenario's "
+				         "alias or port",
+				         (unsigned long long)c->id, c->req.cookie, r->n_candidates,
+				         names, r->n_candidates > COOKIE_CANDIDATES ? ", ..." : "",
+				         served_name(c->served));
 		} else {
 			json_decref(cand);
-			log_warn("conn %llu: cookie \"%s\" names no scenario: serving the "
-			         "listener's "
-			         "default %s ('rdpfault list' shows names and aliases)",
-			         (unsigned long long)c->id, c->req.cookie, served_name(c->served));
+			if (warn)
+				log_warn("conn %llu: cookie \"%s\" names no scenario: serving the "
+				         "listener's "
+				         "default %s ('rdpfault list' shows names and aliases)",
+				         (unsigned long long)c->id, c->req.cookie,
+				         served_name(c->served));
 		}
 	}
 	events_emit(c->id, "scenario", ev);
@@ -134,11 +167,8 @@ static void report_selection(const struct front *f, struct conn *c, const struct
 
 static void report_bad_request(struct conn *c, int status, const uint8_t *buf, size_t n)
 {
-	char hex[3 * 16 + 1] = "";
-	size_t show = n < 16 ? n : 16;
-	for (size_t i = 0; i < show; i++)
-		snprintf(hex + 3 * i, sizeof(hex) - 3 * i, "%02x%s", buf[i],
-		         i + 1 < show ? " " : "");
+	char hex[2 * 16 + 1];
+	hex_encode(buf, n < 16 ? n : 16, hex);
 	events_emit(c->id, "bad-request",
 	            json_pack("{s:s, s:s, s:I, s:s}", "error", x224_status_name(status), "why",
 	                      x224_status_text(status), "bytes_seen", (json_int_t)n, "head", hex));
