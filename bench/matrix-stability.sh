@@ -21,7 +21,7 @@ pass() { # NAME, extra options...
   local name=$1
   shift
   local rc=0
-  "$build/rdpfault" matrix "${common[@]}" --json "$out/$name.json" "$@" \
+  "$build/rdpfault" matrix "${common[@]}" --json-report "$out/$name.json" "$@" \
     2> "$out/$name.txt" || rc=$?
   python3 - "$out/$name.json" "$name" <<'PY'
 import json, sys

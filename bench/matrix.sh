@@ -13,14 +13,14 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 rc=0
 "$build/rdpfault" matrix --clients xfreerdp,rdesktop,nmap --jobs 6 --time-scale 0.2 \
-  --json "$out/matrix.json" "$@" 2> "$out/progress.txt" || rc=$?
+  --json-report "$out/matrix.json" "$@" 2> "$out/progress.txt" || rc=$?
 tail -1 "$out/progress.txt"
 python3 - "$out/matrix.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 s = d["summary"]
 print(f"wall time: {s['wall_s']} s for {s['cells']} cells "
-      f"({s['pass']} matched, {s['drift']} drifted, {s['unstable']} unstable, {s['skipped']} without expectation)")
+      f"({s['pass']} pass, {s['drift']} drift, {s['unstable']} unstable, {s['skipped']} without expectation)")
 print(f"{'client':<10} {'cells':>5} {'total s':>8} {'mean s':>7} {'max s':>6}")
 for c, v in s["client_seconds"].items():
     print(f"{c:<10} {v['cells']:>5} {v['total']:>8} {v['mean']:>7} {v['max']:>6}")
