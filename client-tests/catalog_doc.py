@@ -58,12 +58,14 @@ def render(scs):
            "what the scenario file expects of that client, measured with xfreerdp 2.11.7, rdesktop "
            "1.9.0, nmap 7.93 and impacket 0.10.0 and held to it by `rdpfault matrix` (one outcome "
            "per cell, every run). mstsc cannot run here: its documented codes are in "
-           "`rdpfault show NAME`.", ""]
+           "`rdpfault show NAME`, and it selects a scenario by its alias (`/u:ALIAS`) or by its "
+           "port (13390 + offset; `rdpfault rdp-file NAME`).", ""]
     used = [c for c in CLIENTS if any(expect_of(s, c) for s in scs)]
-    out.append("| scenario | offset | summary | " + " | ".join(used) + " |")
-    out.append("|---|---|---|" + "---|" * len(used))
+    out.append("| scenario | alias | offset | summary | " + " | ".join(used) + " |")
+    out.append("|---|---|---|---|" + "---|" * len(used))
     for s in sorted(scs, key=lambda s: s["port_offset"]):
-        row = [f"`{s['name']}`", str(s["port_offset"]), cell(s["summary"])]
+        row = [f"`{s['name']}`", f"`{s['alias']}`" if s.get("alias") else "",
+               str(s["port_offset"]), cell(s["summary"])]
         row += [cell(outcome(expect_of(s, c))) for c in used]
         out.append("| " + " | ".join(row) + " |")
     out.append("")

@@ -1,7 +1,10 @@
 """`rdpfault matrix` itself: a user's client defined in a data file runs in
-the matrix; a drift exits 1 and lands in the JUnit report with the
+the matrix; a drift exits 5 and lands in the JUnit report with the
 client's output and the server's event log; the JUnit XML validates
-against the JUnit schema; the HTML page works in a real browser (headless
+against the JUnit schema and carries rdpfault's and each client's version,
+its timestamp, host and scenario files; the JSON report validates against
+docs/matrix.schema.json; shards of one run are disjoint and merge into one
+report; a client's stdout and stderr keep the order it wrote them in; the HTML page works in a real browser (headless
 Chromium: one grid cell per pair, a cell opens its timeline); the runner
 starts Xvfb itself when there is no display; bad input exits 2 naming the
 problem.
@@ -59,9 +62,102 @@ class Matrix(unittest.TestCase):
         self.assertRegex(cells["ssl-not-allowed"]["output_tail"], r"0300080002000000")
         self.assertEqual(cells["ssl-not-allowed"]["exit"], 1)
         # Not a TTY: one plain line per cell.
-        self.assertEqual(len(re.findall(r"^\[\d/4\] ok ", err, re.M)), 4, err)
+        self.assertEqual(len(re.findall(r"^\[\d/4\] pass ", err, re.M)), 4, err)
         self.assertEqual(report["summary"]["pass"], 4)
+        self.assertEqual(rf.schema_errors(report, "matrix"), [])
+        version = subprocess.run([rf.rdpfault_binary(), "--version"], capture_output=True,
+                                 text=True).stdout.split()[-1]
+        self.assertEqual(report["meta"]["rdpfault"], version)
         self.validate(self.path("r.xml"))
+        suite = ET.parse(self.path("r.xml")).getroot().find("testsuite")
+        props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+        self.assertEqual(props["rdpfault.version"], version)
+        self.assertEqual(props["client.name"], "x224-probe")
+        self.assertEqual(props["client.file"], PROBE)
+        self.assertRegex(suite.get("timestamp"), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$")
+        self.assertTrue(suite.get("hostname"))
+        files = {t.get("name"): t.get("file") for t in suite.iter("testcase")}
+        self.assertTrue(files["healthy-tls"].endswith("/scenarios/healthy-tls.yaml"), files)
+        # A broken report does not validate: the schema is no formality.
+        report["cells"][0]["status"] = "ok"
+        self.assertTrue(rf.schema_errors(report, "matrix"))
+
+    def test_client_versions_in_meta_and_junit(self):
+        rc, _, err = matrix("--clients", "nmap", "--select", "healthy-tls",
+                            "--json-report", self.path("r.json"), "--junit", self.path("r.xml"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("r.json")) as f:
+            meta = json.load(f)["meta"]
+        nmap = subprocess.run(["nmap", "--version"], capture_output=True, text=True).stdout
+        want = re.search(r"Nmap version (\S+)", nmap).group(1)
+        self.assertEqual([(c["name"], c["version"]) for c in meta["clients"]], [("nmap", want)])
+        suite = ET.parse(self.path("r.xml")).getroot().find("testsuite")
+        props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+        self.assertEqual(props["client.version"], want)
+
+    def test_shards_are_disjoint_and_merge_into_one_report(self):
+        reports = []
+        for i in (1, 2, 3):
+            out = self.path(f"s{i}.json")
+            rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
+                                "--select", PROBE_SCENARIOS, "--shard", f"{i}/3",
+                                "--json-report", out)
+            self.assertEqual(rc, 0, err)
+            with open(out) as f:
+                reports.append(json.load(f))
+            self.assertEqual(reports[-1]["meta"]["shard"], f"{i}/3")
+        keys = [{c["scenario"] for c in r["cells"]} for r in reports]
+        self.assertEqual(sum(len(k) for k in keys), 4)        # each cell in one shard
+        self.assertEqual(set().union(*keys), set(PROBE_SCENARIOS.split(",")))
+        # The same shard twice gives the same share.
+        rc, _, err = matrix("--client-file", PROBE, "--clients", "x224-probe",
+                            "--select", PROBE_SCENARIOS, "--shard", "2/3",
+                            "--json-report", self.path("again.json"))
+        with open(self.path("again.json")) as f:
+            self.assertEqual({c["scenario"] for c in json.load(f)["cells"]}, keys[1])
+        rc, _, err = matrix("merge", *[self.path(f"s{i}.json") for i in (1, 2, 3)],
+                            "--json-report", self.path("m.json"), "--junit", self.path("m.xml"),
+                            "--html", self.path("m.html"))
+        self.assertEqual(rc, 0, err)
+        self.assertIn("3 reports, 4 cells: 4 pass", err)
+        with open(self.path("m.json")) as f:
+            merged = json.load(f)
+        self.assertEqual(rf.schema_errors(merged, "matrix"), [])
+        self.assertEqual(merged["meta"]["shards"], ["1/3", "2/3", "3/3"])
+        self.assertEqual({c["scenario"] for c in merged["cells"]}, set(PROBE_SCENARIOS.split(",")))
+        self.validate(self.path("m.xml"))
+        root = ET.parse(self.path("m.xml")).getroot()
+        self.assertEqual(root.get("tests"), "4")
+        with open(self.path("m.html")) as f:
+            self.assertEqual(len(re.findall(r'<td id="cell-\d+"', f.read())), 4)
+        # The same shard twice is a mistake, said.
+        rc, _, err = matrix("merge", self.path("s1.json"), self.path("s1.json"), self.path("s2.json"),
+                            "--junit", self.path("x.xml"))
+        if keys[0]:
+            self.assertEqual(rc, 2)
+            self.assertIn("two reports of the same shard?", err)
+        rc, _, err = matrix("merge", self.path("s1.json"))
+        self.assertEqual(rc, 2)
+        self.assertIn("rdpfault matrix merge: say where to write", err)
+        rc, _, err = matrix("--shard", "4/3")
+        self.assertEqual(rc, 2)
+        self.assertIn("--shard", err)
+
+    def test_client_output_in_the_order_written(self):
+        client = self.path("talker.yaml")
+        script = self.path("talker.py")
+        with open(script, "w") as f:
+            f.write("import sys\nprint('out-1')\nprint('err-2', file=sys.stderr)\n"
+                    "print('out-3')\nprint('err-4', file=sys.stderr)\n")
+        with open(client, "w") as f:
+            f.write(f"name: talker\ncommand: [/usr/bin/python3, {script}]\nverdict: exit\n"
+                    "success: {exit: 0}\nexpect:\n  \"healthy-tls\": {result: connected}\n")
+        rc, _, err = matrix("--client-file", client, "--clients", "talker",
+                            "--select", "healthy-tls", "--json-report", self.path("r.json"))
+        self.assertEqual(rc, 0, err)
+        with open(self.path("r.json")) as f:
+            tail = json.load(f)["cells"][0]["output_tail"]
+        self.assertEqual(tail.split(), ["out-1", "err-2", "out-3", "err-4"])
 
     def test_drift_exits_1_with_output_and_event_log_in_junit(self):
         wrong = self.path("probe-wrong.yaml")
@@ -75,8 +171,8 @@ class Matrix(unittest.TestCase):
         rc, _, err = matrix("--client-file", wrong, "--clients", "x224-probe",
                             "--select", "healthy-tls,healthy-rdp", "--junit", self.path("r.xml"),
                             "--html", self.path("r.html"))
-        self.assertEqual(rc, 1, err)
-        self.assertIn("DRIFT healthy-tls x x224-probe", err)
+        self.assertEqual(rc, 5, err)
+        self.assertIn("DRIFT    healthy-tls x x224-probe", err)
         self.assertIn("output lacks 'confirm: never'", err)
         self.validate(self.path("r.xml"))
         root = ET.parse(self.path("r.xml")).getroot()
@@ -111,7 +207,7 @@ expect:
         args = ["--client-file", alt, "--clients", "alternating-probe", "--select", "healthy-tls"]
         rc, _, err = matrix(*args, "--repeat", "4", "--json-report", self.path("r.json"),
                             "--junit", self.path("r.xml"), "--html", self.path("r.html"))
-        self.assertEqual(rc, 1, err)
+        self.assertEqual(rc, 5, err)
         self.assertIn("UNSTABLE healthy-tls x alternating-probe", err)
         self.assertIn("0 pass (4 runs each), 0 drift, 1 unstable", err)
         with open(self.path("r.json")) as f:
@@ -227,7 +323,7 @@ expect:
         text = data.decode()
         self.assertIn("\r\x1b[K[", text)                 # the bar redraws in place
         self.assertRegex(text, r"\[#{30}\] 2/2, 0 not pass")
-        self.assertNotRegex(text, r"\[\d/2\] ok")       # no per-cell lines for matches
+        self.assertNotRegex(text, r"\[\d/2\] pass")     # no per-cell lines for matches
 
     def test_bad_input_exits_2_naming_it(self):
         bad = self.path("bad.yaml")
@@ -239,16 +335,27 @@ expect:
             (["--client-file", bad], f"{bad}: verdict: session"),
             (["--client-file", bad.replace("bad", "cmd")], "cmd.yaml: command: required"),
             (["--clients", "nosuch"], "unknown client 'nosuch'"),
-            (["--select", "no-such-*"], "selects no scenario"),
             (["--jobs", "0"], "--jobs 0: expected 1-64"),
             (["--connect", "127.0.0.1"], "--connect needs --port-base"),
             (["--client-file", self.path("missing.yaml")], "missing.yaml: cannot read"),
-            (["--bogus"], "unrecognized arguments: --bogus"),
+            (["--bogus"], "rdpfault matrix: unrecognized arguments: --bogus"),
+            (["--scenarios", "x"], "--scenarios is now --select GLOB"),
+            (["--json", "r.json"], "--json FILE is now --json-report FILE"),
+            (["--scenario-dir", "/nonexistent"], "--scenario-dir /nonexistent: not a directory"),
         ]
         for args, needle in cases:
             rc, _, err = matrix(*args)
             self.assertEqual(rc, 2, (args, err))
             self.assertIn(needle, err, args)
+            self.assertIn("rdpfault matrix: try 'rdpfault matrix --help'", err, args)
+        # rdpfault's exit codes: nothing selected 4, an invalid catalog 3.
+        rc, _, err = matrix("--select", "no-such-*")
+        self.assertEqual(rc, 4, err)
+        self.assertIn("selects no scenario", err)
+        rc, _, err = matrix("--scenario-dir", os.path.join(rf.ROOT, "tests", "data",
+                                                           "scenarios-bad"))
+        self.assertEqual(rc, 3, err)
+        self.assertIn("scenarios-bad/", err)
 
     def chromium(self, *args):
         # No background networking: this machine's network is loopback only.

@@ -482,12 +482,13 @@ json_t *phases_json(void)
 	json_t *all = json_array();
 	for (int p = 1; p < PH_COUNT; p++)
 		json_array_append_new(
-		        all, json_pack("{s:s, s:s, s:{s:s, s:s, s:s}}", "phase",
-		                       phase_name((enum phase)p), "when",
-		                       phase_description((enum phase)p), "cut", "server_sent",
-		                       phase_strike_sent((enum phase)p), "harness_read",
-		                       phase_strike_read((enum phase)p), "moment",
-		                       phase_strike_immediate((enum phase)p) ? "client-waits"
-		                                                             : "quiescent"));
+		        all,
+		        json_pack("{s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "phase",
+		                  phase_name((enum phase)p), "code", phase_short((enum phase)p),
+		                  "when", phase_description((enum phase)p), "cut", "server_sent",
+		                  phase_strike_sent((enum phase)p), "harness_read",
+		                  phase_strike_read((enum phase)p), "moment",
+		                  phase_strike_immediate((enum phase)p) ? "client-waits"
+		                                                        : "quiescent"));
 	return all;
 }

@@ -293,6 +293,8 @@ void render_model(int which, int json, FILE *out)
 				fprintf(out, "%-18s %s\n",
 				        json_string_value(json_object_get(o, "phase")),
 				        json_string_value(json_object_get(o, "when")));
+				fprintf(out, "%-18s   short code (template aliases): %s\n", "",
+				        json_string_value(json_object_get(o, "code")));
 				fprintf(out, "%-18s   a cut strikes when the server has sent: %s\n",
 				        "", json_string_value(json_object_get(cut, "server_sent")));
 				fprintf(out, "%-18s   and the harness has read: %s\n", "",
