@@ -254,7 +254,12 @@ def main():
     under = sum(e["event"] == "accept" for e in h.events()) - before_stop
     print(f"SIGTERM under load ({under} connections accepted meanwhile): exit {code} "
           f"in {stop_s:.2f} s")
-    ok &= code == 0 and stop_s < 1.0
+    # An ASan build's exit includes LeakSanitizer's scan of the whole heap
+    # (hundreds of MB after the load): its bound covers that too.
+    limit = 5.0 if a.asan else 1.0
+    if stop_s >= limit:
+        print(f"FAIL: the stop took {stop_s:.2f} s (bound {limit:.0f} s)")
+    ok &= code == 0 and stop_s < limit
 
     # The account: every accepted connection closed once, every connected
     # client connection accepted (by source port, in order), stop last.
