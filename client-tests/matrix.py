@@ -481,6 +481,14 @@ class Progress:
         self.total, self.done, self.bad = total, 0, 0
         self.stream, self.tty = stream, stream.isatty()
         self.lock = threading.Lock()
+        self.t0 = time.monotonic()
+
+    def eta(self):
+        """The time left at the pace so far, once a cell has run."""
+        if not self.done or self.done >= self.total:
+            return ""
+        left = (time.monotonic() - self.t0) / self.done * (self.total - self.done)
+        return f", ETA {int(left) // 60}m{int(left) % 60:02d}s"
 
     def cell(self, cell):
         with self.lock:
@@ -499,8 +507,11 @@ class Progress:
                 bar = "#" * fill + "." * (width - fill)
                 if cell["status"] != "pass":
                     self.stream.write("\r\033[K" + line + "\n")
-                self.stream.write(f"\r\033[K[{bar}] {self.done}/{self.total}, "
-                                  f"{self.bad} not pass  {cell['scenario']} x {cell['client']}")
+                status = (f"[{bar}] {self.done}/{self.total}, {self.bad} not pass{self.eta()}  "
+                          f"{cell['scenario']} x {cell['client']}")
+                # One line: never wider than the terminal, or it would scroll.
+                width = shutil.get_terminal_size((100, 24)).columns
+                self.stream.write("\r\033[K" + status[:max(width - 1, 20)])
             else:
                 self.stream.write(f"[{self.done}/{self.total}] {line}\n")
             self.stream.flush()

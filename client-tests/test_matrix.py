@@ -323,6 +323,7 @@ expect:
         text = data.decode()
         self.assertIn("\r\x1b[K[", text)                 # the bar redraws in place
         self.assertRegex(text, r"\[#{30}\] 2/2, 0 not pass")
+        self.assertRegex(text, r"\] 1/2, 0 not pass, ETA \d+m\d\ds ")  # the time left
         self.assertNotRegex(text, r"\[\d/2\] pass")     # no per-cell lines for matches
 
     def test_bad_input_exits_2_naming_it(self):
