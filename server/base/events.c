@@ -64,8 +64,9 @@ void events_wall_time(uint64_t ts_ms, char *buf, size_t n)
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 	gmtime_r(&secs, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-	         tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	size_t len = strftime(buf, n, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (len && len < n)
+		snprintf(buf + len, n - len, ".%03uZ", (unsigned)(ms % 1000) % 1000u);
 }
 
 uint64_t events_now_ms(void)

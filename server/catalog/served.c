@@ -1,8 +1,8 @@
-/* served.c — preparing what each scenario serves (see served.h): every
- * expensive thing is done here once, at start — the keys and certificates
- * are generated, the NLA account files written and their hashes made, the
- * RDP Standard Security key parsed — so that per connection FreeRDP gets
- * only copies. */
+/* served.c — preparing what each scenario serves (see served.h): the
+ * runtime directory, the test CA, the conditions each configuration sets
+ * up, the NLA account files and their hashes — once, at start, so that per
+ * connection FreeRDP gets only copies. The keys and certificates, the
+ * expensive part, are made by served_certs.c. */
 #include "catalog/served.h"
 
 #include <errno.h>
@@ -107,75 +107,14 @@ static void describe_conditions(struct served *s)
 	}
 }
 
-static int prepare_one(struct serving *h, struct served *s, const char *certs, const char *sams,
-                       char *err, size_t n)
+/* What is cheap to prepare: the conditions and the NLA account (its hash
+ * and file). Certificates come later (served_certs.c). */
+static int prepare_one(struct served *s, const char *sams, char *err, size_t n)
 {
 	const struct scenario *sc = s->sc;
-	const struct sc_cert *c = &sc->cert;
-	struct certgen_pair pair = {0};
 	char name[PATH_MAX], e[256];
 
 	describe_conditions(s);
-	if (sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) {
-		struct certgen_spec spec = {
-		        .subject_cn = c->subject_cn,
-		        .san_dns = (const char *const *)c->san_dns,
-		        .san_ip = (const char *const *)c->san_ip,
-		        .key_bits = c->key_bits,
-		        .digest = c->digest,
-		        .not_before_offset = c->not_before_offset,
-		        .not_after_offset = c->not_after_offset,
-		        .key = c->key_bits == 2048 ? h->shared_key : NULL,
-		        .issuer_cert = h->ca_cert,
-		        .issuer_key = h->ca_key,
-		};
-		if (certgen_make(&spec, &pair, e, sizeof(e)) != 0) {
-			snprintf(err, n, "%s: cannot make its certificate: %s", sc->name, e);
-			return -1;
-		}
-		s->cert_pem = strdup(pair.cert_pem);
-		s->key_pem = strdup(pair.key_pem);
-		if (c->key_mismatch) {
-			/* Serve a key that is not the certificate's: the server
-			 * then cannot complete TLS (the "corrupt MachineKeys"
-			 * report). */
-			EVP_PKEY *other = certgen_rsa_key(c->key_bits, e, sizeof(e));
-			char *other_pem = other ? certgen_private_pem(other) : NULL;
-			EVP_PKEY_free(other);
-			free(s->key_pem);
-			s->key_pem = other_pem;
-			if (!other_pem) {
-				certgen_pair_free(&pair);
-				snprintf(err, n, "%s: cannot make the mismatched key: %s", sc->name,
-				         e);
-				return -1;
-			}
-		}
-		snprintf(name, sizeof(name), "%s.crt", sc->name);
-		int rc = certgen_write_file(certs, name, pair.cert_pem, 0644, e, sizeof(e));
-		if (join(s->cert_path, sizeof(s->cert_path), certs, name) != 0)
-			rc = -1;
-		snprintf(name, sizeof(name), "%s.key", sc->name);
-		if (rc == 0 && s->key_pem)
-			rc = certgen_write_file(certs, name, s->key_pem, 0600, e, sizeof(e));
-		if (join(s->key_path, sizeof(s->key_path), certs, name) != 0)
-			rc = -1;
-		certgen_pair_free(&pair);
-		if (rc != 0 || !s->cert_pem || !s->key_pem) {
-			snprintf(err, n, "%s: %s", sc->name, rc ? e : "out of memory");
-			return -1;
-		}
-		/* Parsed once: every connection's TLS uses these (tlshook.c). */
-		BIO *kb = BIO_new_mem_buf(s->key_pem, -1), *cb = BIO_new_mem_buf(s->cert_pem, -1);
-		s->pkey = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
-		s->x509 = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
-		BIO_free(kb);
-		BIO_free(cb);
-		if (!s->pkey || !s->x509) {
-			snprintf(err, n, "%s: cannot parse its own key or certificate", sc->name);
-			return -1;
-		}
-	}
 	if (sc->account.user) {
 		char line[1024];
 		if (sam_nt_hash(sc->account.password, s->nt_hash) != 0) {
@@ -281,6 +220,10 @@ int serving_init(struct serving *sv, const struct catalog *cat, double time_scal
 {
 	int problems = 0;
 	memset(sv, 0, sizeof(*sv));
+	pthread_mutex_init(&sv->cert_lock, NULL);
+	pthread_cond_init(&sv->cert_cv, NULL);
+	const char *delay = getenv("RDPFAULT_TEST_CERT_DELAY_MS");
+	sv->cert_delay_ms = delay ? atoi(delay) : 0;
 	sv->items = calloc(cat->n ? cat->n : 1, sizeof(*sv->items));
 	if (!sv->items) {
 		if (err)
@@ -305,7 +248,7 @@ int serving_init(struct serving *sv, const struct catalog *cat, double time_scal
 
 int serving_prepare(struct serving *sv, const struct serving_options *o, char *err, size_t n)
 {
-	char certs[PATH_MAX], sams[PATH_MAX], e[256];
+	char sams[PATH_MAX], e[256];
 	int uses_nla = 0;
 	for (size_t i = 0; i < sv->n; i++)
 		uses_nla |= (sv->items[i].sc->protocols & SC_PROTO_NLA) != 0;
@@ -323,23 +266,16 @@ int serving_prepare(struct serving *sv, const struct serving_options *o, char *e
 	/* A directory the user named is theirs to keep, created or not. */
 	if (o->runtime_dir)
 		sv->runtime_created = 0;
-	if (subdir(sv->runtime_dir, "certs", certs, sizeof(certs), err, n) ||
+	if (subdir(sv->runtime_dir, "certs", sv->certs_dir, sizeof(sv->certs_dir), err, n) ||
 	    subdir(sv->runtime_dir, "sam", sams, sizeof(sams), err, n))
 		return -1;
 	if (o->ca_dir && load_or_make_ca(sv, o->ca_dir, err, n) != 0)
 		return -1;
-	sv->shared_key = certgen_rsa_key(2048, e, sizeof(e));
-	if (!sv->shared_key) {
-		snprintf(err, n, "cannot generate the RSA key: %s", e);
-		return -1;
-	}
-	if (certgen_rdp_key(sv->shared_key, &sv->rdp_key, e, sizeof(e)) != 0) {
-		snprintf(err, n, "the RDP Standard Security key: %s", e);
-		return -1;
-	}
-	for (size_t i = 0; i < sv->n; i++)
-		if (prepare_one(sv, &sv->items[i], certs, sams, err, n) != 0)
+	for (size_t i = 0; i < sv->n; i++) {
+		sv->items[i].sv = sv;
+		if (prepare_one(&sv->items[i], sams, err, n) != 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -358,6 +294,7 @@ void serving_remove_runtime(struct serving *sv)
 
 void serving_free(struct serving *sv)
 {
+	serving_stop_certs(sv);
 	for (size_t i = 0; sv->items && i < sv->n; i++) {
 		free(sv->items[i].cert_pem);
 		free(sv->items[i].key_pem);

@@ -7,6 +7,7 @@
 #define RDPFAULT_SERVED_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,11 +29,19 @@ struct admission_live {
 	atomic_long held; /* refused by hold, still open */
 };
 
+/* A scenario's certificate: made in the background once listening. */
+enum cert_state { CERT_PENDING, CERT_MAKING, CERT_READY, CERT_FAILED };
+
+struct serving;
+
 struct served {
 	const struct scenario *sc;
-	char *cert_pem; /* served certificate (PEM) */
-	char *key_pem;  /* its private key (PEM) */
-	EVP_PKEY *pkey; /* ... and both parsed, for every connection's TLS */
+	struct serving *sv;   /* the serving it belongs to */
+	enum cert_state cert; /* under sv->cert_lock; READY: the fields below are set */
+	int cert_wanted;      /* a connection waits for it: made next */
+	char *cert_pem;       /* served certificate (PEM) */
+	char *key_pem;        /* its private key (PEM) */
+	EVP_PKEY *pkey;       /* ... and both parsed, for every connection's TLS */
 	X509 *x509;
 	char cert_path[PATH_MAX]; /* copies written for users to inspect */
 	char key_path[PATH_MAX];
@@ -62,6 +71,16 @@ struct serving {
 	struct rdp_key_blob rdp_key; /* RDP Standard Security's key, FreeRDP's layout */
 	char runtime_dir[PATH_MAX];
 	int runtime_created; /* ours to remove at exit */
+	char certs_dir[PATH_MAX];
+	/* The certificate maker (served_certs.c): one thread, the shared key
+	 * first, then every scenario's certificate, a wanted one first. */
+	pthread_mutex_t cert_lock;
+	pthread_cond_t cert_cv;
+	pthread_t cert_thread;
+	int cert_thread_started, cert_stopping;
+	enum cert_state shared; /* the shared key and RDP key */
+	char cert_error[512];   /* the first failure */
+	int cert_delay_ms;      /* $RDPFAULT_TEST_CERT_DELAY_MS: a test's slow maker */
 };
 
 struct serving_options {
@@ -74,9 +93,22 @@ struct serving_options {
  * compiled and scaled by time_scale: cheap, so it comes before any work.
  * Returns the number of problems (printed to err). */
 int serving_init(struct serving *sv, const struct catalog *cat, double time_scale, FILE *err);
-/* The expensive part: the runtime directory, keys, certificates, account
- * files and hashes. 0, or -1 with err set. */
+/* The runtime directory, the test CA, account files and hashes: what a
+ * listener needs before it opens. 0, or -1 with err set. */
 int serving_prepare(struct serving *sv, const struct serving_options *o, char *err, size_t n);
+/* ---- served_certs.c: the keys and certificates, the expensive part.
+ * background 0: made now (0, or -1 with err set); 1: by a thread of their
+ * own, started here (-1 only when it cannot start), so listening starts at
+ * once. Certificate dates are relative to now either way. */
+int serving_make_certs(struct serving *sv, int background, char *err, size_t n);
+/* Waits until what s serves is made (at most timeout_ms, the first of its
+ * scenario's waiters asking for it next). 0 ready; -1 with why set: it
+ * failed, the wait timed out, or the harness is stopping. *waited_ms: how
+ * long it waited. */
+int served_wait(const struct served *s, int timeout_ms, long *waited_ms, char *why, size_t n);
+/* Stops the maker (after the certificate it is making) and waits for it;
+ * waiters return at once. Safe to call twice, or with no maker. */
+void serving_stop_certs(struct serving *sv);
 const struct served *serving_find(const struct serving *sv, const char *name);
 /* Removes the generated keys and certificates when the runtime directory
  * is ours (also on a fast exit path, where nothing else is freed). */

@@ -72,6 +72,8 @@ static int run(struct cli *c)
 	char err[512];
 	winpr_InitializeSSL(WINPR_SSL_INIT_DEFAULT);
 	int rc = harness_prepare(&h, &c->serve, err, sizeof(err));
+	if (rc == 0 && serving_make_certs(&h.serving, 0, err, sizeof(err)) != 0)
+		rc = -1;
 	if (rc != 0) {
 		int set_only = rc == -2 && h.catalog.set_problems > 0;
 		cli_say(c, "%s", err);

@@ -331,11 +331,17 @@ struct start {
 	int fd;
 };
 
+/* How long a connection waits for its scenario's certificate, made in the
+ * background once listening (a few hundred ms at most unless the machine
+ * is starved). */
+#define CERT_WAIT_MS 10000
+
 static void *peer_main(void *arg)
 {
 	struct start st = *(struct start *)arg;
 	struct conn *c = st.c;
 	const char *end = "ended";
+	char cert_end[128];
 	char endbuf[128];
 	free(arg);
 
@@ -367,6 +373,18 @@ static void *peer_main(void *arg)
 	pthread_mutex_unlock(&c->req_lock);
 	mts_init(&ctx->mt, c->served->sc, c->id, st.fd, st.e->time_scale);
 	peer_current = ctx;
+	/* Its certificate may still be in the making (served_certs.c). */
+	long waited_ms = 0;
+	char why[520];
+	if (served_wait(c->served, CERT_WAIT_MS, &waited_ms, why, sizeof(why)) != 0) {
+		snprintf(cert_end, sizeof(cert_end), "internal-error: certificate: %.90s", why);
+		end = cert_end;
+		goto free_peer;
+	}
+	if (waited_ms > 0)
+		events_emit(c->id, "certificate-wait",
+		            json_pack("{s:s, s:I}", "scenario", served_name(c->served), "waited_ms",
+		                      (json_int_t)waited_ms));
 	if (configure(client, st.e, c->served) != 0) {
 		end = "internal-error: settings";
 		goto free_peer;

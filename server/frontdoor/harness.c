@@ -338,6 +338,14 @@ static int write_start_file(const char *option, const char *path, const char *te
 int harness_run(struct harness *h)
 {
 	struct front *f = &h->front;
+	char err[256];
+	/* Keys and certificates only now, behind open listeners: a connection
+	 * that comes first waits for its own (served_wait). */
+	if (serving_make_certs(&h->serving, 1, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		events_emit(0, "error", json_pack("{s:s}", "error", err));
+		return 1;
+	}
 	events_emit(0, "start",
 	            json_pack("{s:i, s:s, s:o, s:I, s:s, s:i}", "schema_version",
 	                      EVENTS_SCHEMA_VERSION, "version", RDPFAULT_VERSION, "listeners",
@@ -396,6 +404,7 @@ int harness_run(struct harness *h)
 
 void harness_remove_files(struct harness *h)
 {
+	serving_stop_certs(&h->serving); /* it writes into the runtime directory */
 	if (h->opt.ready_file)
 		unlink(h->opt.ready_file);
 	if (h->opt.ports_file)
