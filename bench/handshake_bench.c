@@ -5,6 +5,9 @@
  * Request with RDP_NEG_REQ asking for PROTOCOL_SSL, the Connection Confirm,
  * then a TLS handshake on the same socket). --mode tls: only the TLS
  * handshake, to compare with a bare TLS server such as `openssl s_server`.
+ * --mode cut: the X.224 Connection Request, then read until the server
+ * ends the connection (FIN or RST, whatever it sent first): a fault that
+ * strikes at once, to compare with a server that accepts and closes.
  * Every handshake is a full one (no session resumption). It only ever
  * connects to a loopback address. It prints figures; it is not a test.
  *
@@ -41,7 +44,7 @@
 #define COOKIE_MAX 127 /* the harness keeps at most this many bytes of mstshash */
 #define CC_MAX 512     /* a Connection Confirm longer than this is not one */
 
-enum mode { MODE_X224, MODE_TLS };
+enum mode { MODE_X224, MODE_TLS, MODE_CUT };
 
 /* Why a connection failed; one counter each. */
 enum fail_kind { F_CONNECT, F_X224_IO, F_X224_BAD, F_TLS, F_TIMEOUT, F_KINDS };
@@ -291,6 +294,33 @@ bad:
 	return -1;
 }
 
+/* --mode cut: sends the CR and reads until the server ends the connection.
+ * A reset, or a write the server's close refused, is that end too. */
+static int until_cut(int fd, int64_t deadline, enum fail_kind *kind)
+{
+	uint8_t buf[4096];
+	if (write_all(fd, cr_buf, cr_len, deadline, kind) < 0)
+		return errno == EPIPE || errno == ECONNRESET ? 0 : -1;
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof buf, 0);
+		if (n == 0 || (n < 0 && (errno == ECONNRESET || errno == EPIPE)))
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno != EAGAIN && errno != EINTR) {
+			*kind = F_X224_IO;
+			note_error("cut recv: %s", strerror(errno));
+			return -1;
+		}
+		int r = wait_fd(fd, POLLIN, deadline);
+		if (r <= 0) {
+			*kind = r == 0 ? F_TIMEOUT : F_X224_IO;
+			note_error("cut: %s", r == 0 ? "the server never ended it" : strerror(errno));
+			return -1;
+		}
+	}
+}
+
 /* Full TLS client handshake on the non-blocking socket. Returns 0, or -1
  * with *kind set. */
 static int tls_handshake(int fd, int64_t deadline, enum fail_kind *kind, struct worker *w)
@@ -361,10 +391,14 @@ static void *worker_main(void *arg)
 		enum fail_kind kind = F_CONNECT;
 		int fd = connect_to(deadline, &kind);
 		int rc = fd < 0 ? -1 : 0;
-		if (rc == 0 && opt.mode == MODE_X224)
-			rc = x224_exchange(fd, deadline, &kind);
-		if (rc == 0)
-			rc = tls_handshake(fd, deadline, &kind, w);
+		if (rc == 0 && opt.mode == MODE_CUT)
+			rc = until_cut(fd, deadline, &kind);
+		else {
+			if (rc == 0 && opt.mode == MODE_X224)
+				rc = x224_exchange(fd, deadline, &kind);
+			if (rc == 0)
+				rc = tls_handshake(fd, deadline, &kind, w);
+		}
 		int64_t end = now_ns();
 		if (fd >= 0)
 			close(fd);
@@ -448,7 +482,8 @@ static void usage(FILE *f)
 	           "  --host ADDR          loopback address only: 127.0.0.0/8 or ::1 (default "
 	           "127.0.0.1)\n"
 	           "  --port N             server port (required)\n"
-	           "  --mode x224|tls      X.224 CR/CC then TLS (default), or TLS only\n"
+	           "  --mode x224|tls|cut  X.224 CR/CC then TLS (default), TLS only, or the CR\n"
+	           "                       then read until the server ends the connection\n"
 	           "  --cookie NAME        send \"Cookie: mstshash=NAME\" in the X.224 CR\n"
 	           "  --connections N      total connections (default 1000)\n"
 	           "  --concurrency C      connections in flight, one thread each (default 8)\n"
@@ -558,6 +593,8 @@ static int parse_args(int argc, char **argv)
 				opt.mode = MODE_X224;
 			else if (!strcmp(optarg, "tls"))
 				opt.mode = MODE_TLS;
+			else if (!strcmp(optarg, "cut"))
+				opt.mode = MODE_CUT;
 			else
 				goto bad;
 			break;
@@ -620,8 +657,8 @@ static int parse_args(int argc, char **argv)
 		usage(stderr);
 		return -1;
 	}
-	if (opt.has_cookie && opt.mode != MODE_X224) {
-		fprintf(stderr, "handshake_bench: --cookie only applies to --mode x224\n");
+	if (opt.has_cookie && opt.mode == MODE_TLS) {
+		fprintf(stderr, "handshake_bench: --cookie only applies to --mode x224 and cut\n");
 		return -1;
 	}
 	if (opt.concurrency > opt.connections)
@@ -685,7 +722,7 @@ int main(int argc, char **argv)
 		return 2;
 	/* A peer that resets while OpenSSL writes must not kill the run. */
 	signal(SIGPIPE, SIG_IGN);
-	if (opt.mode == MODE_X224)
+	if (opt.mode != MODE_TLS)
 		build_cr();
 	if (!(ctx = make_ctx())) {
 		fprintf(stderr, "handshake_bench: cannot set up the TLS client context\n");
@@ -768,7 +805,7 @@ int main(int argc, char **argv)
 	double srv_cpu_ms = have_srv ? (double)(after.cpu_ticks - before.cpu_ticks) * 1e3 /
 	                                       (double)sysconf(_SC_CLK_TCK)
 	                             : 0;
-	const char *mode = opt.mode == MODE_X224 ? "x224" : "tls";
+	const char *mode = opt.mode == MODE_X224 ? "x224" : opt.mode == MODE_TLS ? "tls" : "cut";
 
 	if (!opt.json)
 		printf("# handshake_bench %s -> %s port %d: %ld connections, concurrency %d, "

@@ -1,0 +1,64 @@
+/* raw_server.c — the floor a fast-failing scenario is measured against: a
+ * single-threaded epoll server that accepts each connection and closes it
+ * at once, doing nothing else. It listens on a loopback address only and
+ * runs until SIGTERM or SIGINT. It prints nothing; it is not a test.
+ *
+ * usage: raw_server PORT [ADDR]      (ADDR default 127.0.0.1) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "usage: raw_server PORT [ADDR]\n");
+		return 2;
+	}
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
+	if (inet_pton(AF_INET, argc > 2 ? argv[2] : "127.0.0.1", &a.sin_addr) != 1 ||
+	    (ntohl(a.sin_addr.s_addr) >> 24) != 127) {
+		fprintf(stderr, "raw_server: a 127.x.y.z address only\n");
+		return 2;
+	}
+	struct sigaction sa = {.sa_handler = on_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(fd, 4096) != 0) {
+		perror("raw_server: listen");
+		return 1;
+	}
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	while (!stop) {
+		struct epoll_event out[16];
+		int n = epoll_wait(ep, out, 16, 200);
+		for (int i = 0; i < n; i++)
+			for (;;) {
+				int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+				if (c < 0)
+					break;
+				close(c);
+			}
+	}
+	close(ep);
+	close(fd);
+	return 0;
+}
