@@ -315,7 +315,8 @@ static int until_cut(int fd, int64_t deadline, enum fail_kind *kind)
 		int r = wait_fd(fd, POLLIN, deadline);
 		if (r <= 0) {
 			*kind = r == 0 ? F_TIMEOUT : F_X224_IO;
-			note_error("cut: %s", r == 0 ? "the server never ended it" : strerror(errno));
+			note_error("cut: %s",
+			           r == 0 ? "the server never ended it" : strerror(errno));
 			return -1;
 		}
 	}

@@ -22,7 +22,7 @@ port=$((20000 + RANDOM % 10000))
   --set backlog-full-hold.admission.prelogon_timeout_ms=300000 -q &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$out"' EXIT
-for _ in $(seq 100); do grep -q '"start"' "$out/events.jsonl" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q '"certificates"' "$out/events.jsonl" 2>/dev/null && break; sleep 0.1; done
 rc=0
 python3 "$here/bench/hold_clients.py" --port "$port" --count "$count" --pid "$pid" \
   --events "$out/events.jsonl" || rc=$?

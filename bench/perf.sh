@@ -65,8 +65,10 @@ serve() {
 		--events "$dir/events.jsonl" --ready-file "$dir/ready" -q </dev/null &
 	SPID=$!
 	PIDS+=("$SPID")
+	# Ready, and its certificates made (the maker runs once listening):
+	# no row measures the maker.
 	for _ in $(seq 200); do
-		[[ -s $dir/ready ]] && break
+		[[ -s $dir/ready ]] && grep -q '"certificates"' "$dir/events.jsonl" && break
 		sleep 0.05
 	done
 	[[ -s $dir/ready ]] || {
@@ -85,7 +87,7 @@ stop() {
 load() {
 	local mode=$1 port=$2 pid=$3
 	shift 3
-	LINE=$("$BENCH" --mode "$mode" --port "$port" --connections 100000000 --concurrency "$CONC" \
+	LINE=$("$BENCH" --mode "$mode" --port "$port" --connections 1000000 --concurrency "$CONC" \
 		--duration-max "$SECS" --server-pid "$pid" "$@" 2>/dev/null | grep -v '^#' | tail -1 || true)
 }
 
@@ -118,6 +120,18 @@ load cut "$port" "$rpid"
 raw=$(kv rate_per_s "$LINE")
 row "raw accept+close (cut client)" "$raw/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
 stop "$rpid"
+# The same wire behaviour as reset-at-x224-request and nothing else: the
+# kernel's share of a reset (sent, and on loopback delivered, in the
+# closing process's time) that no server avoids.
+port=$(free_port)
+"$RAW" "$port" reset &
+rpid=$!
+PIDS+=("$rpid")
+sleep 0.2
+load cut "$port" "$rpid"
+rawr=$(kv rate_per_s "$LINE")
+row "raw accept, read, reset (cut client)" "$rawr/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
+stop "$rpid"
 
 for sc in reset-at-x224-request neg-inconsistent-flags; do
 	echo "== $sc"
@@ -125,8 +139,9 @@ for sc in reset-at-x224-request neg-inconsistent-flags; do
 	b=$(rss_kb "$SPID")
 	load cut "$SPORT" "$SPID" --cookie "$sc"
 	r=$(kv rate_per_s "$LINE")
-	pct=$(awk -v a="$r" -v b="$raw" 'BEGIN { printf "%.0f", b > 0 ? 100 * a / b : 0 }')
-	row "$sc" "$r/s" "$pct% of raw; cpu $(kv server_cpu_ms_per_conn "$LINE") ms; RSS $((b / 1024))->$(($(rss_kb "$SPID") / 1024)) MB; ok $(kv ok "$LINE") fail $(kv failed "$LINE")" "goal >= 80%"
+	pct=$(awk -v a="$r" -v b="$raw" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')
+	pctr=$(awk -v a="$r" -v b="$rawr" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')
+	row "$sc" "$r/s" "$pct% of raw close, $pctr% of raw reset; cpu $(kv server_cpu_ms_per_conn "$LINE") ms; RSS $((b / 1024))->$(($(rss_kb "$SPID") / 1024)) MB; ok $(kv ok "$LINE") fail $(kv failed "$LINE")" "goal >= 80%"
 	stop "$SPID"
 done
 
@@ -153,7 +168,7 @@ for sc in healthy-tls cert-expired; do
 	serve "$sc"
 	load x224 "$SPORT" "$SPID" --cookie "$sc" --timeout-ms 20000
 	r=$(kv rate_per_s "$LINE")
-	pct=$(awk -v a="$r" -v b="$ossl" 'BEGIN { printf "%.0f", b > 0 ? 100 * a / b : 0 }')
+	pct=$(awk -v a="$r" -v b="$ossl" 'BEGIN { printf "%.0f", (b > 0 ? 100 * a / b : 0) }')
 	row "$sc, X.224 + TLS" "$r/s" "$pct% of s_server; cpu $(kv server_cpu_ms_per_conn "$LINE") ms; ok $(kv ok "$LINE") fail $(kv failed "$LINE")" "goal >= 100%"
 	stop "$SPID"
 done
@@ -166,7 +181,7 @@ for cores in 0 0,1; do
 	stop "$SPID"
 done
 # shellcheck disable=SC2154 # set by the eval above
-ratio=$(awk -v a="$tls_01" -v b="$tls_0" 'BEGIN { printf "%.2f", b > 0 ? a / b : 0 }')
+ratio=$(awk -v a="$tls_01" -v b="$tls_0" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
 # shellcheck disable=SC2154
 row "healthy-tls, 2 cores / 1 core" "${ratio}x" "$tls_01/s vs $tls_0/s" "goal >= 1.8x"
 
@@ -186,16 +201,23 @@ if ((HOLD > 0)); then
 	echo "== holding $HOLD connections from $SOURCES source addresses"
 	want=$((HOLD + 1024))
 	hard=$(ulimit -Hn)
-	if [[ $hard != unlimited ]] && ((hard < want)); then want=$hard; fi
+	goal=$HOLD
+	# Each side needs a descriptor per connection: past the hard limit (which
+	# only a privileged process may raise), hold what fits and say so.
+	if [[ $hard != unlimited ]] && ((hard < want)); then
+		want=$hard
+		HOLD=$((hard - 1100))
+		echo "  the hard limit of open files is $hard here: holding $HOLD, not $goal"
+	fi
 	ulimit -n "$want"
 	serve backlog-full-hold
 	out=$(python3 "$HERE/bench/hold_clients.py" --port "$SPORT" --count "$HOLD" --pid "$SPID" \
 		--events "$SDIR/events.jsonl" --sources "$SOURCES" --rss-bound-mb 300 --max-seconds 300 || true)
 	echo "$out" | sed 's/^/  /'
-	held=$(grep -o 'opened: [0-9]*' <<<"$out" | awk '{print $2}')
-	rss=$(awk '/^holding/ {print $3}' <<<"$out")
-	errs=$(grep -o 'accept errors [0-9]*' <<<"$out" | awk '{print $3}')
-	row "held connections ($SOURCES sources)" "${held:-0}" "RSS ${rss:-?} MB, accept errors ${errs:-?}" "goal $HOLD, < 300 MB, 0 errors"
+	held=$(grep -o 'opened: [0-9]*' <<<"$out" | awk '{print $2}' || true)
+	rss=$(awk '/^holding/ {print $3}' <<<"$out" || true)
+	errs=$(grep -o 'accept errors [0-9]*' <<<"$out" | awk '{print $3}' || true)
+	row "held connections ($SOURCES sources)" "${held:-0}" "RSS ${rss:-?} MB, accept errors ${errs:-?}; ulimit -Hn $hard" "goal $goal, < 300 MB, 0 errors"
 	stop "$SPID"
 fi
 

@@ -1,12 +1,15 @@
 /* raw_server.c — the floor a fast-failing scenario is measured against: a
  * single-threaded epoll server that accepts each connection and closes it
- * at once, doing nothing else. It listens on a loopback address only and
- * runs until SIGTERM or SIGINT. It prints nothing; it is not a test.
+ * at once, doing nothing else ("close"), or that reads the client's first
+ * bytes and then resets it ("reset": what reset-at-x224-request does on the
+ * wire, with nothing else). It listens on a loopback address only and runs
+ * until SIGTERM or SIGINT. It prints nothing; it is not a test.
  *
- * usage: raw_server PORT [ADDR]      (ADDR default 127.0.0.1) */
+ * usage: raw_server PORT [close|reset]      (default close; on 127.0.0.1) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sys/types.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,16 +28,13 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: raw_server PORT [ADDR]\n");
+	int reset = argc > 2 && strcmp(argv[2], "reset") == 0;
+	if (argc < 2 || argc > 3 || (argc > 2 && !reset && strcmp(argv[2], "close") != 0)) {
+		fprintf(stderr, "usage: raw_server PORT [close|reset]\n");
 		return 2;
 	}
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
-	if (inet_pton(AF_INET, argc > 2 ? argv[2] : "127.0.0.1", &a.sin_addr) != 1 ||
-	    (ntohl(a.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "raw_server: a 127.x.y.z address only\n");
-		return 2;
-	}
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	struct sigaction sa = {.sa_handler = on_signal};
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
@@ -50,13 +50,28 @@ int main(int argc, char **argv)
 	while (!stop) {
 		struct epoll_event out[16];
 		int n = epoll_wait(ep, out, 16, 200);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			if (out[i].data.fd != fd) { /* reset: its first bytes are in */
+				char buf[4096];
+				int c = out[i].data.fd;
+				(void)!read(c, buf, sizeof(buf));
+				struct linger lg = {1, 0};
+				setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+				close(c);
+				continue;
+			}
 			for (;;) {
 				int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
 				if (c < 0)
 					break;
-				close(c);
+				if (!reset) {
+					close(c);
+					continue;
+				}
+				struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+				epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
 			}
+		}
 	}
 	close(ep);
 	close(fd);

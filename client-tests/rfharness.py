@@ -217,7 +217,10 @@ class Harness:
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
                     break
-                if any(e["event"] == "start" for e in self.events()):
+                # Started, and its certificates made (in the background,
+                # once listening): a test's figures (CPU, RSS) and cells
+                # then never race the maker.
+                if any(e["event"] == "certificates" for e in self.events()):
                     return
                 time.sleep(0.05)
             else:

@@ -22,6 +22,9 @@ int events_open(const char *path, char *err, size_t errlen);
  * written first: the log's first line is "start" whatever start-up logged
  * before it. events_close() writes what is held if no start came. */
 void events_start_first(void);
+/* Waits (at most timeout_ms) until every line emitted so far is written:
+ * 0, or -1 when the sink is slower. */
+int events_flush(int timeout_ms);
 int events_close(void);
 
 /* The event log's schema (docs/events.schema.json), said in "start": a

@@ -109,6 +109,9 @@ int served_wait(const struct served *s, int timeout_ms, long *waited_ms, char *w
 /* Stops the maker (after the certificate it is making) and waits for it;
  * waiters return at once. Safe to call twice, or with no maker. */
 void serving_stop_certs(struct serving *sv);
+/* The same without the wait: for the stop's first moment, so that no peer
+ * waits for a certificate while the harness waits for its peers. */
+void serving_cancel_certs(struct serving *sv);
 const struct served *serving_find(const struct serving *sv, const char *name);
 /* Removes the generated keys and certificates when the runtime directory
  * is ours (also on a fast exit path, where nothing else is freed). */

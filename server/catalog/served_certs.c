@@ -6,6 +6,8 @@
  * never served another one. */
 #include "catalog/served.h"
 
+#include "base/events.h"
+
 #include <errno.h>
 #include <openssl/pem.h>
 #include <stdio.h>
@@ -47,7 +49,7 @@ static int make_cert(struct serving *sv, struct served *s, char *err, size_t n)
 	const struct scenario *sc = s->sc;
 	const struct sc_cert *c = &sc->cert;
 	struct certgen_pair pair = {0};
-	char name[PATH_MAX], e[256];
+	char e[256];
 	struct certgen_spec spec = {
 	        .subject_cn = c->subject_cn,
 	        .san_dns = (const char *const *)c->san_dns,
@@ -80,18 +82,9 @@ static int make_cert(struct serving *sv, struct served *s, char *err, size_t n)
 			return -1;
 		}
 	}
-	snprintf(name, sizeof(name), "%s.crt", sc->name);
-	int rc = certgen_write_file(sv->certs_dir, name, pair.cert_pem, 0644, e, sizeof(e));
-	if (join(s->cert_path, sizeof(s->cert_path), sv->certs_dir, name) != 0)
-		rc = -1;
-	snprintf(name, sizeof(name), "%s.key", sc->name);
-	if (rc == 0 && s->key_pem)
-		rc = certgen_write_file(sv->certs_dir, name, s->key_pem, 0600, e, sizeof(e));
-	if (join(s->key_path, sizeof(s->key_path), sv->certs_dir, name) != 0)
-		rc = -1;
 	certgen_pair_free(&pair);
-	if (rc != 0 || !s->cert_pem || !s->key_pem) {
-		snprintf(err, n, "%s: %s", sc->name, rc ? e : "out of memory");
+	if (!s->cert_pem || !s->key_pem) {
+		snprintf(err, n, "%s: out of memory", sc->name);
 		return -1;
 	}
 	BIO *kb = BIO_new_mem_buf(s->key_pem, -1), *cb = BIO_new_mem_buf(s->cert_pem, -1);
@@ -104,6 +97,26 @@ static int make_cert(struct serving *sv, struct served *s, char *err, size_t n)
 		return -1;
 	}
 	return 0;
+}
+
+/* The copies written for users to inspect (cert export, --runtime-dir).
+ * Serving needs none of them, so a failure (out of descriptors, a full
+ * disk) is tried again later, and nothing waits for it. */
+static int write_files(struct serving *sv, struct served *s, char *err, size_t n)
+{
+	char name[PATH_MAX], e[256];
+	snprintf(name, sizeof(name), "%s.crt", s->sc->name);
+	int rc = certgen_write_file(sv->certs_dir, name, s->cert_pem, 0644, e, sizeof(e));
+	if (join(s->cert_path, sizeof(s->cert_path), sv->certs_dir, name) != 0)
+		rc = -1;
+	snprintf(name, sizeof(name), "%s.key", s->sc->name);
+	if (rc == 0)
+		rc = certgen_write_file(sv->certs_dir, name, s->key_pem, 0600, e, sizeof(e));
+	if (join(s->key_path, sizeof(s->key_path), sv->certs_dir, name) != 0)
+		rc = -1;
+	if (rc != 0)
+		snprintf(err, n, "%s: %s", s->sc->name, e);
+	return rc;
 }
 
 /* The next certificate to make, marked MAKING: a wanted one first, else
@@ -136,12 +149,58 @@ static void test_delay(const struct serving *sv)
 	}
 }
 
+static int stopping(struct serving *sv)
+{
+	pthread_mutex_lock(&sv->cert_lock);
+	int stop = sv->cert_stopping;
+	pthread_mutex_unlock(&sv->cert_lock);
+	return stop;
+}
+
+/* The files that could not be written, tried again with a growing pause
+ * (at most 1 s) while the harness runs; returns how many are left. */
+static size_t retry_files(struct serving *sv, unsigned char *pending, int background)
+{
+	char err[512];
+	size_t left = 0;
+	for (size_t i = 0; i < sv->n; i++)
+		left += pending[i];
+	long pause_ms = 50;
+	int warned = 0;
+	while (left && background && !stopping(sv)) {
+		struct timespec d = {pause_ms / 1000, (pause_ms % 1000) * 1000000L};
+		nanosleep(&d, NULL);
+		pause_ms = pause_ms * 2 > 1000 ? 1000 : pause_ms * 2;
+		for (size_t i = 0; i < sv->n; i++) {
+			if (!pending[i])
+				continue;
+			if (write_files(sv, &sv->items[i], err, sizeof(err)) == 0) {
+				pending[i] = 0;
+				left--;
+			} else if (!warned) {
+				warned = 1;
+				fprintf(stderr, "rdpfault: warning: %s (trying again)\n", err);
+			}
+		}
+	}
+	return left;
+}
+
 /* Makes everything; returns 0, or -1 with the first failure in
- * sv->cert_error. Waiters are woken after each item. */
-static int make_all(struct serving *sv)
+ * sv->cert_error. Waiters are woken after each certificate, before its
+ * files are written. */
+static int make_all(struct serving *sv, int background)
 {
 	char err[512] = "";
 	int failed = 0;
+	size_t made = 0, files_left = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned char *pending = calloc(sv->n ? sv->n : 1, 1);
+	if (!pending) {
+		snprintf(sv->cert_error, sizeof(sv->cert_error), "out of memory");
+		return -1;
+	}
 	test_delay(sv);
 	int rc = make_shared(sv, err, sizeof(err));
 	pthread_mutex_lock(&sv->cert_lock);
@@ -152,13 +211,15 @@ static int make_all(struct serving *sv)
 			sv->items[i].cert = CERT_FAILED;
 		failed = 1;
 	}
+	int shared_failed = failed;
 	/* What needs no certificate is ready with the shared key. */
 	for (size_t i = 0; i < sv->n && !failed; i++)
 		if (!needs_cert(&sv->items[i]))
 			sv->items[i].cert = CERT_READY;
 	pthread_cond_broadcast(&sv->cert_cv);
 	struct served *s;
-	while (!failed && !sv->cert_stopping && (s = next_item(sv))) {
+	/* One certificate that cannot be made fails its own scenario only. */
+	while (!shared_failed && !sv->cert_stopping && (s = next_item(sv))) {
 		pthread_mutex_unlock(&sv->cert_lock);
 		test_delay(sv);
 		rc = make_cert(sv, s, err, sizeof(err));
@@ -167,16 +228,38 @@ static int make_all(struct serving *sv)
 		if (rc != 0 && !sv->cert_error[0])
 			snprintf(sv->cert_error, sizeof(sv->cert_error), "%s", err);
 		failed |= rc != 0;
+		made += rc == 0;
 		pthread_cond_broadcast(&sv->cert_cv);
+		pthread_mutex_unlock(&sv->cert_lock);
+		if (rc == 0 && write_files(sv, s, err, sizeof(err)) != 0) {
+			if (!background) { /* cert export: the files are the point */
+				failed = 1;
+				snprintf(sv->cert_error, sizeof(sv->cert_error), "%s", err);
+			}
+			pending[s - sv->items] = 1;
+		}
+		pthread_mutex_lock(&sv->cert_lock);
 	}
 	pthread_mutex_unlock(&sv->cert_lock);
+	if (!failed)
+		files_left = retry_files(sv, pending, background);
+	free(pending);
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
+	/* Cancelled (the harness stops): the stop event says the rest. */
+	if (!stopping(sv))
+		events_emit(0, "certificates",
+		            json_pack("{s:I, s:b, s:I, s:I}", "made", (json_int_t)made, "failed",
+		                      failed, "files_not_written", (json_int_t)files_left, "ms",
+		                      (json_int_t)ms));
 	return failed ? -1 : 0;
 }
 
 static void *maker_main(void *arg)
 {
 	struct serving *sv = arg;
-	if (make_all(sv) != 0)
+	if (make_all(sv, 1) != 0)
 		fprintf(stderr, "rdpfault: error: %s (its connections are closed)\n",
 		        sv->cert_error);
 	return NULL;
@@ -185,7 +268,7 @@ static void *maker_main(void *arg)
 int serving_make_certs(struct serving *sv, int background, char *err, size_t n)
 {
 	if (!background) {
-		if (make_all(sv) != 0) {
+		if (make_all(sv, 0) != 0) {
 			snprintf(err, n, "%s", sv->cert_error);
 			return -1;
 		}
@@ -239,7 +322,7 @@ int served_wait(const struct served *cs, int timeout_ms, long *waited_ms, char *
 	return rc;
 }
 
-void serving_stop_certs(struct serving *sv)
+void serving_cancel_certs(struct serving *sv)
 {
 	if (!sv->items)
 		return;
@@ -247,6 +330,13 @@ void serving_stop_certs(struct serving *sv)
 	sv->cert_stopping = 1;
 	pthread_cond_broadcast(&sv->cert_cv);
 	pthread_mutex_unlock(&sv->cert_lock);
+}
+
+void serving_stop_certs(struct serving *sv)
+{
+	if (!sv->items)
+		return;
+	serving_cancel_certs(sv);
 	if (sv->cert_thread_started) {
 		pthread_join(sv->cert_thread, NULL);
 		sv->cert_thread_started = 0;

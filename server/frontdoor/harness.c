@@ -198,6 +198,7 @@ static void stop(struct harness *h, const char *why)
 		listener_close(&f->listeners[i]);
 	if (h->trim)
 		event_del(h->trim);
+	serving_cancel_certs(&h->serving);
 	select_abort_all();
 	admission_close_held();
 	relay_abort_all("shutdown");
@@ -364,8 +365,11 @@ int harness_run(struct harness *h)
 	event_add(h->sig_int, NULL);
 	event_add(h->sig_term, NULL);
 	event_add(h->sig_hup, NULL);
-	/* The ports file first: once the ready file is there, so is it. An
-	 * orchestrator would wait for either for ever: a runtime failure. */
+	/* "start" on disk first, then the ports file, then the ready file: a
+	 * reader that sees one finds the ones before it. An orchestrator would
+	 * wait for either file for ever: a failure to write one is a runtime
+	 * failure. */
+	events_flush(1000);
 	char *ports = h->opt.ports_file ? ports_text(h) : NULL;
 	if (h->opt.ports_file && write_start_file("ports", h->opt.ports_file, ports) != 0) {
 		h->exit_code = 1;
@@ -382,6 +386,8 @@ int harness_run(struct harness *h)
 	if (!h->exit_code)
 		event_base_dispatch(f->base);
 
+	/* The maker's own event, if it was still making, comes before "stop". */
+	serving_stop_certs(&h->serving);
 	h->peers_left = peer_wait_all(STOP_WAIT_MS, &h->forced);
 	/* Every accepted connection ends in a close event, also the few whose
 	 * peer thread is still inside FreeRDP (it never writes a second). */

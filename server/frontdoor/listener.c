@@ -197,24 +197,6 @@ void listener_shutdown(void)
 	fdx.errors = 0;
 }
 
-/* TCP keep-alive on every accepted socket (and a user timeout for data
- * the client never acknowledges): a client whose link died is noticed and
- * closed ("client-gone"), instead of holding its connection for good. */
-static void keepalive(const struct front *f, int fd)
-{
-	const struct harness_options *o = f->opt;
-	if (o->keepalive_idle_s <= 0)
-		return;
-	int on = 1, idle = o->keepalive_idle_s, intvl = o->keepalive_interval_s,
-	    cnt = o->keepalive_count;
-	unsigned int user_timeout = (unsigned int)(idle + intvl * cnt) * 1000u;
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
-	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
-	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
-}
-
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -228,7 +210,6 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		return;
 	}
 	addr_text(sa, client, sizeof(client));
-	keepalive(l->f, fd);
 	struct conn *c = conn_new(l->def, l->name, fd, client);
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);

@@ -8,6 +8,8 @@
 #include "frontdoor/select.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <event2/event.h>
 #include <stdio.h>
@@ -380,6 +382,26 @@ static void choose(struct pending *p)
 	start_relay(p);
 }
 
+/* TCP keep-alive (and a user timeout for data the client never
+ * acknowledges) on a connection that goes on past its request: a client
+ * whose link died is noticed and closed ("client-gone") instead of holding
+ * its connection for good. Before the request, the request timeout bounds
+ * it, and a connection a fault ends at once is spared five system calls. */
+static void keepalive(const struct front *f, int fd)
+{
+	const struct harness_options *o = f->opt;
+	if (o->keepalive_idle_s <= 0)
+		return;
+	int on = 1, idle = o->keepalive_idle_s, intvl = o->keepalive_interval_s,
+	    cnt = o->keepalive_count;
+	unsigned int user_timeout = (unsigned int)(idle + intvl * cnt) * 1000u;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 /* The relay takes the connection over. */
 static void start_relay(struct pending *p)
 {
@@ -389,6 +411,7 @@ static void start_relay(struct pending *p)
 	/* The engine's deadline: the chosen scenario's own, else the front
 	 * door's; the relay counts it from the accept. */
 	c->deadline_ms = admission_deadline_ms(f, c->served);
+	keepalive(f, c->client_fd);
 	relay_start(&f->engine, c);
 }
 
