@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -26,10 +27,19 @@
  * disk, and a burst of events costs one wake-up per pause. */
 #define LINGER_NS (2 * 1000 * 1000)
 
+/* One event's line, shared by the writer's queue and the ring of recent
+ * lines: freed when the last of them lets go. */
 struct line {
 	struct line *next;
-	char *text;
+	atomic_int refs;
+	char text[];
 };
+
+static void line_put(struct line *l)
+{
+	if (l && atomic_fetch_sub(&l->refs, 1) == 1)
+		free(l);
+}
 
 static struct {
 	pthread_mutex_t lock;
@@ -48,7 +58,7 @@ static struct {
 	int warned_full;
 	int write_errno; /* the sink failed (0: fine); lines are counted, not written */
 	const char *path;
-	char *ring[RING_SIZE];
+	struct line *ring[RING_SIZE];
 	uint64_t ring_conn[RING_SIZE];
 	uint64_t count;
 	struct timespec start;
@@ -108,8 +118,7 @@ static void write_batch(struct line *batch)
 		} else if (ev.out) {
 			lost++;
 		}
-		free(batch->text);
-		free(batch);
+		line_put(batch);
 		batch = next;
 	}
 	if (ev.out && !ev.write_errno && !failed && fflush(ev.out) != 0)
@@ -270,7 +279,7 @@ int events_close(void)
 	struct line *rest = ev.head;
 	ev.head = ev.tail = NULL;
 	for (size_t i = 0; i < RING_SIZE; i++) {
-		free(ev.ring[i]);
+		line_put(ev.ring[i]);
 		ev.ring[i] = NULL;
 	}
 	pthread_mutex_unlock(&ev.lock);
@@ -304,11 +313,12 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 		return;
 	}
 	size_t bn = body ? strlen(body) : 0;
-	char *text = malloc((size_t)hn + bn + 2);
-	if (!text) {
+	struct line *l = malloc(sizeof(*l) + (size_t)hn + bn + 2);
+	if (!l) {
 		free(body);
 		return;
 	}
+	char *text = l->text;
 	memcpy(text, head, (size_t)hn);
 	if (body) {
 		text[hn] = ',';
@@ -319,25 +329,17 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 		text[hn + 1] = '\0';
 	}
 	free(body);
-
-	struct line *l = malloc(sizeof(*l));
-	char *copy = strdup(text);
-	if (!l || !copy) {
-		free(l);
-		free(copy);
-		free(text);
-		return;
-	}
 	l->next = NULL;
-	l->text = text;
+	atomic_init(&l->refs, 1); /* the ring's */
+	size_t len = (size_t)hn + (body ? bn : 1);
 
 	pthread_mutex_lock(&ev.lock);
 	size_t slot = ev.count % RING_SIZE;
-	free(ev.ring[slot]);
-	ev.ring[slot] = copy;
+	struct line *old = ev.ring[slot];
+	ev.ring[slot] = l;
 	ev.ring_conn[slot] = conn;
 	ev.count++;
-	if (ev.running && ev.queued_bytes + strlen(text) + 1 > QUEUE_MAX_BYTES) {
+	if (ev.running && ev.queued_bytes + len + 1 > QUEUE_MAX_BYTES) {
 		ev.dropped++; /* the sink is not keeping up: counted, not queued */
 		if (!ev.warned_full) {
 			ev.warned_full = 1;
@@ -350,32 +352,29 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 	} else if (ev.running && ev.awaiting_start && conn == 0 && strcmp(event, "start") == 0) {
 		/* What start-up logged before (a prefilled listener's
 		 * admission) follows it: readers find "start" on line 1. */
+		atomic_fetch_add(&l->refs, 1); /* the queue's */
 		l->next = ev.head;
 		ev.head = l;
 		if (!ev.tail)
 			ev.tail = l;
-		ev.queued_bytes += strlen(text) + 1;
+		ev.queued_bytes += len + 1;
 		ev.awaiting_start = 0;
 		pthread_cond_signal(&ev.wake);
-		l = NULL;
 	} else if (ev.running) {
 		int was_empty = !ev.head;
+		atomic_fetch_add(&l->refs, 1); /* the queue's */
 		if (ev.tail)
 			ev.tail->next = l;
 		else
 			ev.head = l;
 		ev.tail = l;
-		ev.queued_bytes += strlen(text) + 1;
+		ev.queued_bytes += len + 1;
 		/* One wake-up per batch: a writer with a queue to drain needs none. */
 		if (was_empty)
 			pthread_cond_signal(&ev.wake);
-		l = NULL;
 	}
 	pthread_mutex_unlock(&ev.lock);
-	if (l) { /* no writer: the ring keeps the copy */
-		free(l->text);
-		free(l);
-	}
+	line_put(old);
 }
 
 uint64_t events_count(void)
@@ -396,7 +395,7 @@ json_t *events_recent(uint64_t conn, size_t max)
 		size_t slot = (i - 1) % RING_SIZE;
 		if (conn && ev.ring_conn[slot] != conn)
 			continue;
-		json_t *o = json_loads(ev.ring[slot], 0, NULL);
+		json_t *o = ev.ring[slot] ? json_loads(ev.ring[slot]->text, 0, NULL) : NULL;
 		if (o)
 			json_array_insert_new(arr, 0, o);
 	}
