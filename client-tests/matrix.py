@@ -328,6 +328,11 @@ def run_cell(target, display, client, sc, expect, timeout_s):
                 "seconds": 0.0, "output": "", "events": []}
     if shutil.which("stdbuf"):
         run_argv = ["stdbuf", "-oL", "-eL"] + argv
+        # stdbuf works by LD_PRELOAD, which an ASan-built client (the
+        # project's own rdpfault-mtclient in a sanitizer build) refuses
+        # unless told the order does not matter.
+        opts = env.get("ASAN_OPTIONS", "")
+        env["ASAN_OPTIONS"] = (opts + ":" if opts else "") + "verify_asan_link_order=0"
     try:
         p = subprocess.Popen(run_argv, stdin=subprocess.PIPE, stdout=out,
                              stderr=subprocess.STDOUT, env=env)
