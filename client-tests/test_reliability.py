@@ -168,6 +168,7 @@ class Reliability(unittest.TestCase):
         h = rf.Harness()
 
         def low_limit():
+            rf._die_with_parent()
             resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
 
         h._choose_ports()
@@ -215,7 +216,8 @@ class Reliability(unittest.TestCase):
         # /dev/full: every write fails with ENOSPC.
         p = subprocess.Popen([rf.rdpfault_binary(), "serve", "--events", "/dev/full",
                               "--listen", f"127.0.0.1:{rf.free_ports(1)[0]}"],
-                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                             preexec_fn=rf._die_with_parent)
         port = int(p.args[p.args.index("--listen") + 1].rsplit(":", 1)[1])
         deadline = time.monotonic() + 20
         cc = None
@@ -241,7 +243,8 @@ class Reliability(unittest.TestCase):
             port = rf.free_ports(1)[0]
             p = subprocess.Popen([rf.rdpfault_binary(), "serve", "--events", fifo,
                                   "--listen", f"127.0.0.1:{port}"],
-                                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+                                 stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                 preexec_fn=rf._die_with_parent)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 try:
@@ -282,7 +285,8 @@ class Reliability(unittest.TestCase):
             log = os.path.join(d, "events.jsonl")
             p = subprocess.Popen([rf.rdpfault_binary(), "serve", "--events", log, "--listen",
                                   f"0.0.0.0:{port}"], stderr=subprocess.PIPE,
-                                 stdout=subprocess.DEVNULL, text=True)
+                                 stdout=subprocess.DEVNULL, text=True,
+                                 preexec_fn=rf._die_with_parent)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
                 try:
