@@ -7,6 +7,8 @@
  * readers. */
 #include "base/events.h"
 
+#include "base/clock.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -215,14 +217,7 @@ int events_open(const char *path, char *err, size_t errlen)
 
 int events_flush(int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(timeout_ms);
 	int rc = 0;
 	pthread_mutex_lock(&ev.lock);
 	while (ev.running && (ev.head || ev.writing) && !ev.awaiting_start && rc == 0)
@@ -247,14 +242,7 @@ int events_close(void)
 	ev.stopping = 1;
 	pthread_cond_signal(&ev.wake);
 	pthread_mutex_unlock(&ev.lock);
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += CLOSE_WAIT_MS / 1000;
-	until.tv_nsec += (CLOSE_WAIT_MS % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(CLOSE_WAIT_MS);
 	if (pthread_timedjoin_np(ev.writer, NULL, &until) != 0) {
 		/* The sink blocks (a pipe nobody reads): what is queued is lost,
 		 * and said. The writer is left where it is; the process exits. */

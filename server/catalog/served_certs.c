@@ -6,6 +6,7 @@
  * never served another one. */
 #include "catalog/served.h"
 
+#include "base/clock.h"
 #include "base/events.h"
 
 #include <errno.h>
@@ -293,15 +294,8 @@ int served_wait(const struct served *cs, int timeout_ms, long *waited_ms, char *
 {
 	struct served *s = (struct served *)cs; /* cert_wanted: the one field a waiter sets */
 	struct serving *sv = s->sv;
-	struct timespec t0, until;
+	struct timespec t0, until = deadline_after_ms(timeout_ms);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	int rc = 0;
 	pthread_mutex_lock(&sv->cert_lock);
 	while (s->cert != CERT_READY && s->cert != CERT_FAILED && !sv->cert_stopping) {

@@ -308,6 +308,13 @@ int cli_exec_runner(const struct cli *c, const char *runner_name, const char *so
 	return EXIT_RUNTIME;
 }
 
+int cli_harness_exit(int rc, int set_only)
+{
+	if (rc == -2)
+		return set_only ? EXIT_USAGE : EXIT_CATALOG;
+	return rc == -3 ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
 void cli_free(struct cli *c)
 {
 	for (size_t i = 0; i < c->serve.n_listens; i++) {

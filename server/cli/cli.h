@@ -122,6 +122,10 @@ const char *cli_default_scenarios_dir(void);
 /* Replaces this process with python3 RUNNER ARGS (matrix, timeline). */
 int cli_exec_runner(const struct cli *c, const char *runner_name, const char *source_path);
 
+/* The exit code for harness_prepare/harness_listen's rc (-2 catalog, -3
+ * usage, else runtime); set_only: the catalog's problems were all --set's. */
+int cli_harness_exit(int rc, int set_only);
+
 void cli_free(struct cli *c);
 
 #endif

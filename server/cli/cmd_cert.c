@@ -78,9 +78,7 @@ static int run(struct cli *c)
 		int set_only = rc == -2 && h.catalog.set_problems > 0;
 		cli_say(c, "%s", err);
 		harness_free(&h);
-		return rc == -2   ? (set_only ? EXIT_USAGE : EXIT_CATALOG)
-		       : rc == -3 ? EXIT_USAGE
-		                  : EXIT_RUNTIME;
+		return cli_harness_exit(rc, set_only);
 	}
 	if (h.serving.ca_cert_path[0])
 		printf("%s\n", h.serving.ca_cert_path);

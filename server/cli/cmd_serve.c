@@ -331,9 +331,7 @@ static int run(struct cli *c)
 		events_emit(0, "error", json_pack("{s:s}", "error", err));
 		events_close();
 		harness_free(&h);
-		return rc == -2   ? (set_only ? EXIT_USAGE : EXIT_CATALOG)
-		       : rc == -3 ? EXIT_USAGE
-		                  : EXIT_RUNTIME;
+		return cli_harness_exit(rc, set_only);
 	}
 	for (size_t i = 0; i < h.front.n_listeners; i++)
 		log_debug("listening on %s (default %s)", h.front.listeners[i].name,

@@ -506,14 +506,16 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 	choose(p);
 }
 
-void select_begin(struct front *f, struct conn *c)
+/* A connection waiting for its request, its read event armed with the
+ * request deadline; NULL (the connection closed) when out of memory. */
+static struct pending *pending_new(struct front *f, struct conn *c)
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	if (!p) {
 		conn_set_close_reason(c, "out-of-memory");
 		close(c->client_fd);
 		conn_release(c);
-		return;
+		return NULL;
 	}
 	p->f = f;
 	p->c = c;
@@ -522,6 +524,14 @@ void select_begin(struct front *f, struct conn *c)
 	LIST_INSERT_HEAD(&pendings, p, link);
 	struct timeval tv = timeval_ms(deadline_of(p));
 	event_add(p->ev, &tv);
+	return p;
+}
+
+void select_begin(struct front *f, struct conn *c)
+{
+	struct pending *p = pending_new(f, c);
+	if (!p)
+		return;
 	/* A fault at tcp-accept strikes before the request is read: the
 	 * cookie is unknown yet, so it is the listener's scenario's. */
 	front_fault(p, c->listener_def, PH_TCP_ACCEPT);
@@ -530,20 +540,9 @@ void select_begin(struct front *f, struct conn *c)
 void select_begin_cut(struct front *f, struct conn *c, const struct fault_step *st,
                       const char *reason)
 {
-	struct pending *p = calloc(1, sizeof(*p));
-	if (!p) {
-		conn_set_close_reason(c, "out-of-memory");
-		close(c->client_fd);
-		conn_release(c);
+	struct pending *p = pending_new(f, c);
+	if (!p)
 		return;
-	}
-	p->f = f;
-	p->c = c;
-	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST,
-	                  on_readable, p);
-	LIST_INSERT_HEAD(&pendings, p, link);
-	struct timeval tv = timeval_ms(deadline_of(p));
-	event_add(p->ev, &tv);
 	cut_when_quiet(p, st, reason, 0);
 }
 
