@@ -59,6 +59,15 @@ int parse_long(const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
+int cli_parse_port(const struct cli *c, const char *flag, const char *arg, int *out)
+{
+	long v;
+	if (parse_long(arg, 1, 65535, &v) != 0)
+		return usage_error(c, "%s '%s': expected a port 1-65535", flag, arg);
+	*out = (int)v;
+	return -1;
+}
+
 int numeric_address(const char *host)
 {
 	struct in6_addr a6;

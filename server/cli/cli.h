@@ -75,6 +75,9 @@ int usage_error(const struct cli *c, const char *fmt, ...) __attribute__((format
 /* "rdpfault CMD: message" on stderr. */
 void cli_say(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int parse_long(const char *s, long lo, long hi, long *out);
+/* A port 1-65535 for option `flag` into *out: -1 (go on), or the usage
+ * error's exit code. */
+int cli_parse_port(const struct cli *c, const char *flag, const char *arg, int *out);
 /* A numeric IPv4 or IPv6 address (names are not looked up). */
 int numeric_address(const char *host);
 /* ADDR:PORT[=SCENARIO], [V6]:PORT[=SCENARIO] or PORT[=SCENARIO]; PORT 0-65535. */

@@ -34,7 +34,6 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {NULL, 0, NULL, 0},
 	};
 	int ch, rc;
-	long v;
 	while ((ch = getopt_long(argc, argv, ":s:p:h", opts, NULL)) != -1) {
 		if ((rc = cli_common_option(c, ch, optarg, usage)) != -2) {
 			if (rc >= 0)
@@ -51,10 +50,8 @@ static int parse(int argc, char **argv, struct cli *c)
 				return rc;
 			break;
 		case OPT_PORT_BASE:
-			if (parse_long(optarg, 1, 65535, &v) != 0)
-				return usage_error(c, "--port-base '%s': expected a port 1-65535",
-				                   optarg);
-			c->port_base = (int)v;
+			if ((rc = cli_parse_port(c, "--port-base", optarg, &c->port_base)) >= 0)
+				return rc;
 			break;
 		case OPT_JSON:
 			c->json = 1;

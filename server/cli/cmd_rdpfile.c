@@ -41,7 +41,6 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {NULL, 0, NULL, 0},
 	};
 	int ch, rc;
-	long v;
 	c->port_base = DEFAULT_PORT_BASE;
 	c->host = "127.0.0.1";
 	while ((ch = getopt_long(argc, argv, ":s:p:o:h", opts, NULL)) != -1) {
@@ -59,16 +58,12 @@ static int parse(int argc, char **argv, struct cli *c)
 			c->host = optarg;
 			break;
 		case OPT_PORT_BASE:
-			if (parse_long(optarg, 1, 65535, &v) != 0)
-				return usage_error(c, "--port-base '%s': expected a port 1-65535",
-				                   optarg);
-			c->port_base = (int)v;
+			if ((rc = cli_parse_port(c, "--port-base", optarg, &c->port_base)) >= 0)
+				return rc;
 			break;
 		case OPT_PORT:
-			if (parse_long(optarg, 1, 65535, &v) != 0)
-				return usage_error(c, "--port '%s': expected a port 1-65535",
-				                   optarg);
-			c->port = (int)v;
+			if ((rc = cli_parse_port(c, "--port", optarg, &c->port)) >= 0)
+				return rc;
 			break;
 		case OPT_ALL:
 			c->all = 1;
