@@ -22,9 +22,9 @@ import sys
 LAYERS = [
     ("server/base", 0),       # log, events, phases, clock, text helpers: nothing of ours
     ("server/wire", 1),       # bytes in, structs out, no I/O: every read through the cursor
+    ("faults/toxics", 2),     # network conditions: one a file, on segments of a stream
     ("faults", 2),            # one fault primitive a file
     ("server/freerdp", 2),    # the FreeRDP 2.11 / OpenSSL 3 interposition, behind hook tables
-    ("server/conditions", 2), # network conditions (to come): one a file, on bytes in flight
     ("server/catalog", 3),    # the scenario model: schema, loading, validation, rendering
     ("server/transport", 4),  # multitransport: the bootstrap and the UDP side
     ("server/engine", 5),     # one connection's life: conn, relay, peer, desktop

@@ -1,0 +1,67 @@
+/* chain.h — the conditions stacked on one direction of one connection, in
+ * their list's order: each stage's output is the next one's input, the
+ * last one's goes to the sink (the relay's queue). A stage passes segments
+ * through untouched until its trigger fires: at once, when the connection
+ * reaches a phase (tx_chain_phase), or when the stream passes an offset
+ * (after_bytes: the segment is split there). Pure, like the toxics. */
+#ifndef RDPFAULT_TX_CHAIN_H
+#define RDPFAULT_TX_CHAIN_H
+
+#include "faults/toxics/toxic.h"
+
+struct tx_stage_def {
+	const struct toxic_type *t;
+	double a[TX_ATTRS_MAX];
+	int from_phase;       /* > 0: starts when the connection reaches it */
+	uint64_t after_bytes; /* TX_NEVER: none; else starts at this stream offset */
+	int id;               /* the caller's (its condition's index) */
+};
+
+struct tx_chain;
+struct tx_hop {
+	struct tx_chain *c;
+	size_t next;
+};
+
+struct tx_stage {
+	const struct tx_stage_def *d;
+	int on;
+	void *state;
+	struct tx_io io;
+	struct tx_hop hop;
+};
+
+struct tx_chain {
+	struct tx_stage *st;
+	size_t n;
+	void *states;
+	void (*sink)(void *arg, const struct tx_seg *s);
+	void (*end)(void *arg, int id, uint64_t due_us, enum tx_end how);
+	/* A stage's trigger fired at stream offset `off`. */
+	void (*fired)(void *arg, int id, uint64_t off, uint64_t now_us);
+	void *arg;
+	uint64_t rng; /* splitmix64 */
+	uint64_t now_us;
+	int phase;
+};
+
+/* Builds the chain of n stages (defs outlive it); stages without a trigger
+ * start at once (fired is called for each). 0, or -1 out of memory. */
+int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, size_t n,
+                  uint64_t seed, uint64_t now_us, void *arg,
+                  void (*sink)(void *, const struct tx_seg *),
+                  void (*end)(void *, int, uint64_t, enum tx_end),
+                  void (*fired)(void *, int, uint64_t, uint64_t));
+void tx_chain_free(struct tx_chain *c);
+/* The connection reached `phase` with the stream at `off`: stages waiting
+ * for it (or an earlier one) start. */
+void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us);
+/* A protocol unit [off, off + len) was seen (before its bytes are fed). */
+void tx_chain_unit(struct tx_chain *c, uint64_t off, uint64_t len);
+/* Bytes [off, off + len) arrived at now_us (flags: TX_EOF for the end). */
+void tx_chain_feed(struct tx_chain *c, uint64_t off, uint64_t len, uint64_t now_us, unsigned flags);
+
+/* splitmix64: the chain's random source, also for a caller's own draws. */
+uint64_t tx_splitmix(uint64_t *state);
+
+#endif
