@@ -21,7 +21,9 @@ static void seg(void *st, const double *a, const struct tx_seg *in, const struct
 	struct limit_data *l = st;
 	uint64_t limit = (uint64_t)a[0];
 	if (l->ended || !in->len || (in->flags & TX_DROP)) {
-		tx_emit(io, in->off, in->len, in->due_us, in->flags | (l->ended ? TX_DROP : 0));
+		/* Past the limit bytes vanish; the close itself still goes. */
+		unsigned drop = l->ended && in->len ? TX_DROP : 0;
+		tx_emit(io, in->off, in->len, in->due_us, in->flags | drop);
 		return;
 	}
 	uint64_t room = limit - l->passed;

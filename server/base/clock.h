@@ -5,6 +5,7 @@
 #define RDPFAULT_DEADLINE_H
 
 #include <event2/event.h>
+#include <stdint.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -37,6 +38,14 @@ static inline int scaled_deadline_ms(int ms, double scale)
 	int floor_ms = ms < SCALED_DEADLINE_FLOOR_MS ? ms : SCALED_DEADLINE_FLOOR_MS;
 	double t = ms * scale;
 	return t < floor_ms ? floor_ms : t > 86400000 ? 86400000 : (int)t;
+}
+
+/* Microseconds on the monotonic clock (the network conditions' time). */
+static inline uint64_t monotonic_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000u + (uint64_t)t.tv_nsec / 1000u;
 }
 
 static inline struct timespec deadline_after_ms(int ms)

@@ -373,6 +373,53 @@ static const struct field fault_fields[] = {
 static const struct schema fault_schema = {fault_fields, sizeof fault_fields / sizeof *fault_fields,
                                            NULL};
 
+static const struct name_val stream_names[] = {
+        {"upstream", 0}, {"downstream", 0}, {"both", 0}, {NULL, 0}};
+
+#define NET(m) offsetof(struct sc_condition, m)
+static const struct field trigger_fields[] = {
+        {.key = "from_phase", .kind = K_STR, .off = NET(from_phase), .check = check_phase_key},
+        {.key = "after_bytes",
+         .kind = K_INT,
+         .off = NET(after_bytes),
+         .min = 0,
+         .max = 2147483647,
+         .def_num = -1},
+};
+static void finish_trigger(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
+                           int clean)
+{
+	const struct sc_condition *n = base;
+	if (clean && n->from_phase && n->after_bytes >= 0)
+		ld_problem(c, ld_line(map), path, "from_phase and after_bytes: give one trigger");
+}
+static const struct schema trigger_schema = {
+        trigger_fields, sizeof trigger_fields / sizeof *trigger_fields, finish_trigger};
+
+static const struct field condition_fields[] = {
+        {.key = "name", .kind = K_STR, .off = NET(name), .check = check_token, .max = 47},
+        {.key = "type",
+         .kind = K_STR,
+         .off = NET(type),
+         .flags = F_REQUIRED | F_NONEMPTY,
+         .check = check_param_key},
+        {.key = "stream",
+         .kind = K_STR,
+         .off = NET(stream),
+         .what = "stream",
+         .names = stream_names,
+         .def_str = "downstream"},
+        {.key = "toxicity", .kind = K_STR, .off = NET(toxicity), .def_str = "1"},
+        {.key = "trigger", .kind = K_MAP, .off = 0, .sub = &trigger_schema},
+        {.key = "attributes",
+         .kind = K_PARAMS,
+         .off = NET(attrs),
+         .check = check_param_key,
+         .count_off = NET(n_attrs)},
+};
+static const struct schema condition_schema = {
+        condition_fields, sizeof condition_fields / sizeof *condition_fields, NULL};
+
 #define EXP(m) offsetof(struct sc_expect, m)
 static const struct field expect_fields[] = {
         {.key = "result",
@@ -536,6 +583,13 @@ static const struct field root_fields[] = {
          .elem_size = sizeof(struct sc_fault),
          .count_off = SEC(n_faults),
          .line_off = FAULT(line)},
+        {.key = "network",
+         .kind = K_MAPLIST,
+         .off = SEC(network),
+         .sub = &condition_schema,
+         .elem_size = sizeof(struct sc_condition),
+         .count_off = SEC(n_network),
+         .line_off = NET(line)},
         {.key = "expect",
          .kind = K_MAPDICT,
          .off = SEC(expect),

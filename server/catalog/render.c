@@ -2,6 +2,8 @@
  * `show NAME` as text or JSON, and `show --phases/--actions`. */
 #include "catalog/render.h"
 
+#include "catalog/netplan.h"
+
 #include <string.h>
 
 #include "base/phase.h"
@@ -62,6 +64,14 @@ json_t *render_scenario_json(const struct scenario *s)
 	        (json_int_t)s->cert.not_after_offset, "account_user", s->account.user,
 	        "account_password", s->account.password, "faults", faults, "expect", expect);
 	json_object_set_new(o, "admission", adm);
+	json_t *net = json_array();
+	struct net_plan np;
+	if (net_plan_compile(s, &np, NULL) == 0) {
+		for (size_t i = 0; i < np.n; i++)
+			json_array_append_new(net, net_cond_json(&np.items[i]));
+		net_plan_free(&np);
+	}
+	json_object_set_new(o, "network", net);
 	if (s->template_name)
 		json_object_set_new(o, "template", json_string(s->template_name));
 	if (s->alias)
@@ -192,6 +202,26 @@ void render_scenario_text(const struct scenario *s, FILE *out)
 			fprintf(out, " (%s)", phase_description(phase_from_name(f->at)));
 		fprintf(out, "\n");
 	}
+	struct net_plan np;
+	if (net_plan_compile(s, &np, NULL) == 0) {
+		for (size_t i = 0; i < np.n; i++) {
+			const struct net_cond *c = &np.items[i];
+			fprintf(out, "  network           %s %s", c->t->name,
+			        net_streams_str(c->streams));
+			for (size_t k = 0; k < c->t->n_attrs; k++)
+				fprintf(out, " %s=%.15g", c->t->attrs[k].name, c->def.a[k]);
+			if (c->def.from_phase)
+				fprintf(out, ", from %s",
+				        phase_name((enum phase)c->def.from_phase));
+			if (c->def.after_bytes != TX_NEVER)
+				fprintf(out, ", after %llu bytes",
+				        (unsigned long long)c->def.after_bytes);
+			if (c->toxicity < 1)
+				fprintf(out, ", on %g%% of connections", c->toxicity * 100);
+			fprintf(out, " (%s)\n", c->t->summary);
+		}
+		net_plan_free(&np);
+	}
 	fprintf(out, "\nExpected outcome per client:\n");
 	for (size_t i = 0; i < s->n_expect; i++) {
 		const struct sc_expect *e = &s->expect[i];
@@ -277,15 +307,46 @@ void render_list(const struct scenario *const *items, size_t n, int port_base, i
 		        items[i]->summary);
 }
 
+static void render_network_types(json_t *all, FILE *out)
+{
+	size_t i, j;
+	json_t *o, *a;
+	json_array_foreach(all, i, o)
+	{
+		fprintf(out, "%s\n    %s\n", json_string_value(json_object_get(o, "type")),
+		        json_string_value(json_object_get(o, "summary")));
+		json_array_foreach(json_object_get(o, "attributes"), j, a)
+		{
+			const char *unit = json_string_value(json_object_get(a, "unit"));
+			fprintf(out, "    %-15s %.15g-%.15g%s%s, default %.15g: %s\n",
+			        json_string_value(json_object_get(a, "name")),
+			        json_real_value(json_object_get(a, "min")),
+			        json_real_value(json_object_get(a, "max")), *unit ? " " : "", unit,
+			        json_real_value(json_object_get(a, "default")),
+			        json_string_value(json_object_get(a, "what")));
+		}
+	}
+	fprintf(out, "\nEvery condition also takes: name, stream (upstream, downstream or both),\n"
+	             "toxicity (0-1, the share of connections), trigger (from_phase: PHASE or\n"
+	             "after_bytes: N). See docs/scenario-format.md.\n");
+}
+
 void render_model(int which, int json, FILE *out)
 {
-	json_t *all = which == 1 ? phases_json() : fault_actions_json();
+	json_t *all = which == 1                ? phases_json()
+	              : which == RENDER_NETWORK ? net_types_json()
+	                                        : fault_actions_json();
 	if (json) {
 		json_dumpf(all, out, JSON_INDENT(2));
 		fprintf(out, "\n");
 	} else {
 		size_t i;
 		json_t *o;
+		if (which == RENDER_NETWORK) {
+			render_network_types(all, out);
+			json_decref(all);
+			return;
+		}
 		json_array_foreach(all, i, o)
 		{
 			if (which == 1) {

@@ -21,7 +21,7 @@ void render_find(const struct find_hit *hits, size_t n, size_t total, const char
                  const char *extended, int port_base, int json, FILE *out);
 /* The model scenario files are written in: the phases (which 1) or the
  * fault actions (2). */
-enum { RENDER_PHASES = 1, RENDER_ACTIONS = 2 };
+enum { RENDER_PHASES = 1, RENDER_ACTIONS = 2, RENDER_NETWORK = 3 };
 void render_model(int which, int json, FILE *out);
 
 #endif

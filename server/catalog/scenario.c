@@ -64,6 +64,20 @@ void scenario_free(struct scenario *s)
 		free(f->params);
 	}
 	free(s->faults);
+	for (size_t i = 0; i < s->n_network; i++) {
+		struct sc_condition *n = &s->network[i];
+		free(n->name);
+		free(n->type);
+		free(n->stream);
+		free(n->toxicity);
+		free(n->from_phase);
+		for (size_t j = 0; j < n->n_attrs; j++) {
+			free(n->attrs[j].key);
+			free(n->attrs[j].value);
+		}
+		free(n->attrs);
+	}
+	free(s->network);
 	sc_strv_free(s->each_phase);
 	free(s->template_name);
 	free(s->admission.session_limit_code);

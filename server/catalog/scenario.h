@@ -136,6 +136,21 @@ struct sc_fault {
 	int line; /* where it was declared, for later errors */
 };
 
+/* One network condition (docs/scenario-format.md, `network:`): the same
+ * object the control API takes. Kept as text; catalog/netplan.c checks
+ * and compiles it against its type's attributes (faults/toxics/). */
+struct sc_condition {
+	char *name;       /* default: the type */
+	char *type;       /* latency, bandwidth, ... */
+	char *stream;     /* "upstream", "downstream" (default) or "both" */
+	char *toxicity;   /* 0-1 as text, default "1" */
+	char *from_phase; /* trigger.from_phase, or NULL */
+	int after_bytes;  /* trigger.after_bytes, -1 when unset */
+	struct sc_param *attrs;
+	size_t n_attrs;
+	int line;
+};
+
 #define SC_ALIAS_MAX 9 /* mstsc sends the user name cut to 9 characters as its cookie */
 
 struct scenario {
@@ -169,6 +184,9 @@ struct scenario {
 
 	struct sc_fault *faults;
 	size_t n_faults;
+
+	struct sc_condition *network;
+	size_t n_network;
 
 	struct sc_expect *expect;
 	size_t n_expect;

@@ -237,6 +237,7 @@ int serving_init(struct serving *sv, const struct catalog *cat, double time_scal
 		const struct scenario *sc = cat->items[i];
 		s->sc = sc;
 		problems += fault_plan_compile(sc, &s->plan, err);
+		problems += net_plan_compile(sc, &s->net, err);
 		/* The denies a scenario's settings imply: the session limit's
 		 * (admission.max_sessions) and multitransport's fallback. */
 		s->session_limit = deny_step(PH_LICENSING, sc->admission.session_limit_code);
@@ -301,6 +302,7 @@ void serving_free(struct serving *sv)
 		EVP_PKEY_free(sv->items[i].pkey);
 		X509_free(sv->items[i].x509);
 		fault_plan_free(&sv->items[i].plan);
+		net_plan_free(&sv->items[i].net);
 		for (int p = 0; p < PH_COUNT; p++)
 			free(sv->items[i].conditions[p]);
 	}

@@ -19,6 +19,7 @@
 #include "base/phase.h"
 #include "catalog/certgen.h"
 #include "catalog/faultplan.h"
+#include "catalog/netplan.h"
 #include "catalog/scenario.h"
 
 /* The counters of a scenario's limits (frontdoor/admission.c keeps them). */
@@ -50,6 +51,7 @@ struct served {
 	int has_nt_hash;
 	int port;               /* its own listener's port, 0 when none */
 	struct fault_plan plan; /* its faults, compiled */
+	struct net_plan net;    /* its network conditions, then --network's */
 	/* What the scenario's configuration does wrong, as "fault" events (JSON
 	 * text), per phase where it strikes: an expired certificate at
 	 * tls-client-hello, a TLS policy, FIPS-only encryption... */

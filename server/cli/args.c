@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "catalog/faultplan.h"
+#include "catalog/netplan.h"
 
 static const char *name_of(const struct cli *c)
 {
@@ -208,7 +209,7 @@ int cli_load_catalog(const struct cli *c, struct catalog *cat)
 	int problems = catalog_load_dir_with(dir, c->serve.sets, c->serve.n_sets, cat, stderr);
 	int set_problems = cat->set_problems;
 	if (!problems) {
-		problems = catalog_check_faults(cat, stderr);
+		problems = catalog_check_faults(cat, stderr) + catalog_check_network(cat, stderr);
 		if (problems)
 			catalog_free(cat);
 	}
@@ -334,6 +335,7 @@ void cli_free(struct cli *c)
 	for (size_t i = 0; i < c->serve.n_sets; i++)
 		free((char *)c->serve.sets[i].scenario);
 	free(c->serve.sets);
+	free(c->serve.network);
 	for (size_t i = 0; i < c->n_select; i++)
 		free((char *)c->select[i]);
 	free(c->select);

@@ -16,6 +16,7 @@
 
 #include "base/events.h"
 #include "base/log.h"
+#include "catalog/netplan.h"
 #include "engine/peer.h"
 #include "freerdp/tlshook.h"
 #include "freerdp/warmup.h"
@@ -74,6 +75,15 @@ static const char usage[] =
         "                           after IDLE s of silence, every INTERVAL s, COUNT of them; a\n"
         "                           client that answers none is closed as client-gone (default\n"
         "                           60,10,3; off: none)\n"
+        "  -n, --network SPEC       a network condition on every connection of every scenario,\n"
+        "                           after the scenario's own: TYPE[:STREAM][:KEY=VALUE,...],\n"
+        "                           STREAM upstream, downstream (default) or both; KEY an\n"
+        "                           attribute of TYPE, or name, toxicity, from_phase,\n"
+        "                           after_bytes. E.g. latency:downstream:latency=300,jitter=20\n"
+        "                           or blackhole:both:from_phase=tls-client-hello. Types and\n"
+        "                           attributes: 'rdpfault show --network'. Repeatable\n"
+        "      --seed N             the seed of every random draw (toxicity, jitter, loss;\n"
+        "                           default 1): the same seed, the same draws per connection\n"
         "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
         "  -q, --quiet              only errors on stderr\n"
         "  -h, --help               this text\n"
@@ -90,6 +100,7 @@ enum {
 	OPT_TIME_SCALE,
 	OPT_BACKLOG,
 	OPT_KEEPALIVE,
+	OPT_SEED,
 };
 
 static int parse(int argc, char **argv, struct cli *c)
@@ -110,6 +121,8 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {"time-scale", required_argument, NULL, OPT_TIME_SCALE},
 	        {"backlog", required_argument, NULL, OPT_BACKLOG},
 	        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
+	        {"network", required_argument, NULL, 'n'},
+	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {NULL, 0, NULL, 0},
@@ -119,6 +132,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	long v;
 
 	o->handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->seed = 1;
 	o->backlog = DEFAULT_BACKLOG;
 	o->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
 	o->keepalive_interval_s = DEFAULT_KEEPALIVE_INTERVAL_S;
@@ -126,7 +140,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	o->ready_file = getenv("RDPFAULT_READY_FILE");
 	if (o->ready_file && !*o->ready_file)
 		o->ready_file = NULL;
-	while ((ch = getopt_long(argc, argv, "+:l:p:d:s:e:r:C:t:vqh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+:l:p:d:s:e:r:C:t:n:vqh", opts, NULL)) != -1) {
 		if ((rc = cli_common_option(c, ch, optarg, usage)) != -2) {
 			if (rc >= 0)
 				return rc;
@@ -238,6 +252,29 @@ static int parse(int argc, char **argv, struct cli *c)
 			o->keepalive_idle_s = (int)idle;
 			o->keepalive_interval_s = (int)intvl;
 			o->keepalive_count = (int)cnt;
+			break;
+		}
+		case 'n': {
+			char why[256];
+			struct net_cond *v2 =
+			        realloc(o->network, (o->n_network + 1) * sizeof(*o->network));
+			if (!v2)
+				return EXIT_RUNTIME;
+			o->network = v2;
+			if (net_cond_parse_spec(optarg, &o->network[o->n_network], why,
+			                        sizeof why) < 0)
+				return usage_error(c, "--network '%s': %s", optarg, why);
+			o->n_network++;
+			break;
+		}
+		case OPT_SEED: {
+			char *end;
+			errno = 0;
+			unsigned long long seed = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end || optarg[0] == '-')
+				return usage_error(c, "--seed '%s': expected a whole number 0-%llu",
+				                   optarg, (unsigned long long)UINT64_MAX);
+			o->seed = (uint64_t)seed;
 			break;
 		}
 		case 'v':

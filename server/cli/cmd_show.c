@@ -12,21 +12,23 @@
 
 static const char usage[] =
         "Usage: rdpfault show NAME [OPTIONS]\n"
-        "       rdpfault show --phases | --actions [--json]\n"
+        "       rdpfault show --phases | --actions | --network [--json]\n"
         "Describe a scenario (NAME: its name or alias): what it reproduces, the field report\n"
         "it stands for, what the server does, and what each client is expected to show.\n"
         "--phases lists the phases of the connection sequence a fault can strike at (and\n"
         "where a cut strikes in each), --actions the faults' actions with their phases and\n"
-        "parameters.\n"
+        "parameters, --network the network conditions' types with their attributes.\n"
         "\n"
         "      --phases            the phase model, in connection order\n"
         "      --actions           the fault actions\n"
+        "      --network           the network conditions (scenario files' network:, serve\n"
+        "                          --network)\n"
         "  -s, --scenario-dir DIR  the scenario directory\n"
         "      --set NAME.PATH=VALUE  change a scenario's field first (as serve --set)\n"
         "      --json              JSON output\n"
         "  -h, --help              this text\n";
 
-enum { OPT_PHASES = OPT_FIRST_OWN, OPT_ACTIONS };
+enum { OPT_PHASES = OPT_FIRST_OWN, OPT_ACTIONS, OPT_NETWORK };
 
 static int parse(int argc, char **argv, struct cli *c)
 {
@@ -35,6 +37,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {"json", no_argument, NULL, OPT_JSON},
 	        {"phases", no_argument, NULL, OPT_PHASES},
 	        {"actions", no_argument, NULL, OPT_ACTIONS},
+	        {"network", no_argument, NULL, OPT_NETWORK},
 	        {NULL, 0, NULL, 0},
 	};
 	int ch, rc;
@@ -51,7 +54,10 @@ static int parse(int argc, char **argv, struct cli *c)
 			break;
 		case OPT_PHASES:
 		case OPT_ACTIONS:
-			c->show_model = ch == OPT_PHASES ? RENDER_PHASES : RENDER_ACTIONS;
+		case OPT_NETWORK:
+			c->show_model = ch == OPT_PHASES    ? RENDER_PHASES
+			                : ch == OPT_ACTIONS ? RENDER_ACTIONS
+			                                    : RENDER_NETWORK;
 			break;
 		default:
 			return cli_bad_option(c, argv);
@@ -59,7 +65,8 @@ static int parse(int argc, char **argv, struct cli *c)
 	}
 	if (c->show_model) {
 		if (optind < argc)
-			return usage_error(c, "--phases and --actions take no NAME ('%s')",
+			return usage_error(c,
+			                   "--phases, --actions and --network take no NAME ('%s')",
 			                   argv[optind]);
 		return -1;
 	}

@@ -46,6 +46,8 @@ static void emit_close(struct conn *c, const char *peer_end)
 		json_object_set_new(f, "scenario", json_string(served_name(c->served)));
 	if (peer_end)
 		json_object_set_new(f, "peer_end", json_string(peer_end));
+	if (c->network)
+		json_object_set(f, "network", c->network);
 	events_emit(c->id, "close", f);
 }
 
@@ -93,6 +95,7 @@ void conn_release(struct conn *c)
 		emit_close(c, c->peer_started ? (c->peer_end[0] ? c->peer_end : "unknown") : NULL);
 	atomic_fetch_sub(&live, 1);
 	pthread_mutex_destroy(&c->req_lock);
+	json_decref(c->network);
 	free(c);
 }
 

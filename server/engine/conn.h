@@ -58,6 +58,7 @@ struct conn {
 	struct relay *relay;
 	char close_reason[96]; /* first reason the front door or relay saw */
 	uint64_t bytes_from_client, bytes_to_client;
+	json_t *network; /* the network conditions' totals, for the close event (or NULL) */
 
 	/* Peer thread (read by the last release). */
 	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */

@@ -63,6 +63,7 @@ static void finish(struct relay *r)
 	conn_kick_peer(r->c, 0);
 	if (r->wake)
 		event_free(r->wake);
+	relay_net_free(r);
 	LIST_REMOVE(r, link);
 	n_relays--;
 	r->c->relay = NULL;
@@ -114,11 +115,15 @@ size_t relay_pass(struct flow *f, struct bufferevent *to)
 	uint64_t room = f->limit > f->passed ? f->limit - f->passed : 0;
 	size_t n = room < len ? (size_t)room : len;
 	if (n) {
-		if (to)
+		if (to && f->net)
+			relay_net_take(f, in, n);
+		else if (to)
 			evbuffer_remove_buffer(in, bufferevent_get_output(to), n);
 		else
 			evbuffer_drain(in, n);
 		f->passed += n;
+		if (to && f->net)
+			return 0; /* counted as the conditions let them go */
 	}
 	if (f->drop && len > n) {
 		evbuffer_drain(in, len - n);
@@ -215,16 +220,17 @@ static void on_write(struct bufferevent *bev, void *arg)
 	struct relay *r = arg;
 	/* Output drained: resume reading the other side. */
 	if (bev && bev == r->inner) {
-		if (r->client && !r->client_eof)
+		if (r->client && !r->client_eof && !relay_net_paused(&r->up))
 			bufferevent_enable(r->client, EV_READ);
-		if (r->client_eof && !r->inner_wr_shut) {
+		if (r->client_eof && !r->inner_wr_shut && relay_net_eof_ready(r, &r->up)) {
 			shutdown(r->inner_fd, SHUT_WR);
 			r->inner_wr_shut = 1;
 		}
 	} else {
-		if (r->inner && !r->inner_eof)
+		if (r->inner && !r->inner_eof && !relay_net_paused(&r->down))
 			bufferevent_enable(r->inner, EV_READ);
-		if (r->inner_eof && !r->inner && !r->client_wr_shut) {
+		if (r->inner_eof && !r->inner && !r->client_wr_shut &&
+		    relay_net_eof_ready(r, &r->down)) {
 			shutdown(r->c->client_fd, SHUT_WR);
 			r->client_wr_shut = 1;
 			r->linger = timer_after_ms(
@@ -291,6 +297,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		}
 	}
 	maybe_done(r);
+}
+
+void relay_flow_drained(struct relay *r, int up)
+{
+	struct bufferevent *to = up ? r->inner : r->client;
+	if (to && evbuffer_get_length(bufferevent_get_output(to)) == 0)
+		on_write(to, r);
 }
 
 /* The server side ended: the client gets a FIN once it has every byte. */
@@ -360,6 +373,7 @@ void relay_start(const struct engine *e, struct conn *c)
 	}
 	flow_init(&r->up, r->client);
 	flow_init(&r->down, r->inner);
+	relay_net_attach(r);
 	bufferevent_setcb(r->client, relay_on_read, on_write, on_event, r);
 	bufferevent_setcb(r->inner, relay_on_read, on_write, on_event, r);
 	bufferevent_enable(r->client, EV_READ | EV_WRITE);

@@ -7,6 +7,8 @@
 #ifndef RDPFAULT_RELAY_H
 #define RDPFAULT_RELAY_H
 
+#include <stdint.h>
+
 struct engine;
 struct conn;
 
@@ -17,5 +19,8 @@ void relay_start(const struct engine *e, struct conn *c);
  * so peer threads see end-of-file and end. */
 void relay_abort_all(const char *reason);
 long relay_live(void);
+/* The seed every connection's random draws (network conditions' toxicity,
+ * jitter, loss) derive from, with the connection's id: serve --seed. */
+void relay_net_seed(uint64_t seed);
 
 #endif

@@ -4,6 +4,7 @@
  *   relay.c       the two flows, passing bytes, half-closes, the deadline
  *   relay_scan.c  the bytes scanned into the relay's own phases
  *   relay_cut.c   cuts, stalls and the peer thread's messages
+ *   relay_net.c   the network conditions: their chains and queues
  *
  * Event-loop thread only. */
 #ifndef RDPFAULT_RELAY_CTX_H
@@ -41,6 +42,7 @@ struct flow {
 	                    other side for good (the client's bytes after a cut) */
 	uint64_t dropped;
 	const char *last_unit; /* what the last unit read was, for the event log */
+	struct netflow *net;   /* its network conditions (relay_net.c), or NULL */
 };
 
 enum strike_state {
@@ -114,6 +116,31 @@ int relay_log_confirm(struct relay *r, const uint8_t *b, size_t n);
 /* The scanner's callbacks for the client's (up) and server's (down) units. */
 int relay_on_unit_up(const struct tlsrec_unit *u, void *arg);
 int relay_on_unit_down(const struct tlsrec_unit *u, void *arg);
+
+/* The conditions of flow `up` (1) or down (0) released their last bytes
+ * (or the end): a half-close that waited for them may go on. May free r. */
+void relay_flow_drained(struct relay *r, int up);
+
+/* ---- relay_net.c */
+
+/* Decides which of the scenario's conditions apply to this connection
+ * (events "network"), and builds each direction's chain. */
+void relay_net_attach(struct relay *r);
+/* Moves n bytes of `in` into the flow's conditions (f->net set); they go
+ * on when due (downstream bytes are counted in bytes_to_client as they leave). */
+void relay_net_take(struct flow *f, struct evbuffer *in, size_t n);
+/* A unit of the flow's stream was scanned (before its bytes pass). */
+void relay_net_unit(struct relay *r, struct flow *f, uint64_t off, uint64_t len);
+/* May the flow's end (FIN) be passed on now? Feeds the end through the
+ * conditions the first time; 1 once it is through (always without them). */
+int relay_net_eof_ready(struct relay *r, struct flow *f);
+/* The flow's source is not to be read: its conditions hold their cap, or
+ * closed the client's window. */
+int relay_net_paused(const struct flow *f);
+/* Bytes (or the end) of the flow are still held by its conditions. */
+int relay_net_holds(const struct flow *f);
+/* Frees the conditions; their totals go into the close event. */
+void relay_net_free(struct relay *r);
 
 /* ---- relay_cut.c */
 

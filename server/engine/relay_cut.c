@@ -182,7 +182,7 @@ static void sk_timer_fired(evutil_socket_t fd, short what, void *arg)
 void relay_strike_check(struct relay *r)
 {
 	if (r->sk != SK_ARMED || r->await_flight || r->down.passed < r->boundary ||
-	    evbuffer_get_length(bufferevent_get_output(r->client)) > 0)
+	    evbuffer_get_length(bufferevent_get_output(r->client)) > 0 || relay_net_holds(&r->down))
 		return;
 	const struct fault_step *st = r->strike;
 	if (st->after_ms > 0) {

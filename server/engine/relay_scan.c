@@ -163,6 +163,7 @@ int relay_on_unit_up(const struct tlsrec_unit *u, void *arg)
 {
 	struct relay *r = arg;
 	r->up.last_unit = unit_name(u);
+	relay_net_unit(r, &r->up, unit_start(u), u->length);
 	if (u->kind == TLSREC_TLS && u->hs_type == 1 && !r->saw_client_hello) {
 		r->saw_client_hello = 1;
 		conn_phase(r->c, PH_TLS_CLIENT_HELLO, NULL);
@@ -184,6 +185,7 @@ int relay_on_unit_down(const struct tlsrec_unit *u, void *arg)
 {
 	struct relay *r = arg;
 	r->down.last_unit = unit_name(u);
+	relay_net_unit(r, &r->down, unit_start(u), u->length);
 	if (u->kind == TLSREC_TLS && u->hs_type == 2 && !r->saw_server_hello) {
 		r->saw_server_hello = 1;
 		conn_phase(r->c, PH_TLS_SERVER_HELLO, NULL);

@@ -84,6 +84,13 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		         problems == 1 ? "" : "s", opt->scenarios_dir);
 		return -2;
 	}
+	/* --network: after each scenario's own conditions. */
+	for (size_t i = 0; i < h->serving.n; i++)
+		if (net_plan_append(&h->serving.items[i].net, opt->network, opt->n_network) < 0) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
+	relay_net_seed(opt->seed);
 	h->default_served = serving_find(&h->serving, opt->default_scenario);
 	if (!h->default_served) {
 		snprintf(err, n, "--default %s: no such scenario (see 'rdpfault list')",
@@ -336,6 +343,14 @@ static int write_start_file(const char *option, const char *path, const char *te
 	return -1;
 }
 
+/* The seed as text: JSON numbers lose 64-bit precision in many readers. */
+static const char *seed_text(uint64_t seed)
+{
+	static char buf[24];
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)seed);
+	return buf;
+}
+
 int harness_run(struct harness *h)
 {
 	struct front *f = &h->front;
@@ -348,10 +363,11 @@ int harness_run(struct harness *h)
 		return 1;
 	}
 	events_emit(0, "start",
-	            json_pack("{s:i, s:s, s:o, s:I, s:s, s:i}", "schema_version",
+	            json_pack("{s:i, s:s, s:o, s:I, s:s, s:i, s:s}", "schema_version",
 	                      EVENTS_SCHEMA_VERSION, "version", RDPFAULT_VERSION, "listeners",
 	                      listeners_json(f), "scenarios", (json_int_t)h->catalog.n,
-	                      "runtime_dir", h->serving.runtime_dir, "pid", (int)getpid()));
+	                      "runtime_dir", h->serving.runtime_dir, "pid", (int)getpid(), "seed",
+	                      seed_text(h->opt.seed)));
 
 	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};
 	h->trim = event_new(f->base, -1, EV_PERSIST, on_trim, h);

@@ -5,8 +5,10 @@
 #define RDPFAULT_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sc_override;
+struct net_cond;
 
 struct listen_spec {
 	char *host; /* numeric address */
@@ -36,6 +38,9 @@ struct harness_options {
 	int keepalive_idle_s;     /* TCP keep-alive on accepted sockets; 0: off */
 	int keepalive_interval_s;
 	int keepalive_count;
+	struct net_cond *network; /* --network: stacked on every scenario's own */
+	size_t n_network;
+	uint64_t seed; /* --seed: every connection's draws derive from it */
 };
 
 #endif
