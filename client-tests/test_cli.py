@@ -52,6 +52,19 @@ class Cli(unittest.TestCase):
             (("show",), "which scenario"),
             (("list", "--port-base", "x"), "--port-base 'x'"),
             (("show", "a", "b"), "unexpected argument 'b'"),
+            (("serve", "--network", "lag"), "--network 'lag': unknown type \"lag\""),
+            (("serve", "--network", "latency:sideways"),
+             "stream \"sideways\" is neither upstream, downstream nor both"),
+            (("serve", "--network", "latency:latency=-1"),
+             "--network 'latency:latency=-1': latency: -1 is out of range (0 to 600000 ms)"),
+            (("serve", "--network", "blackhole:from_phase=tls"),
+             "from_phase: unknown phase \"tls\""),
+            (("serve", "--seed", "-1"), "--seed '-1'"),
+            (("serve", "--set", "healthy-tls.network=[{type: latency, attributes: {rate: 1}}]"),
+             "--set healthy-tls.network=[{type: latency, attributes: {rate: 1}}]: "
+             "network[0].attributes.rate: latency has no attribute \"rate\""),
+            (("list", "--set", "healthy-tls.faults=[{action: bogus}]"),
+             "--set healthy-tls.faults=[{action: bogus}]: faults[0].action: unknown action"),
         ]
         for args, needle in cases:
             rc, _, err = run(*args)
@@ -151,6 +164,35 @@ class Cli(unittest.TestCase):
         rc, _, err = run("show", "--phases", "healthy-tls")
         self.assertEqual(rc, 2)
         self.assertIn("take no NAME", err)
+
+    def test_show_network(self):
+        """Every network condition type with its attributes, in text and
+        JSON, each documented; a scenario's conditions in its show."""
+        rc, out, _ = run("show", "--network", "--json")
+        self.assertEqual(rc, 0)
+        types = {t["type"]: t for t in json.loads(out)}
+        self.assertEqual(set(types), {"latency", "bandwidth", "slicer", "limit_data",
+                                      "slow_close", "timeout", "reset_peer", "blackhole",
+                                      "mtu_blackhole", "loss"})
+        lat = {a["name"]: a for a in types["latency"]["attributes"]}
+        self.assertEqual(set(lat), {"latency", "jitter"})
+        self.assertEqual(lat["latency"]["unit"], "ms")
+        self.assertEqual(types["bandwidth"]["attributes"][0]["unit"], "KB/s")
+        rc, text, _ = run("show", "--network")
+        self.assertEqual(rc, 0)
+        with open(os.path.join(rf.ROOT, "docs", "scenario-format.md")) as f:
+            doc = f.read()
+        for t in types:
+            self.assertIn(t + "\n", text)
+            self.assertIn(f"| `{t}` |", doc)
+        rc, out, _ = run("show", "healthy-tls", "--json", "--set",
+                         "healthy-tls.network=[{type: latency, stream: both, "
+                         "trigger: {from_phase: active}, attributes: {latency: 250}}]")
+        self.assertEqual(rc, 0)
+        net = json.loads(out)["network"]
+        self.assertEqual(net, [{"name": "latency", "type": "latency", "stream": "both",
+                                "toxicity": 1.0, "trigger": {"from_phase": "active"},
+                                "attributes": {"latency": 250, "jitter": 0}}])
 
     def test_ready_file(self):
         """The readiness signal: written (with the pid) once listening, gone

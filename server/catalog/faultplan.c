@@ -118,9 +118,10 @@ const char *fault_action_name(enum fault_action a)
 
 #define PROBLEM_AT(line, fmt, ...)                                                                 \
 	do {                                                                                       \
+		char where_[640];                                                                  \
+		set_problems += sc_where(s, line, where_, sizeof where_);                          \
 		if (err)                                                                           \
-			fprintf(err, "%s:%d: faults[%zu]." fmt "\n", s->file, line, i,             \
-			        __VA_ARGS__);                                                      \
+			fprintf(err, "%s: faults[%zu]." fmt "\n", where_, i, __VA_ARGS__);         \
 		problems++;                                                                        \
 	} while (0)
 #define PROBLEM(fmt, ...) PROBLEM_AT(f->line, fmt, __VA_ARGS__)
@@ -149,9 +150,9 @@ static int parse_duration_ms(const char *text, int *out)
 	return 0;
 }
 
-int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *err)
+static int compile(const struct scenario *s, struct fault_plan *out, FILE *err, int *set_out)
 {
-	int problems = 0;
+	int problems = 0, set_problems = 0;
 	memset(out, 0, sizeof(*out));
 	if (s->n_faults == 0)
 		return 0;
@@ -332,7 +333,14 @@ int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *e
 	}
 	if (problems)
 		fault_plan_free(out);
+	if (set_out)
+		*set_out += set_problems;
 	return problems;
+}
+
+int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *err)
+{
+	return compile(s, out, err, NULL);
 }
 
 int scale_ms(int ms, double scale)
@@ -361,12 +369,12 @@ void fault_plan_free(struct fault_plan *p)
 	p->n = 0;
 }
 
-int catalog_check_faults(const struct catalog *c, FILE *err)
+int catalog_check_faults(const struct catalog *c, FILE *err, int *set_problems)
 {
 	int problems = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct fault_plan p;
-		problems += fault_plan_compile(c->items[i], &p, err);
+		problems += compile(c->items[i], &p, err, set_problems);
 		fault_plan_free(&p);
 	}
 	return problems;

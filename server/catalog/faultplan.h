@@ -55,8 +55,9 @@ struct fault_plan {
  * as "FILE:LINE: faults[i].FIELD: ..."); 0 on success. */
 int fault_plan_compile(const struct scenario *s, struct fault_plan *out, FILE *err);
 void fault_plan_free(struct fault_plan *p);
-/* Checks every scenario's faults; the number of problems. */
-int catalog_check_faults(const struct catalog *c, FILE *err);
+/* Checks every scenario's faults; the number of problems, of which those
+ * in a --set's value are added to *set_problems (NULL: not counted). */
+int catalog_check_faults(const struct catalog *c, FILE *err, int *set_problems);
 
 /* A wait of the server's own under --time-scale: ms * scale, at least 1 ms
  * when ms > 0 (0 and -1 stay), at most a day. */

@@ -148,6 +148,13 @@ int ld_load_file(const char *path, struct scenario **out, FILE *err, struct ld_i
 
 	s = ld_calloc(1, sizeof *s);
 	s->file = ld_strdup(path);
+	/* Later problems at a --set's lines name it (sc_where). */
+	if (n_ov) {
+		s->set_texts = ld_calloc(n_ov, sizeof *s->set_texts);
+		s->n_set_texts = n_ov;
+		for (size_t i = 0; i < n_ov; i++)
+			s->set_texts[i] = ov[i].text ? ld_strdup(ov[i].text) : NULL;
+	}
 	ld_walk_map(&c, root, "", &ld_root_schema, s);
 	if (lines) {
 		const yaml_node_t *nn = ld_map_get(&c, root, "name");

@@ -91,15 +91,16 @@ const char *net_streams_str(unsigned streams)
 
 #define PROBLEM_AT(line, fmt, ...)                                                                 \
 	do {                                                                                       \
+		char where_[640];                                                                  \
+		set_problems += sc_where(s, line, where_, sizeof where_);                          \
 		if (err)                                                                           \
-			fprintf(err, "%s:%d: network[%zu]." fmt "\n", s->file, line, i,            \
-			        __VA_ARGS__);                                                      \
+			fprintf(err, "%s: network[%zu]." fmt "\n", where_, i, __VA_ARGS__);        \
 		problems++;                                                                        \
 	} while (0)
 
-int net_plan_compile(const struct scenario *s, struct net_plan *out, FILE *err)
+static int compile(const struct scenario *s, struct net_plan *out, FILE *err, int *set_out)
 {
-	int problems = 0;
+	int problems = 0, set_problems = 0;
 	memset(out, 0, sizeof(*out));
 	if (!s->n_network)
 		return 0;
@@ -163,15 +164,22 @@ int net_plan_compile(const struct scenario *s, struct net_plan *out, FILE *err)
 	}
 	if (problems)
 		net_plan_free(out);
+	if (set_out)
+		*set_out += set_problems;
 	return problems;
 }
 
-int catalog_check_network(const struct catalog *c, FILE *err)
+int net_plan_compile(const struct scenario *s, struct net_plan *out, FILE *err)
+{
+	return compile(s, out, err, NULL);
+}
+
+int catalog_check_network(const struct catalog *c, FILE *err, int *set_problems)
 {
 	int problems = 0;
 	for (size_t i = 0; i < c->n; i++) {
 		struct net_plan p;
-		problems += net_plan_compile(c->items[i], &p, err);
+		problems += compile(c->items[i], &p, err, set_problems);
 		net_plan_free(&p);
 	}
 	return problems;

@@ -32,8 +32,9 @@ struct net_plan {
 /* Compiles s->network. Returns the number of problems, each written to err
  * as "FILE:LINE: network[i].FIELD: ..."; 0 on success. */
 int net_plan_compile(const struct scenario *s, struct net_plan *out, FILE *err);
-/* Every scenario's conditions checked; the number of problems. */
-int catalog_check_network(const struct catalog *c, FILE *err);
+/* Every scenario's conditions checked; the number of problems (those of a
+ * --set's value also added to *set_problems, as catalog_check_faults). */
+int catalog_check_network(const struct catalog *c, FILE *err, int *set_problems);
 /* `--network TYPE[:STREAM][:KEY=VALUE[,KEY=VALUE...]]` (KEY: an attribute,
  * or name, toxicity, from_phase, after_bytes). 0, or -1 with why set. */
 int net_cond_parse_spec(const char *spec, struct net_cond *out, char *why, size_t n);

@@ -190,6 +190,10 @@ struct scenario {
 
 	struct sc_expect *expect;
 	size_t n_expect;
+
+	char **set_texts; /* the --set arguments it was loaded with, by index (NULL: the
+	                     catalog's own, a template's instance), for sc_where */
+	size_t n_set_texts;
 };
 
 struct catalog {
@@ -233,6 +237,10 @@ int scenario_load_file(const char *path, struct scenario **out, FILE *err);
 
 const struct scenario *catalog_find(const struct catalog *c, const char *name);
 const struct sc_expect *scenario_expect_for(const struct scenario *s, const char *client);
+/* Where a later check's problem at `line` of s is: "FILE:LINE" or, for
+ * a node a --set made, "--set ARG" (returns 1 then; 0 otherwise). */
+int sc_where(const struct scenario *s, int line, char *buf, size_t n);
+
 /* Value of a fault parameter, or NULL. */
 const char *sc_fault_param(const struct sc_fault *f, const char *key);
 

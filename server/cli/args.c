@@ -209,7 +209,8 @@ int cli_load_catalog(const struct cli *c, struct catalog *cat)
 	int problems = catalog_load_dir_with(dir, c->serve.sets, c->serve.n_sets, cat, stderr);
 	int set_problems = cat->set_problems;
 	if (!problems) {
-		problems = catalog_check_faults(cat, stderr) + catalog_check_network(cat, stderr);
+		problems = catalog_check_faults(cat, stderr, &set_problems) +
+		           catalog_check_network(cat, stderr, &set_problems);
 		if (problems)
 			catalog_free(cat);
 	}

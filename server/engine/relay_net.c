@@ -43,6 +43,7 @@ struct netflow {
 	struct event *timer;
 	uint64_t held_bytes, max_held, delayed, dropped;
 	int paused, window_closed, eof_fed, eof_passed, eof_lost;
+	int closed; /* a condition closed the connection: nothing more is held */
 	/* The earliest end a condition asked for (limit_data, timeout, reset_peer). */
 	struct event *end_timer;
 	uint64_t end_due;
@@ -228,7 +229,19 @@ static void on_end_timer(evutil_socket_t fd, short what, void *arg)
 		relay_abort(r, "network-reset"); /* frees r */
 		return;
 	}
+	/* The close: what is due goes, the rest never arrives, and the FIN
+	 * passes whatever the conditions would do to it. */
 	conn_set_close_reason(r->c, "network-close");
+	struct netflow *both[2] = {r->up.net, r->down.net};
+	for (int i = 0; i < 2; i++)
+		if (both[i]) {
+			release(both[i]);
+			both[i]->closed = 1;
+			both[i]->dropped += both[i]->held_bytes;
+			evbuffer_drain(both[i]->held, both[i]->held_bytes);
+			both[i]->held_bytes = 0;
+			both[i]->n = 0;
+		}
 	if (r->inner)
 		relay_close_server_side(r); /* may free r */
 }
@@ -303,6 +316,11 @@ void relay_net_take(struct flow *f, struct evbuffer *in, size_t n)
 	struct netflow *nf = f->net;
 	struct relay *r = nf->r;
 	uint64_t off = f->passed;
+	if (nf->closed) {
+		evbuffer_drain(in, n);
+		nf->dropped += n;
+		return;
+	}
 	evbuffer_remove_buffer(in, nf->held, n);
 	nf->held_bytes += n;
 	if (nf->held_bytes > nf->max_held)
@@ -328,9 +346,7 @@ int relay_net_eof_ready(struct relay *r, struct flow *f)
 {
 	struct netflow *nf = f->net;
 	(void)r;
-	if (!nf)
-		return 1;
-	if (nf->eof_passed)
+	if (!nf || nf->eof_passed || nf->closed)
 		return 1;
 	if (nf->n || nf->eof_lost)
 		return 0; /* bytes still queued (the timer calls back), or the FIN vanished */
@@ -351,7 +367,8 @@ int relay_net_paused(const struct flow *f)
 
 int relay_net_holds(const struct flow *f)
 {
-	return f->net && (f->net->n > 0 || (f->net->eof_fed && !f->net->eof_passed));
+	return f->net && !f->net->closed &&
+	       (f->net->n > 0 || (f->net->eof_fed && !f->net->eof_passed));
 }
 
 static json_t *totals(const struct netflow *nf)
