@@ -47,6 +47,18 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		return -2;
 	}
 	h->catalog.set_problems = 0;
+	if (!problems) {
+		/* The faults and conditions, whose problems may be a --set's too. */
+		int set = 0;
+		problems = catalog_check_faults(&h->catalog, stderr, &set) +
+		           catalog_check_network(&h->catalog, stderr, &set);
+		if (problems && problems == set) {
+			h->catalog.set_problems = set;
+			snprintf(err, n, "%d --set problem%s (see above)", problems,
+			         problems == 1 ? "" : "s");
+			return -2;
+		}
+	}
 	if (problems) {
 		snprintf(err, n, "%d problem%s in the scenario catalog %s", problems,
 		         problems == 1 ? "" : "s", opt->scenarios_dir);
