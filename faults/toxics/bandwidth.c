@@ -7,7 +7,7 @@ struct bandwidth {
 };
 
 static const struct tx_attr attrs[] = {
-        {"rate", "KB/s", 0.1, 10000000, 100, 0, "throughput, 1 KB = 1,000 bytes"},
+        {"rate", "KB/s", 0.01, 10000000, 100, 0, "throughput, 1 KB = 1,000 bytes"},
 };
 
 static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)

@@ -2,8 +2,6 @@
  * fault's parameter) and freeing. */
 #include "catalog/scenario.h"
 
-#include "catalog/loader.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,20 +32,6 @@ const char *sc_fault_param(const struct sc_fault *f, const char *key)
 		if (!strcmp(f->params[i].key, key))
 			return f->params[i].value;
 	return NULL;
-}
-
-int sc_where(const struct scenario *s, int line, char *buf, size_t n)
-{
-	if (line > LD_SET_LINE) {
-		size_t i = (size_t)(line - 1 - LD_SET_LINE);
-		if (i < s->n_set_texts && s->set_texts[i]) {
-			snprintf(buf, n, "--set %s", s->set_texts[i]);
-			return 1;
-		}
-		line = 0; /* the catalog's own (a template's instance): the file */
-	}
-	snprintf(buf, n, "%s:%d", s->file, line);
-	return 0;
 }
 
 void scenario_free(struct scenario *s)

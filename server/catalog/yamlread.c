@@ -125,6 +125,21 @@ void ld_problem(struct ctx *c, int line, const char *path, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* scenario.h: a later check's problem at a --set's line names the --set. */
+int sc_where(const struct scenario *s, int line, char *buf, size_t n)
+{
+	if (line > LD_SET_LINE) {
+		size_t i = (size_t)(line - 1 - LD_SET_LINE);
+		if (i < s->n_set_texts && s->set_texts[i]) {
+			snprintf(buf, n, "--set %s", s->set_texts[i]);
+			return 1;
+		}
+		line = 0; /* the catalog's own (a template's instance): the file */
+	}
+	snprintf(buf, n, "%s:%d", s->file, line);
+	return 0;
+}
+
 int ld_line(const yaml_node_t *n)
 {
 	return (int)n->start_mark.line + 1;
