@@ -82,6 +82,9 @@ static const char usage[] =
         "                           after_bytes. E.g. latency:downstream:latency=300,jitter=20\n"
         "                           or blackhole:both:from_phase=tls-client-hello. Types and\n"
         "                           attributes: 'rdpfault show --network'. Repeatable\n"
+        "      --network-queue SIZE  bytes a direction's conditions may hold before its sender\n"
+        "                           is no longer read (default 1M; 4K-1G, K and M suffixes):\n"
+        "                           with latency, also the link's bandwidth-delay product\n"
         "      --seed N             the seed of every random draw (toxicity, jitter, loss;\n"
         "                           default 1): the same seed, the same draws per connection\n"
         "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
@@ -101,6 +104,7 @@ enum {
 	OPT_BACKLOG,
 	OPT_KEEPALIVE,
 	OPT_SEED,
+	OPT_NETWORK_QUEUE,
 };
 
 static int parse(int argc, char **argv, struct cli *c)
@@ -123,6 +127,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {"keepalive", required_argument, NULL, OPT_KEEPALIVE},
 	        {"network", required_argument, NULL, 'n'},
 	        {"seed", required_argument, NULL, OPT_SEED},
+	        {"network-queue", required_argument, NULL, OPT_NETWORK_QUEUE},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {NULL, 0, NULL, 0},
@@ -133,6 +138,7 @@ static int parse(int argc, char **argv, struct cli *c)
 
 	o->handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
 	o->seed = 1;
+	o->network_queue = 1u << 20;
 	o->backlog = DEFAULT_BACKLOG;
 	o->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
 	o->keepalive_interval_s = DEFAULT_KEEPALIVE_INTERVAL_S;
@@ -265,6 +271,26 @@ static int parse(int argc, char **argv, struct cli *c)
 			                        sizeof why) < 0)
 				return usage_error(c, "--network '%s': %s", optarg, why);
 			o->n_network++;
+			break;
+		}
+		case OPT_NETWORK_QUEUE: {
+			char *end;
+			errno = 0;
+			unsigned long long q = strtoull(optarg, &end, 10);
+			if (*end == 'K' || *end == 'k')
+				q <<= 10, end++;
+			else if (*end == 'M' || *end == 'm')
+				q <<= 20, end++;
+			else if (*end == 'G' || *end == 'g')
+				q <<= 30, end++;
+			if (errno || end == optarg || *end || optarg[0] == '-' || q < 4096 ||
+			    q > (1ull << 30))
+				return usage_error(
+				        c,
+				        "--network-queue '%s': expected bytes, 4K-1G (e.g. "
+				        "16M)",
+				        optarg);
+			o->network_queue = (size_t)q;
 			break;
 		}
 		case OPT_SEED: {

@@ -29,6 +29,7 @@
 #include "base/events.h"
 #include "base/log.h"
 #include "catalog/served.h"
+#include "engine/bulkread.h"
 #include "engine/peer.h"
 #include "engine/relay_ctx.h"
 #include "faults/tcp.h"
@@ -138,6 +139,10 @@ void relay_on_read(struct bufferevent *bev, void *arg)
 {
 	struct relay *r = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	/* libevent reads 4 KB a call: a bulk stream takes the rest of what
+	 * the socket holds in one read (never its end or an error). */
+	if (evbuffer_get_length(in) < HIGH_WATER)
+		bulk_read(bev, BULK_READ_MAX);
 
 	if (bev == r->client) {
 		uint64_t before = r->up.seen;

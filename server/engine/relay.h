@@ -7,6 +7,7 @@
 #ifndef RDPFAULT_RELAY_H
 #define RDPFAULT_RELAY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct engine;
@@ -20,7 +21,8 @@ void relay_start(const struct engine *e, struct conn *c);
 void relay_abort_all(const char *reason);
 long relay_live(void);
 /* The seed every connection's random draws (network conditions' toxicity,
- * jitter, loss) derive from, with the connection's id: serve --seed. */
-void relay_net_seed(uint64_t seed);
+ * jitter, loss) derive from, with the connection's id (serve --seed), and
+ * the bytes a conditioned direction may hold (--network-queue). */
+void relay_net_seed(uint64_t seed, size_t queue_cap);
 
 #endif

@@ -14,8 +14,7 @@
 #include "engine/relay_ctx.h"
 #include "faults/tcp.h"
 
-#define NET_QUEUE_CAP (1u << 20) /* bytes held per direction before the source is paused */
-#define WINDOW_RCVBUF 2048       /* a held client's receive buffer: the window closes */
+#define WINDOW_RCVBUF 2048 /* a held client's receive buffer: the window closes */
 
 struct netflow {
 	struct netq q;
@@ -26,10 +25,12 @@ struct netflow {
 };
 
 static uint64_t seed_base = 1;
+static size_t queue_cap = 1u << 20; /* bytes held per direction before the source is paused */
 
-void relay_net_seed(uint64_t seed)
+void relay_net_seed(uint64_t seed, size_t cap)
 {
 	seed_base = seed;
+	queue_cap = cap;
 }
 
 static const struct net_cond *cond_of(const struct relay *r, int id)
@@ -152,7 +153,7 @@ static void flow_new(struct relay *r, struct flow *f, int up, const struct tx_st
 	nf->up = up;
 	nf->defs = defs;
 	f->net = nf; /* before the init: a condition may end the connection at once */
-	if (netq_init(&nf->q, r->e->base, defs, n, seed, NET_QUEUE_CAP, &ops, nf) < 0) {
+	if (netq_init(&nf->q, r->e->base, defs, n, seed, queue_cap, &ops, nf) < 0) {
 		log_error("connection %llu: no memory for its network conditions",
 		          (unsigned long long)r->c->id);
 		f->net = NULL;

@@ -102,7 +102,7 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 			snprintf(err, n, "out of memory");
 			return -1;
 		}
-	relay_net_seed(opt->seed);
+	relay_net_seed(opt->seed, opt->network_queue);
 	h->default_served = serving_find(&h->serving, opt->default_scenario);
 	if (!h->default_served) {
 		snprintf(err, n, "--default %s: no such scenario (see 'rdpfault list')",
@@ -148,7 +148,15 @@ int harness_listen(struct harness *h, char *err, size_t n)
 
 	/* Peer threads wake the relay with event_active(). */
 	evthread_use_pthreads();
-	f->base = event_base_new();
+	/* A precise monotonic clock (and timerfd) for the loop's timers: with
+	 * libevent's default coarse clock (jiffies, 4 ms here) a network
+	 * condition's delay would be late by up to 4 ms. */
+	struct event_config *cfg = event_config_new();
+	if (cfg)
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	f->base = cfg ? event_base_new_with_config(cfg) : NULL;
+	if (cfg)
+		event_config_free(cfg);
 	if (!f->base) {
 		snprintf(err, n, "cannot create the event loop");
 		return -1;

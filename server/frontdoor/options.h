@@ -40,7 +40,8 @@ struct harness_options {
 	int keepalive_count;
 	struct net_cond *network; /* --network: stacked on every scenario's own */
 	size_t n_network;
-	uint64_t seed; /* --seed: every connection's draws derive from it */
+	uint64_t seed;        /* --seed: every connection's draws derive from it */
+	size_t network_queue; /* --network-queue: bytes a conditioned direction may hold */
 };
 
 #endif
