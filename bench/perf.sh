@@ -15,6 +15,10 @@
 #                              100000 for the goal's figure; 0: skip)
 #   RDPFAULT_PERF_HOLD         held connections (default 50000; 0: skip)
 #   RDPFAULT_PERF_SOURCES      source addresses for them (default 4: 127.0.0.1-4)
+#   RDPFAULT_PERF_NETWORK      1 (default): the network conditions' figures too
+#                              (bench/netcond_bench: latency error at 1,000
+#                              connections, bandwidth accuracy, throughput,
+#                              black-hole RSS); 0: skip
 # Listens and connects on loopback only; every server started is stopped.
 set -euo pipefail
 
@@ -28,6 +32,8 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 RDPFAULT=$BUILD/rdpfault
 BENCH=$BUILD/bench/handshake_bench
 RAW=$BUILD/bench/raw_server
+NETBENCH=$BUILD/bench/netcond_bench
+NETWORK=${RDPFAULT_PERF_NETWORK:-1}
 for x in "$RDPFAULT" "$BENCH" "$RAW"; do
 	[[ -x $x ]] || {
 		echo "perf.sh: $x is not built (cmake --build $BUILD)" >&2
@@ -225,3 +231,13 @@ echo
 printf '%-46s %14s %-30s %s\n' figure value detail goal
 printf '%s\n' "${rows[@]}"
 echo "(client: handshake_bench, concurrency $CONC, $SECS s a row; $(nproc) cores)"
+
+if ((NETWORK)) && [[ -x $NETBENCH ]]; then
+	echo
+	echo "== network conditions (bench/netcond_bench, the harness's own queue over sockets)"
+	ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+	"$NETBENCH" latency 1000 100 6 | sed 's/^/  /'
+	"$NETBENCH" bandwidth 3 | sed 's/^/  /'
+	"$NETBENCH" throughput 3 | sed 's/^/  /'
+	"$NETBENCH" blackhole 1024 | sed 's/^/  /'
+fi
