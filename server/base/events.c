@@ -373,6 +373,26 @@ uint64_t events_count(void)
 	return n;
 }
 
+json_t *events_since(uint64_t since, size_t max, uint64_t *last, uint64_t *oldest)
+{
+	json_t *arr = json_array();
+	pthread_mutex_lock(&ev.lock);
+	uint64_t first = ev.count > RING_SIZE ? ev.count - RING_SIZE : 0; /* index, 0-based */
+	*oldest = first + 1;
+	uint64_t i = since > first ? since : first;
+	for (; i < ev.count && json_array_size(arr) < max; i++) {
+		struct line *l = ev.ring[i % RING_SIZE];
+		json_t *o = l ? json_loads(l->text, 0, NULL) : NULL;
+		if (!o)
+			continue;
+		json_object_set_new(o, "seq", json_integer((json_int_t)(i + 1)));
+		json_array_append_new(arr, o);
+	}
+	*last = i;
+	pthread_mutex_unlock(&ev.lock);
+	return arr;
+}
+
 json_t *events_recent(uint64_t conn, size_t max)
 {
 	json_t *arr = json_array();

@@ -55,4 +55,10 @@ uint64_t events_count(void);
  * those of connection `conn` only when conn != 0. New reference. */
 json_t *events_recent(uint64_t conn, size_t max);
 
+/* The lines after sequence number `since` (line n of the log is n, from
+ * 1), oldest first, at most max, each with its "seq". *last: the seq of
+ * the last one returned (since when none); *oldest: the oldest seq still
+ * kept (RING_SIZE lines are): a reader behind it missed lines. */
+json_t *events_since(uint64_t since, size_t max, uint64_t *last, uint64_t *oldest);
+
 #endif

@@ -275,24 +275,28 @@ static json_t *strv_json(char **v)
 	return a;
 }
 
+json_t *render_list_json(const struct scenario *const *items, size_t n, int port_base)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		const struct scenario *s = items[i];
+		json_t *o = json_pack("{s:s, s:s?, s:i, s:s, s:o, s:s, s:o}", "name", s->name,
+		                      "alias", s->alias, "port_offset", s->port_offset, "summary",
+		                      s->summary, "tags", strv_json(s->tags), "field_report",
+		                      s->field_report, "codes", codes_json(s));
+		if (s->template_name)
+			json_object_set_new(o, "template", json_string(s->template_name));
+		if (port_base >= 0)
+			json_object_set_new(o, "port", json_integer(port_base + s->port_offset));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
 void render_list(const struct scenario *const *items, size_t n, int port_base, int json, FILE *out)
 {
 	if (json) {
-		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++) {
-			const struct scenario *s = items[i];
-			json_t *o =
-			        json_pack("{s:s, s:s?, s:i, s:s, s:o, s:s, s:o}", "name", s->name,
-			                  "alias", s->alias, "port_offset", s->port_offset,
-			                  "summary", s->summary, "tags", strv_json(s->tags),
-			                  "field_report", s->field_report, "codes", codes_json(s));
-			if (s->template_name)
-				json_object_set_new(o, "template", json_string(s->template_name));
-			if (port_base >= 0)
-				json_object_set_new(o, "port",
-				                    json_integer(port_base + s->port_offset));
-			json_array_append_new(arr, o);
-		}
+		json_t *arr = render_list_json(items, n, port_base);
 		json_dumpf(arr, out, JSON_INDENT(2));
 		fprintf(out, "\n");
 		json_decref(arr);

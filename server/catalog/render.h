@@ -10,6 +10,8 @@
 
 /* One scenario, every field the file set or defaulted. */
 json_t *render_scenario_json(const struct scenario *s);
+/* `list --json`'s array (port_base < 0: no "port"). */
+json_t *render_list_json(const struct scenario *const *items, size_t n, int port_base);
 void render_scenario_text(const struct scenario *s, FILE *out);
 /* Scenarios, one line (or object) per scenario; with ports from port_base
  * when it is >= 0, else the offsets. The JSON carries each one's alias,

@@ -337,6 +337,8 @@ void cli_free(struct cli *c)
 		free((char *)c->serve.sets[i].scenario);
 	free(c->serve.sets);
 	free(c->serve.network);
+	free(c->api.host);
+	free(c->api.scenario);
 	for (size_t i = 0; i < c->n_select; i++)
 		free((char *)c->select[i]);
 	free(c->select);

@@ -53,7 +53,11 @@ struct cli {
 	const char *client;          /* find --client */
 	int argc;                    /* matrix, timeline: arguments for the runner */
 	char **argv;
+	struct listen_spec api; /* serve --api: host NULL when off */
+	int api_given;          /* --api was given: a busy port is an error, not a warning */
 };
+
+#define DEFAULT_API_PORT 8390
 
 struct command {
 	const char *name;

@@ -16,6 +16,7 @@
 
 #include "base/events.h"
 #include "base/log.h"
+#include "base/netaddr.h"
 #include "catalog/netplan.h"
 #include "engine/peer.h"
 #include "freerdp/tlshook.h"
@@ -23,6 +24,7 @@
 #include "freerdp/wloghook.h"
 #include "frontdoor/harness.h"
 #include "frontdoor/listener.h"
+#include "control/api.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_BACKLOG 4096
@@ -87,6 +89,10 @@ static const char usage[] =
         "                           with latency, also the link's bandwidth-delay product\n"
         "      --seed N             the seed of every random draw (toxicity, jitter, loss;\n"
         "                           default 1): the same seed, the same draws per connection\n"
+        "      --api ADDR:PORT|off  the control API (HTTP/JSON, docs/api.md) on ADDR:PORT, a\n"
+        "                           loopback address (default 127.0.0.1:8390; PORT 0: the\n"
+        "                           kernel chooses; the start event says where). Without\n"
+        "                           --api a busy default port only turns the API off\n"
         "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
         "  -q, --quiet              only errors on stderr\n"
         "  -h, --help               this text\n"
@@ -105,7 +111,23 @@ enum {
 	OPT_KEEPALIVE,
 	OPT_SEED,
 	OPT_NETWORK_QUEUE,
+	OPT_API,
 };
+
+/* host is a loopback address (the API has no authentication yet). */
+static int loopback_host(const char *host, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
+		a4->sin_family = AF_INET;
+	else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1)
+		a6->sin6_family = AF_INET6;
+	else
+		return 0;
+	return addr_is_loopback((struct sockaddr *)ss);
+}
 
 static int parse(int argc, char **argv, struct cli *c)
 {
@@ -128,6 +150,7 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {"network", required_argument, NULL, 'n'},
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"network-queue", required_argument, NULL, OPT_NETWORK_QUEUE},
+	        {"api", required_argument, NULL, OPT_API},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {NULL, 0, NULL, 0},
@@ -138,6 +161,8 @@ static int parse(int argc, char **argv, struct cli *c)
 
 	o->handshake_timeout_ms = DEFAULT_TIMEOUT_MS;
 	o->seed = 1;
+	c->api.host = strdup("127.0.0.1");
+	c->api.port = DEFAULT_API_PORT;
 	o->network_queue = 1u << 20;
 	o->backlog = DEFAULT_BACKLOG;
 	o->keepalive_idle_s = DEFAULT_KEEPALIVE_IDLE_S;
@@ -271,6 +296,26 @@ static int parse(int argc, char **argv, struct cli *c)
 			                        sizeof why) < 0)
 				return usage_error(c, "--network '%s': %s", optarg, why);
 			o->n_network++;
+			break;
+		}
+		case OPT_API: {
+			free(c->api.host);
+			free(c->api.scenario);
+			memset(&c->api, 0, sizeof c->api);
+			c->api_given = 1;
+			if (!strcmp(optarg, "off"))
+				break;
+			struct sockaddr_storage ss;
+			if (parse_listen(optarg, &c->api) != 0 || c->api.scenario ||
+			    !strchr(optarg, ':'))
+				return usage_error(c, "--api '%s': expected ADDR:PORT or off",
+				                   optarg);
+			if (!loopback_host(c->api.host, &ss))
+				return usage_error(
+				        c,
+				        "--api '%s': the API binds a loopback address only "
+				        "(127.0.0.0/8 or ::1): it has no authentication",
+				        optarg);
 			break;
 		}
 		case OPT_NETWORK_QUEUE: {
@@ -416,7 +461,19 @@ static int run(struct cli *c)
 	log_info("serving %zu scenarios: %s; keys in %s", h.catalog.n, summary,
 	         h.serving.runtime_dir);
 	print_chosen_ports(c, &h);
+	struct api *api = NULL;
+	if (c->api.host && api_start(&api, &h, c->api.host, c->api.port, err, sizeof(err)) != 0) {
+		if (c->api_given) {
+			cli_say(c, "%s", err);
+			events_emit(0, "error", json_pack("{s:s}", "error", err));
+			events_close();
+			harness_free(&h);
+			return EXIT_RUNTIME;
+		}
+		log_warn("%s: the control API is off (give --api ADDR:PORT, or --api off)", err);
+	}
 	rc = harness_run(&h);
+	api_stop(api); /* its waiters answered from the log, before the log closes */
 	int sink_blocked = events_close() != 0;
 	if (h.peers_left || sink_blocked) {
 		/* A peer thread is still inside FreeRDP: freeing what it uses

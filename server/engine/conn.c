@@ -202,6 +202,31 @@ long conn_close_all_live(const char *reason)
 	return n;
 }
 
+json_t *conn_live_json(void)
+{
+	json_t *arr = json_array();
+	uint64_t now = events_now_ms();
+	pthread_mutex_lock(&all_lock);
+	struct conn *c;
+	LIST_FOREACH(c, &all, link)
+	{
+		if (c->close_written)
+			continue;
+		json_t *o =
+		        json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "id", (json_int_t)c->id,
+		                  "listener", c->listener_name, "client", c->client_addr, "phase",
+		                  phase_name((enum phase)atomic_load(&c->last_phase)),
+		                  "bytes_from_client", (json_int_t)c->bytes_from_client,
+		                  "bytes_to_client", (json_int_t)c->bytes_to_client, "age_ms",
+		                  (json_int_t)(now - c->t_accept_ms));
+		json_object_set_new(o, "scenario",
+		                    c->served ? json_string(served_name(c->served)) : json_null());
+		json_array_insert_new(arr, 0, o); /* the list is newest first: oldest first out */
+	}
+	pthread_mutex_unlock(&all_lock);
+	return arr;
+}
+
 long conn_live_count(void)
 {
 	return atomic_load(&live);

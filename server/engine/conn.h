@@ -148,6 +148,10 @@ void conn_phase(struct conn *c, enum phase p, json_t *detail);
  * log accounts for each; their later release writes no second one.
  * Returns how many. */
 long conn_close_all_live(const char *reason);
+/* Every live connection, oldest first: {id, listener, client, scenario,
+ * phase, bytes_from_client, bytes_to_client, age_ms} (the control API's
+ * GET /connections). Event-loop thread (the byte counts are its own). */
+json_t *conn_live_json(void);
 /* Live connections (for /metrics and shutdown). */
 long conn_live_count(void);
 uint64_t conn_total_count(void);

@@ -395,6 +395,25 @@ void relay_start(const struct engine *e, struct conn *c)
 	}
 }
 
+int relay_cut_conn(uint64_t id, int reset)
+{
+	struct relay *r;
+	LIST_FOREACH(r, &relays, link)
+	{
+		if (r->c->id != id)
+			continue;
+		if (reset) {
+			tcp_arm_reset(r->c->client_fd);
+			relay_abort(r, "api-reset"); /* frees r */
+		} else {
+			conn_set_close_reason(r->c, "api-close");
+			relay_close_server_side(r); /* may free r */
+		}
+		return 0;
+	}
+	return -1;
+}
+
 void relay_abort_all(const char *reason)
 {
 	while (!LIST_EMPTY(&relays))

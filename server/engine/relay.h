@@ -20,6 +20,10 @@ void relay_start(const struct engine *e, struct conn *c);
  * so peer threads see end-of-file and end. */
 void relay_abort_all(const char *reason);
 long relay_live(void);
+/* Cuts relayed connection `id` now: an RST (reset), or the server side's
+ * close, the client's FIN once it has every byte passed on. 0, or -1 when
+ * no relay has it (it is not live, or still at the front door). */
+int relay_cut_conn(uint64_t id, int reset);
 /* The seed every connection's random draws (network conditions' toxicity,
  * jitter, loss) derive from, with the connection's id (serve --seed), and
  * the bytes a conditioned direction may hold (--network-queue). */

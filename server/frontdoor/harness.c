@@ -318,6 +318,11 @@ static json_t *listeners_json(const struct front *f)
 	return ls;
 }
 
+json_t *harness_listeners_json(const struct harness *h)
+{
+	return listeners_json(&h->front);
+}
+
 /* --ports-file: where every listener and every scenario is, as JSON. */
 static char *ports_text(const struct harness *h)
 {
@@ -382,12 +387,14 @@ int harness_run(struct harness *h)
 		events_emit(0, "error", json_pack("{s:s}", "error", err));
 		return 1;
 	}
-	events_emit(0, "start",
-	            json_pack("{s:i, s:s, s:o, s:I, s:s, s:i, s:s}", "schema_version",
-	                      EVENTS_SCHEMA_VERSION, "version", RDPFAULT_VERSION, "listeners",
-	                      listeners_json(f), "scenarios", (json_int_t)h->catalog.n,
-	                      "runtime_dir", h->serving.runtime_dir, "pid", (int)getpid(), "seed",
-	                      seed_text(h->opt.seed)));
+	json_t *start = json_pack("{s:i, s:s, s:o, s:I, s:s, s:i, s:s}", "schema_version",
+	                          EVENTS_SCHEMA_VERSION, "version", RDPFAULT_VERSION, "listeners",
+	                          listeners_json(f), "scenarios", (json_int_t)h->catalog.n,
+	                          "runtime_dir", h->serving.runtime_dir, "pid", (int)getpid(),
+	                          "seed", seed_text(h->opt.seed));
+	json_object_set_new(start, "api",
+	                    h->api_address[0] ? json_string(h->api_address) : json_null());
+	events_emit(0, "start", start);
 
 	struct timeval every = {TRIM_EVERY_MS / 1000, (TRIM_EVERY_MS % 1000) * 1000};
 	h->trim = event_new(f->base, -1, EV_PERSIST, on_trim, h);

@@ -27,6 +27,7 @@ struct harness {
 	long peers_left;              /* peer threads still inside FreeRDP at exit */
 	int exit_code;                /* of harness_run */
 	const char *stopped_by; /* "SIGTERM", "SIGHUP", "the ready file"...: the stop event's */
+	char api_address[80];   /* the control API's ADDR:PORT, "" when off: the start event's */
 };
 
 /* Loads the catalog and prepares every scenario. 0, or -1 with err set.
@@ -49,5 +50,8 @@ int harness_check_file(const char *option, const char *path, char *err, size_t n
  * nothing else is freed). */
 void harness_remove_files(struct harness *h);
 void harness_free(struct harness *h);
+
+/* Every listener as the start event lists it (JSON array). */
+json_t *harness_listeners_json(const struct harness *h);
 
 #endif

@@ -1,0 +1,206 @@
+"""The control API on a real harness (docs/api.md): every endpoint there
+is, through HTTP from the standard library — version, scenarios, listeners,
+live connections and cutting one, the event log by sequence number with a
+long poll, the Prometheus metrics — and its errors: unknown paths and
+methods, bad query values, unknown names, a busy or non-loopback --api.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+REQUEST = rf.x224_request(None, protocols=0x1)
+
+
+def call(h, method, path):
+    """(status, parsed body or text, headers)."""
+    req = urllib.request.Request(f"http://{h.api}{path}", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            body, status, headers = r.read().decode(), r.status, r.headers
+    except urllib.error.HTTPError as e:
+        body, status, headers = e.read().decode(), e.code, e.headers
+    if headers.get("Content-Type", "").startswith("application/json"):
+        return status, json.loads(body), headers
+    return status, body, headers
+
+
+class ApiHarness(rf.Harness):
+    def __init__(self, **kw):
+        super().__init__(extra_args=["--api", "127.0.0.1:0"], port_base=False, **kw)
+
+    def start(self, attempts=5):
+        super().start(attempts)
+        start = next(e for e in self.events() if e["event"] == "start")
+        self.api = start["api"]
+
+
+class Api(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.h = ApiHarness(timeout_ms=20000)
+        cls.h.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+        cls.h.cleanup()
+
+    def test_version(self):
+        st, body, _ = call(self.h, "GET", "/version")
+        self.assertEqual(st, 200)
+        self.assertRegex(body["version"], r"^\d+\.\d+\.\d+$")
+        self.assertEqual(body["events_schema_version"], 2)
+
+    def test_scenarios_as_list_and_show(self):
+        st, body, _ = call(self.h, "GET", "/scenarios")
+        self.assertEqual(st, 200)
+        listed = json.loads(subprocess.run([rf.rdpfault_binary(), "list", "--json"],
+                                           capture_output=True, text=True, check=True).stdout)
+        self.assertEqual([s["name"] for s in body], [s["name"] for s in listed])
+        st, one, _ = call(self.h, "GET", "/scenarios/slow-vpn")
+        self.assertEqual(st, 200)
+        shown = json.loads(subprocess.run([rf.rdpfault_binary(), "show", "slow-vpn", "--json"],
+                                          capture_output=True, text=True, check=True).stdout)
+        self.assertEqual(one["network"], shown["network"])
+        self.assertEqual(one["summary"], shown["summary"])
+        st, err, _ = call(self.h, "GET", "/scenarios/no-such")
+        self.assertEqual((st, err["field"]), (404, "name"))
+        self.assertIn("no scenario named 'no-such'", err["error"])
+
+    def test_listeners(self):
+        st, body, _ = call(self.h, "GET", "/listeners")
+        self.assertEqual(st, 200)
+        self.assertEqual([(l["port"], l["scenario"]) for l in body],
+                         [(self.h.port, "healthy-tls")])
+
+    def test_connections_and_cut(self):
+        s = socket.create_connection(("127.0.0.1", self.h.port), timeout=10)
+        s.sendall(REQUEST)
+        self.assertEqual(len(rf.read_confirm(s)), 19)
+        conn = None
+        deadline = time.monotonic() + 10
+        while conn is None and time.monotonic() < deadline:
+            st, live, _ = call(self.h, "GET", "/connections")
+            self.assertEqual(st, 200)
+            conn = next((c for c in live if c["scenario"] == "healthy-tls"
+                         and c["client"].endswith(f":{s.getsockname()[1]}")), None)
+        self.assertIsNotNone(conn)
+        self.assertEqual(conn["bytes_from_client"], len(REQUEST))
+        self.assertEqual(conn["bytes_to_client"], 19)
+        self.assertIn(conn["phase"], ("x224-confirm", "x224-request"))
+        st, body, _ = call(self.h, "DELETE", f"/connections/{conn['id']}?mode=reset")
+        self.assertEqual((st, body), (200, {"id": conn["id"], "cut": "reset"}))
+        with self.assertRaises(ConnectionResetError):
+            s.settimeout(5)
+            s.recv(100)
+        s.close()
+        close = self.h.wait_for(lambda ev: next((e for e in ev if e["event"] == "close"
+                                                 and e["conn"] == conn["id"]), None))
+        self.assertEqual(close["reason"], "api-reset")
+        st, err, _ = call(self.h, "DELETE", f"/connections/{conn['id']}")
+        self.assertEqual((st, err["field"]), (404, "id"))
+        st, err, _ = call(self.h, "DELETE", "/connections/7?mode=sideways")
+        self.assertEqual((st, err["field"]), (400, "mode"))
+        st, err, _ = call(self.h, "DELETE", "/connections/x")
+        self.assertEqual((st, err["field"]), (400, "id"))
+
+    def test_events_by_sequence_and_long_poll(self):
+        st, body, _ = call(self.h, "GET", "/events?since=0&limit=1")
+        self.assertEqual(st, 200)
+        self.assertEqual(body["events"][0]["event"], "start")
+        self.assertEqual(body["events"][0]["seq"], 1)
+        self.assertEqual(body["next"], 1)
+        st, now, _ = call(self.h, "GET", "/events?since=0&limit=1000")
+        since = now["next"]
+        # Nothing new: the poll waits; a connection during the wait ends it.
+        got = {}
+
+        def poll():
+            got["t0"] = time.monotonic()
+            got["r"] = call(self.h, "GET", f"/events?since={since}&wait=10000")
+            got["t1"] = time.monotonic()
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.5)
+        s = socket.create_connection(("127.0.0.1", self.h.port), timeout=10)
+        t.join(15)
+        s.close()
+        st, body, _ = got["r"]
+        self.assertEqual(st, 200)
+        self.assertGreaterEqual(got["t1"] - got["t0"], 0.4)
+        self.assertLess(got["t1"] - got["t0"], 5)
+        self.assertEqual(body["events"][0]["seq"], since + 1)
+        self.assertEqual(body["events"][0]["event"], "accept")
+        self.assertFalse(body["missed"])
+        # A wait with nothing new: an empty answer after the wait.
+        st, body, _ = call(self.h, "GET", "/events?since=100000000&wait=300")
+        self.assertEqual((st, body["events"]), (200, []))
+        for q, field in (("since=-1", "since"), ("wait=999999", "wait"), ("limit=0", "limit"),
+                         ("since=x", "since")):
+            st, err, _ = call(self.h, "GET", f"/events?{q}")
+            self.assertEqual((st, err["field"]), (400, field), q)
+
+    def test_metrics(self):
+        st, text, headers = call(self.h, "GET", "/metrics")
+        self.assertEqual(st, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/plain"))
+        names = set()
+        for line in text.splitlines():
+            if line.startswith("#"):
+                self.assertRegex(line, r"^# (HELP|TYPE) rdpfault_[a-z_]+ ")
+                continue
+            self.assertRegex(line, r'^rdpfault_[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? \d+$')
+            names.add(line.split("{")[0].split(" ")[0])
+        self.assertLessEqual({"rdpfault_connections_total", "rdpfault_connections_live",
+                              "rdpfault_events_total", "rdpfault_admission_total"}, names)
+
+    def test_unknown_path_and_method(self):
+        st, err, _ = call(self.h, "GET", "/toxics")
+        self.assertEqual((st, err["field"]), (404, "path"))
+        st, err, headers = call(self.h, "POST", "/version")
+        self.assertEqual(st, 405)
+        self.assertEqual(headers["Allow"], "GET")
+        st, err, headers = call(self.h, "GET", "/connections/3")
+        self.assertEqual((st, headers["Allow"]), (405, "DELETE"))
+
+
+class ApiOptions(unittest.TestCase):
+    def test_busy_or_bad_api_address(self):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        listen = rf.free_ports(1)[0]
+        p = subprocess.run([rf.rdpfault_binary(), "serve", "--listen", f"127.0.0.1:{listen}",
+                            "--api", f"127.0.0.1:{port}", "--events", os.devnull],
+                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        busy.close()
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn(f"--api 127.0.0.1:{port}: cannot listen", p.stderr)
+        for bad, why in (("0.0.0.0:8390", "loopback address only"),
+                         ("nonsense", "expected ADDR:PORT or off"),
+                         ("127.0.0.1:99999", "expected ADDR:PORT or off")):
+            p = subprocess.run([rf.rdpfault_binary(), "serve", "--api", bad], capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 2, bad)
+            self.assertIn(why, p.stderr, bad)
+
+    def test_api_off(self):
+        with rf.Harness(extra_args=["--api", "off"], port_base=False) as h:
+            start = next(e for e in h.events() if e["event"] == "start")
+            self.assertIsNone(start["api"])
+
+
+if __name__ == "__main__":
+    unittest.main()

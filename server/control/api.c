@@ -1,0 +1,401 @@
+/* api.c — the control API's routes and replies (see api.h, docs/api.md).
+ *
+ * evhttp parses the requests on the harness's loop thread, the thread the
+ * relay and the listeners live on, so a handler reads their state without
+ * a lock. Every reply is JSON (the metrics: Prometheus text), every error
+ * {"error": ..., "field": ...} with its status. GET /events?wait=MS is a
+ * long poll: the request is held, checked every POLL_MS, answered as soon
+ * as a line after `since` exists or the wait is over. */
+#include "control/api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "base/clock.h"
+#include "base/events.h"
+#include "base/netaddr.h"
+#include "catalog/render.h"
+#include "engine/conn.h"
+#include "engine/relay.h"
+#include "frontdoor/harness.h"
+
+#define POLL_MS 20
+#define WAIT_MAX_MS 60000
+#define EVENTS_MAX 1000 /* lines one GET /events answers with at most */
+
+struct waiter {
+	LIST_ENTRY(waiter) link;
+	struct api *a;
+	struct evhttp_request *req;
+	uint64_t since;
+	size_t max;
+	uint64_t deadline_ms;
+	struct event *timer;
+};
+
+struct api {
+	struct harness *h;
+	struct evhttp *http;
+	LIST_HEAD(, waiter) waiters;
+};
+
+/* ---------------------------------------------------------------- replies */
+
+static void reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+	struct evbuffer *b = evbuffer_new();
+	char *text = json_dumps(body, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(body);
+	if (b && text) {
+		evbuffer_add(b, text, strlen(text));
+		evbuffer_add(b, "\n", 1);
+	}
+	free(text);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "application/json");
+	evhttp_send_reply(req, status, NULL, b);
+	if (b)
+		evbuffer_free(b);
+}
+
+static void reply_error(struct evhttp_request *req, int status, const char *field, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(struct evhttp_request *req, int status, const char *field, const char *fmt,
+                        ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	json_t *o = json_pack("{s:s}", "error", msg);
+	if (field)
+		json_object_set_new(o, "field", json_string(field));
+	reply_json(req, status, o);
+}
+
+/* ---------------------------------------------------------------- routes */
+
+static void get_version(struct api *a, struct evhttp_request *req)
+{
+	(void)a;
+	reply_json(req, 200,
+	           json_pack("{s:s, s:i}", "version", RDPFAULT_VERSION, "events_schema_version",
+	                     EVENTS_SCHEMA_VERSION));
+}
+
+static void get_scenarios(struct api *a, struct evhttp_request *req, const char *name)
+{
+	const struct serving *sv = &a->h->serving;
+	if (!name) {
+		json_t *arr = render_list_json((const struct scenario *const *)a->h->catalog.items,
+		                               a->h->catalog.n, -1);
+		for (size_t i = 0; i < sv->n; i++)
+			if (sv->items[i].port)
+				json_object_set_new(json_array_get(arr, i), "port",
+				                    json_integer(sv->items[i].port));
+		reply_json(req, 200, arr);
+		return;
+	}
+	const struct served *s = serving_find(sv, name);
+	if (!s) {
+		reply_error(req, 404, "name", "no scenario named '%s'", name);
+		return;
+	}
+	json_t *o = render_scenario_json(s->sc);
+	if (s->port)
+		json_object_set_new(o, "port", json_integer(s->port));
+	reply_json(req, 200, o);
+}
+
+static int parse_u64(const char *text, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!text || !*text || *text == '-')
+		return -1;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* GET /events: the lines after ?since (default 0), at most ?limit. */
+static int answer_events(struct evhttp_request *req, uint64_t since, size_t max, int force)
+{
+	uint64_t last, oldest;
+	json_t *lines = events_since(since, max, &last, &oldest);
+	if (!json_array_size(lines) && !force) {
+		json_decref(lines);
+		return 0;
+	}
+	reply_json(req, 200,
+	           json_pack("{s:o, s:I, s:I, s:b}", "events", lines, "next", (json_int_t)last,
+	                     "oldest", (json_int_t)oldest, "missed", since + 1 < oldest));
+	return 1;
+}
+
+static void waiter_free(struct waiter *w)
+{
+	LIST_REMOVE(w, link);
+	event_free(w->timer);
+	free(w);
+}
+
+static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct waiter *w = arg;
+	(void)fd;
+	(void)what;
+	if (answer_events(w->req, w->since, w->max, events_now_ms() >= w->deadline_ms)) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req), NULL, NULL);
+		waiter_free(w);
+		return;
+	}
+	struct timeval tv = timeval_ms(POLL_MS);
+	evtimer_add(w->timer, &tv);
+}
+
+/* The client went away while it waited. */
+static void on_waiter_gone(struct evhttp_connection *conn, void *arg)
+{
+	struct api *a = arg;
+	struct waiter *w, *next;
+	for (w = LIST_FIRST(&a->waiters); w; w = next) {
+		next = LIST_NEXT(w, link);
+		if (evhttp_request_get_connection(w->req) == conn) {
+			waiter_free(w); /* evhttp frees the request itself */
+		}
+	}
+}
+
+static void get_events(struct api *a, struct evhttp_request *req, struct evkeyvalq *q)
+{
+	uint64_t since = 0, wait = 0, limit = EVENTS_MAX;
+	const char *v;
+	if ((v = evhttp_find_header(q, "since")) && parse_u64(v, UINT64_MAX, &since) < 0)
+		return reply_error(req, 400, "since", "since '%s': expected a sequence number", v);
+	if ((v = evhttp_find_header(q, "wait")) && parse_u64(v, WAIT_MAX_MS, &wait) < 0)
+		return reply_error(req, 400, "wait", "wait '%s': expected milliseconds, 0-%d", v,
+		                   WAIT_MAX_MS);
+	if ((v = evhttp_find_header(q, "limit")) &&
+	    (parse_u64(v, EVENTS_MAX, &limit) < 0 || limit == 0))
+		return reply_error(req, 400, "limit", "limit '%s': expected 1-%d", v, EVENTS_MAX);
+	if (answer_events(req, since, (size_t)limit, wait == 0))
+		return;
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return reply_error(req, 500, NULL, "out of memory");
+	w->a = a;
+	w->req = req;
+	w->since = since;
+	w->max = (size_t)limit;
+	w->deadline_ms = events_now_ms() + wait;
+	w->timer = evtimer_new(evhttp_connection_get_base(evhttp_request_get_connection(req)),
+	                       on_wait_timer, w);
+	LIST_INSERT_HEAD(&a->waiters, w, link);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_waiter_gone, a);
+	struct timeval tv = timeval_ms(POLL_MS);
+	evtimer_add(w->timer, &tv);
+}
+
+static void delete_connection(struct api *a, struct evhttp_request *req, const char *id_text,
+                              struct evkeyvalq *q)
+{
+	(void)a;
+	uint64_t id;
+	if (parse_u64(id_text, UINT64_MAX, &id) < 0 || id == 0)
+		return reply_error(req, 400, "id", "'%s' is not a connection id", id_text);
+	const char *mode = evhttp_find_header(q, "mode");
+	if (!mode)
+		mode = "reset";
+	if (strcmp(mode, "reset") && strcmp(mode, "close"))
+		return reply_error(req, 400, "mode", "mode '%s': expected reset or close", mode);
+	if (relay_cut_conn(id, !strcmp(mode, "reset")) < 0)
+		return reply_error(req, 404, "id",
+		                   "no live relayed connection %s (GET /connections lists them)",
+		                   id_text);
+	reply_json(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "cut", mode));
+}
+
+static void metric(struct evbuffer *b, const char *name, const char *help, const char *type)
+{
+	evbuffer_add_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void get_metrics(struct api *a, struct evhttp_request *req)
+{
+	struct evbuffer *b = evbuffer_new();
+	const struct serving *sv = &a->h->serving;
+	metric(b, "rdpfault_connections_total", "Connections accepted.", "counter");
+	evbuffer_add_printf(b, "rdpfault_connections_total %llu\n",
+	                    (unsigned long long)conn_total_count());
+	metric(b, "rdpfault_connections_live", "Connections not yet closed.", "gauge");
+	evbuffer_add_printf(b, "rdpfault_connections_live %ld\n", conn_live_count());
+	metric(b, "rdpfault_relays_live", "Connections in the relay.", "gauge");
+	evbuffer_add_printf(b, "rdpfault_relays_live %ld\n", relay_live());
+	metric(b, "rdpfault_events_total", "Event log lines.", "counter");
+	evbuffer_add_printf(b, "rdpfault_events_total %llu\n", (unsigned long long)events_count());
+	metric(b, "rdpfault_events_dropped_total", "Event log lines the sink could not take.",
+	       "counter");
+	evbuffer_add_printf(b, "rdpfault_events_dropped_total %llu\n",
+	                    (unsigned long long)events_dropped());
+	metric(b, "rdpfault_admission_total", "Admission decisions of scenarios with limits.",
+	       "counter");
+	static const char *const policies[] = {"syn-drop", "accept-close", "accept-reset", "hold"};
+	for (size_t i = 0; i < sv->n; i++) {
+		const struct served *s = &sv->items[i];
+		if (s->sc->admission.max_outstanding < 0 && s->sc->admission.max_sessions < 0)
+			continue;
+		evbuffer_add_printf(
+		        b, "rdpfault_admission_total{scenario=\"%s\",decision=\"admitted\"} %ld\n",
+		        s->sc->name, atomic_load(&s->adm.admitted));
+		for (int p = 0; p < 4; p++)
+			evbuffer_add_printf(b,
+			                    "rdpfault_admission_total{scenario=\"%s\",decision="
+			                    "\"refused\",policy=\"%s\"} %ld\n",
+			                    s->sc->name, policies[p],
+			                    atomic_load(&s->adm.refused[p]));
+		evbuffer_add_printf(b,
+		                    "rdpfault_admission_total{scenario=\"%s\",decision=\"session-"
+		                    "limited\"} %ld\n",
+		                    s->sc->name, atomic_load(&s->adm.session_limited));
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+	                  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, NULL, b);
+	evbuffer_free(b);
+}
+
+/* "/a/b" -> up to 3 segments (pointers into buf). */
+static int split_path(const char *path, char *buf, size_t n, const char *seg[3])
+{
+	snprintf(buf, n, "%s", path);
+	int k = 0;
+	for (char *p = buf, *s; (s = strsep(&p, "/"));) {
+		if (!*s)
+			continue;
+		if (k == 3)
+			return -1;
+		seg[k++] = s;
+	}
+	return k;
+}
+
+static void route(struct evhttp_request *req, void *arg)
+{
+	struct api *a = arg;
+	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	char buf[512];
+	const char *seg[3] = {NULL, NULL, NULL};
+	int n = path ? split_path(path, buf, sizeof buf, seg) : -1;
+	struct evkeyvalq q;
+	TAILQ_INIT(&q);
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	if (query && evhttp_parse_query_str(query, &q) < 0) {
+		reply_error(req, 400, NULL, "the query string cannot be parsed");
+		return;
+	}
+	const char *want = NULL; /* the methods the path takes, for a 405 */
+	if (n == 1 && !strcmp(seg[0], "version")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			get_version(a, req);
+	} else if ((n == 1 || n == 2) && !strcmp(seg[0], "scenarios")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			get_scenarios(a, req, n == 2 ? seg[1] : NULL);
+	} else if (n == 1 && !strcmp(seg[0], "listeners")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			reply_json(req, 200, harness_listeners_json(a->h));
+	} else if (n == 1 && !strcmp(seg[0], "connections")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			reply_json(req, 200, conn_live_json());
+	} else if (n == 2 && !strcmp(seg[0], "connections")) {
+		want = "DELETE";
+		if (cmd == EVHTTP_REQ_DELETE)
+			delete_connection(a, req, seg[1], &q);
+	} else if (n == 1 && !strcmp(seg[0], "events")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			get_events(a, req, &q);
+	} else if (n == 1 && !strcmp(seg[0], "metrics")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			get_metrics(a, req);
+	} else {
+		reply_error(req, 404, "path", "no such resource: %s (docs/api.md lists them)",
+		            path ? path : "(none)");
+		evhttp_clear_headers(&q);
+		return;
+	}
+	if ((want && !strcmp(want, "GET") && cmd != EVHTTP_REQ_GET) ||
+	    (want && !strcmp(want, "DELETE") && cmd != EVHTTP_REQ_DELETE)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", want);
+		reply_error(req, 405, NULL, "%s takes %s", path, want);
+	}
+	evhttp_clear_headers(&q);
+}
+
+int api_start(struct api **out, struct harness *h, const char *host, int port, char *err, size_t n)
+{
+	*out = NULL;
+	struct api *a = calloc(1, sizeof(*a));
+	if (!a || !(a->http = evhttp_new(h->front.base))) {
+		free(a);
+		snprintf(err, n, "--api: cannot make the HTTP server");
+		return -1;
+	}
+	a->h = h;
+	LIST_INIT(&a->waiters);
+	evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+	                                            EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD);
+	evhttp_set_max_body_size(a->http, 1 << 20);
+	evhttp_set_timeout(a->http, 120);
+	evhttp_set_gencb(a->http, route, a);
+	struct evhttp_bound_socket *bs =
+	        evhttp_bind_socket_with_handle(a->http, host, (ev_uint16_t)port);
+	if (!bs) {
+		snprintf(err, n, "--api %s:%d: cannot listen: %s", host, port, strerror(errno));
+		evhttp_free(a->http);
+		free(a);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char addr[80] = "";
+	if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss, &len) == 0)
+		addr_text((struct sockaddr *)&ss, addr, sizeof addr);
+	snprintf(h->api_address, sizeof h->api_address, "%s", addr);
+	*out = a;
+	return 0;
+}
+
+void api_stop(struct api *a)
+{
+	if (!a)
+		return;
+	while (!LIST_EMPTY(&a->waiters)) {
+		struct waiter *w = LIST_FIRST(&a->waiters);
+		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req), NULL, NULL);
+		answer_events(w->req, w->since, w->max, 1);
+		waiter_free(w);
+	}
+	evhttp_free(a->http);
+	free(a);
+}
