@@ -18,6 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rfharness as rf  # noqa: E402
+from rdpfault_api import ApiError, Client  # noqa: E402
 
 REQUEST = rf.x224_request(None, protocols=0x1)
 
@@ -173,6 +174,90 @@ class Api(unittest.TestCase):
         self.assertEqual(headers["Allow"], "GET")
         st, err, headers = call(self.h, "GET", "/connections/3")
         self.assertEqual((st, headers["Allow"]), (405, "DELETE"))
+
+
+class PythonClientAndCtl(unittest.TestCase):
+    """The same endpoints through client-tests/rdpfault_api.py and `rdpfault ctl`."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.h = ApiHarness(timeout_ms=20000)
+        cls.h.start()
+        cls.api = Client(cls.h.api)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.h.stop()
+        cls.h.cleanup()
+
+    def ctl(self, *args):
+        p = subprocess.run([rf.rdpfault_binary(), "ctl", "--api", self.h.api, *args],
+                           capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+        return p.returncode, p.stdout, p.stderr
+
+    def test_client_waits_for_a_phase_and_cuts(self):
+        mark = self.api.events_next()
+        s = socket.create_connection(("127.0.0.1", self.h.port), timeout=10)
+        s.sendall(REQUEST)
+        e = self.api.wait_for(lambda e: e.get("phase") == "x224-confirm", since=mark, timeout=10)
+        self.assertGreater(e["seq"], mark)
+        ids = [c["id"] for c in self.api.connections() if c["id"] == e["conn"]]
+        self.assertEqual(ids, [e["conn"]])
+        self.assertEqual(self.api.cut(e["conn"], mode="close")["cut"], "close")
+        rf.read_confirm(s)
+        s.settimeout(5)
+        self.assertEqual(s.recv(100), b"")  # the FIN
+        s.close()
+        with self.assertRaises(ApiError) as cm:
+            self.api.scenario("no-such")
+        self.assertEqual((cm.exception.status, cm.exception.field), (404, "name"))
+        with self.assertRaises(ApiError) as cm:
+            Client("127.0.0.1:1", timeout=2).version()
+        self.assertEqual(cm.exception.status, 0)
+
+    def test_ctl(self):
+        rc, out, _ = self.ctl("version")
+        self.assertEqual(rc, 0)
+        self.assertRegex(out, r"^rdpfault \d+\.\d+\.\d+\n$")
+        rc, out, _ = self.ctl("--json", "list")
+        self.assertEqual(rc, 0)
+        self.assertIn("slow-vpn", [s["name"] for s in json.loads(out)])
+        rc, out, _ = self.ctl("list")
+        self.assertTrue(out.startswith("NAME"))
+        rc, out, _ = self.ctl("listeners")
+        self.assertIn(f"127.0.0.1:{self.h.port}", out)
+        s = socket.create_connection(("127.0.0.1", self.h.port), timeout=10)
+        s.sendall(REQUEST)
+        rf.read_confirm(s)
+        rc, out, _ = self.ctl("--json", "conns")
+        mine = [c for c in json.loads(out)
+                if c["client"].endswith(f":{s.getsockname()[1]}")]
+        self.assertEqual(len(mine), 1)
+        rc, out, _ = self.ctl("cut", str(mine[0]["id"]))
+        self.assertEqual((rc, out), (0, f"connection {mine[0]['id']}: reset\n"))
+        s.close()
+        rc, _, err = self.ctl("cut", str(mine[0]["id"]))
+        self.assertEqual(rc, 4)
+        self.assertIn("no live relayed connection", err)
+        rc, out, _ = self.ctl("events", "--since", "0")
+        lines = [json.loads(x) for x in out.splitlines()]
+        self.assertEqual(lines[0]["event"], "start")
+        self.assertEqual([e["seq"] for e in lines], list(range(1, len(lines) + 1)))
+        t0 = time.monotonic()
+        rc, out, _ = self.ctl("events", "--since", str(lines[-1]["seq"]), "--follow", "--for",
+                              "1")
+        self.assertEqual(rc, 0)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+        rc, out, _ = self.ctl("metrics")
+        self.assertIn("rdpfault_connections_total ", out)
+        rc, _, err = self.ctl("show", "no-such")
+        self.assertEqual(rc, 4)
+        rc, _, err = self.ctl("frobnicate")
+        self.assertEqual(rc, 2)
+        p = subprocess.run([rf.rdpfault_binary(), "ctl", "--api", "127.0.0.1:1", "version"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("cannot reach", p.stderr)
 
 
 class ApiOptions(unittest.TestCase):

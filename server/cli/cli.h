@@ -69,7 +69,7 @@ struct command {
 };
 
 extern const struct command cmd_serve, cmd_list, cmd_show, cmd_find, cmd_rdp_file, cmd_cert,
-        cmd_matrix, cmd_timeline;
+        cmd_matrix, cmd_timeline, cmd_ctl;
 
 /* ---- args.c: what the commands share */
 

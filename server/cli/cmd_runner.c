@@ -1,4 +1,4 @@
-/* cmd_runner.c — `rdpfault matrix` and `rdpfault timeline`: Python
+/* cmd_runner.c — `rdpfault matrix`, `timeline` and `ctl`: Python
  * runners that parse their own options; this hands over to them with
  * this binary as the harness they start. */
 #include "cli/cli.h"
@@ -19,6 +19,18 @@ static int run_timeline(struct cli *c)
 {
 	return cli_exec_runner(c, "timeline.py", RDPFAULT_SOURCE_RUNNERS "/timeline.py");
 }
+
+static int run_ctl(struct cli *c)
+{
+	return cli_exec_runner(c, "ctl.py", RDPFAULT_SOURCE_RUNNERS "/ctl.py");
+}
+
+const struct command cmd_ctl = {
+        .name = "ctl",
+        .summary = "drive a running harness through its control API (docs/api.md)",
+        .parse = pass_on,
+        .run = run_ctl,
+};
 
 const struct command cmd_matrix = {
         .name = "matrix",

@@ -9,8 +9,8 @@
 
 /* In the order `rdpfault --help` lists them. */
 static const struct command *const commands[] = {
-        &cmd_serve,    &cmd_list, &cmd_show,   &cmd_find,
-        &cmd_rdp_file, &cmd_cert, &cmd_matrix, &cmd_timeline,
+        &cmd_serve, &cmd_list,   &cmd_show,     &cmd_find, &cmd_rdp_file,
+        &cmd_cert,  &cmd_matrix, &cmd_timeline, &cmd_ctl,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -1,0 +1,116 @@
+"""rdpfault_api — a client for rdpfault's control API (docs/api.md).
+
+Standard library only, one module, typed. The project's own tests and
+`rdpfault ctl` use it; so can a test suite:
+
+    from rdpfault_api import Client
+    api = Client("127.0.0.1:8390")
+    mark = api.events_next()                     # where the log is now
+    ...                                          # start a client
+    api.wait_for(lambda e: e.get("phase") == "active", since=mark)
+    for c in api.connections():
+        api.cut(c["id"], mode="reset")
+
+Every error the API answers is raised as ApiError(status, message, field).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any, Callable, Dict, Iterator, List, Optional
+
+Event = Dict[str, Any]
+
+
+class ApiError(Exception):
+    """An error the API answered (status 4xx/5xx), or none at all (status 0)."""
+
+    def __init__(self, status: int, message: str, field: Optional[str] = None) -> None:
+        super().__init__(f"{status}: {message}" + (f" (field {field})" if field else ""))
+        self.status, self.message, self.field = status, message, field
+
+
+class Client:
+    def __init__(self, address: str = "127.0.0.1:8390", timeout: float = 30.0) -> None:
+        self.base = address if "://" in address else f"http://{address}"
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, query: Optional[Dict[str, Any]] = None,
+              timeout: Optional[float] = None) -> Any:
+        url = self.base + path
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        req = urllib.request.Request(url, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
+                body = r.read().decode()
+                ctype = r.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as e:
+            text = e.read().decode()
+            try:
+                err = json.loads(text)
+                raise ApiError(e.code, err.get("error", text), err.get("field")) from None
+            except ValueError:
+                raise ApiError(e.code, text) from None
+        except (urllib.error.URLError, OSError) as e:
+            raise ApiError(0, f"cannot reach {self.base}: {getattr(e, 'reason', e)}") from None
+        return json.loads(body) if ctype.startswith("application/json") else body
+
+    def version(self) -> Dict[str, Any]:
+        return self._call("GET", "/version")
+
+    def scenarios(self) -> List[Dict[str, Any]]:
+        return self._call("GET", "/scenarios")
+
+    def scenario(self, name: str) -> Dict[str, Any]:
+        return self._call("GET", "/scenarios/" + urllib.parse.quote(name, safe=""))
+
+    def listeners(self) -> List[Dict[str, Any]]:
+        return self._call("GET", "/listeners")
+
+    def connections(self) -> List[Dict[str, Any]]:
+        return self._call("GET", "/connections")
+
+    def cut(self, conn: int, mode: str = "reset") -> Dict[str, Any]:
+        return self._call("DELETE", f"/connections/{int(conn)}", {"mode": mode})
+
+    def metrics(self) -> str:
+        return self._call("GET", "/metrics")
+
+    def events(self, since: int = 0, wait_ms: int = 0, limit: Optional[int] = None
+               ) -> Dict[str, Any]:
+        """One page of the log after `since`: {"events", "next", "oldest", "missed"}."""
+        return self._call("GET", "/events", {"since": since, "wait": wait_ms or None,
+                                             "limit": limit},
+                          timeout=self.timeout + wait_ms / 1000.0)
+
+    def events_next(self) -> int:
+        """The log's current end: pass it as `since` to see only what follows."""
+        since = 0
+        while True:
+            page = self.events(since)
+            if page["next"] == since:
+                return since
+            since = page["next"]
+
+    def follow(self, since: int = 0, until: Optional[float] = None) -> Iterator[Event]:
+        """Every event after `since`, as it comes (long polls), until the
+        monotonic time `until` (None: for ever)."""
+        while until is None or time.monotonic() < until:
+            left = 10.0 if until is None else max(0.0, until - time.monotonic())
+            page = self.events(since, wait_ms=int(min(10.0, left) * 1000))
+            for e in page["events"]:
+                yield e
+            since = page["next"]
+
+    def wait_for(self, pred: Callable[[Event], bool], since: int = 0, timeout: float = 30.0
+                 ) -> Event:
+        """The first event after `since` that pred accepts; ApiError 0 on timeout."""
+        for e in self.follow(since, until=time.monotonic() + timeout):
+            if pred(e):
+                return e
+        raise ApiError(0, f"no such event within {timeout} s")
