@@ -8,6 +8,8 @@
  * as a line after `since` exists or the wait is over. */
 #include "control/api.h"
 
+#include "control/page.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -310,7 +312,17 @@ static void route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	const char *want = NULL; /* the methods the path takes, for a 405 */
-	if (n == 1 && !strcmp(seg[0], "version")) {
+	if (n == 0) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET) {
+			struct evbuffer *b = evbuffer_new();
+			page_catalog(a->h, a->h->api_address, b);
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			                  "text/html; charset=utf-8");
+			evhttp_send_reply(req, 200, NULL, b);
+			evbuffer_free(b);
+		}
+	} else if (n == 1 && !strcmp(seg[0], "version")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)
 			get_version(a, req);
