@@ -176,6 +176,99 @@ class Api(unittest.TestCase):
         self.assertEqual((st, headers["Allow"]), (405, "DELETE"))
 
 
+def send(h, method, path, body=None):
+    data = None if body is None else (body if isinstance(body, bytes) else
+                                      json.dumps(body).encode())
+    req = urllib.request.Request(f"http://{h.api}{path}", method=method, data=data)
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            text, status = r.read().decode(), r.status
+    except urllib.error.HTTPError as e:
+        text, status = e.read().decode(), e.code
+    return status, (json.loads(text) if text.strip() else None)
+
+
+class Toxics(unittest.TestCase):
+    """A listener's conditions through the API: new connections get them."""
+
+    def test_add_use_update_remove(self):
+        with ApiHarness(timeout_ms=20000) as h:
+            lst = f"/listeners/127.0.0.1:{h.port}/toxics"
+            st, body = send(h, "POST", lst, {"name": "slow", "type": "latency",
+                                             "stream": "downstream",
+                                             "attributes": {"latency": 250}})
+            self.assertEqual(st, 201, body)
+            self.assertEqual(body, {"name": "slow", "type": "latency", "stream": "downstream",
+                                    "toxicity": 1.0, "trigger": {},
+                                    "attributes": {"latency": 250, "jitter": 0}})
+            self.assertEqual(send(h, "GET", lst)[1], [body])
+            t0 = time.monotonic()
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.sendall(REQUEST)
+            self.assertEqual(len(rf.read_confirm(s)), 19)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.25)
+            s.close()
+            ev = h.wait_for(lambda ev: [e for e in ev if e["event"] == "network"])
+            self.assertEqual((ev[0]["origin"], ev[0]["name"]), ("api", "slow"))
+            st, body = send(h, "POST", lst + "/slow", {"attributes": {"latency": 500}})
+            self.assertEqual((st, body["attributes"]["latency"]), (200, 500))
+            t0 = time.monotonic()
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.sendall(REQUEST)
+            rf.read_confirm(s)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.5)
+            s.close()
+            st, body = send(h, "DELETE", lst + "/slow")
+            self.assertEqual((st, body), (204, None))
+            t0 = time.monotonic()
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.sendall(REQUEST)
+            rf.read_confirm(s)
+            self.assertLess(time.monotonic() - t0, 0.25)
+            s.close()
+            actions = [e["action"] for e in h.events() if e["event"] == "toxic"]
+            self.assertEqual(actions, ["added", "updated", "removed"])
+            for e in h.events():
+                self.assertEqual(rf.schema_errors(e, "events"), [], e)
+
+    def test_errors(self):
+        with ApiHarness(timeout_ms=20000) as h:
+            lst = f"/listeners/127.0.0.1:{h.port}/toxics"
+            cases = [
+                (b"{not json", 400, ""),
+                (b'{"type": "latency", "type": "loss"}', 400, ""),
+                ({"type": "lag"}, 400, "type"),
+                ({"name": "x"}, 400, "type"),
+                ({"type": "latency", "colour": 1}, 400, ""),
+                ({"type": "latency", "stream": "sideways"}, 400, "stream"),
+                ({"type": "latency", "toxicity": 2}, 400, "toxicity"),
+                ({"type": "latency", "attributes": {"latency": -1}}, 400, "attributes"),
+                ({"type": "latency", "attributes": {"rate": 1}}, 400, "attributes"),
+                ({"type": "latency", "attributes": {"latency": "300"}}, 400, "attributes"),
+                ({"type": "latency", "trigger": {"from_phase": "tls"}}, 400, "trigger"),
+                ({"type": "latency", "name": "Bad Name"}, 400, "name"),
+            ]
+            for body, status, field in cases:
+                st, err = send(h, "POST", lst, body)
+                self.assertEqual((st, err.get("field")), (status, field), body)
+                self.assertTrue(err["error"])
+            self.assertEqual(send(h, "GET", lst)[1], [])  # nothing half-applied
+            self.assertEqual(send(h, "POST", lst, {"type": "blackhole"})[0], 201)
+            st, err = send(h, "POST", lst, {"type": "blackhole"})
+            self.assertEqual((st, err["field"]), (409, "name"))
+            st, err = send(h, "POST", lst + "/blackhole", {"type": "latency"})
+            self.assertEqual((st, err["field"]), (400, "type"))
+            st, err = send(h, "GET", lst + "/nope")
+            self.assertEqual((st, err["field"]), (404, "toxic"))
+            st, err = send(h, "GET", "/listeners/127.0.0.1:1/toxics")
+            self.assertEqual((st, err["field"]), (404, "listener"))
+            st, err = send(h, "DELETE", lst)
+            self.assertEqual(st, 405)
+            # The harness serves on.
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.close()
+
+
 class PythonClientAndCtl(unittest.TestCase):
     """The same endpoints through client-tests/rdpfault_api.py and `rdpfault ctl`."""
 

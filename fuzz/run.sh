@@ -5,7 +5,7 @@
 # $BUILD/artifacts/, so the checked-in seed corpus (fuzz/corpus/TARGET, when
 # there is one) is only read.
 # Usage: fuzz/run.sh TARGET [SECONDS]   (BUILD=dir to choose the build dir)
-#   TARGET: x224, multitransport
+#   TARGET: x224, multitransport, apibody
 set -eu
 
 target=${1:?usage: fuzz/run.sh TARGET [SECONDS]}

@@ -42,6 +42,26 @@ int net_cond_parse_spec(const char *spec, struct net_cond *out, char *why, size_
 int net_plan_append(struct net_plan *p, const struct net_cond *extra, size_t n);
 void net_plan_free(struct net_plan *p);
 
+/* The control API's condition object, strictly: {"type" (required), "name",
+ * "stream", "toxicity", "trigger": {"from_phase" | "after_bytes"},
+ * "attributes": {NAME: number}}. 0, or -1 with why and *field (the member
+ * at fault, "" for the body itself) set. origin: "api". */
+int net_cond_from_json(const json_t *o, struct net_cond *out, char *why, size_t n,
+                       const char **field);
+/* An update of c: "attributes" (those named change) and "toxicity"; the
+ * rest must be absent or unchanged. Nothing changes on an error; *field
+ * may then point into o. */
+int net_cond_update_json(struct net_cond *c, const json_t *o, char *why, size_t n,
+                         const char **field);
+
+/* ---- shared by netplan.c and netcond.c */
+const char *netcond_type_list(void);
+int netcond_number(const char *text, double *out);
+int netcond_attr_value(const struct tx_attr *a, const char *text, double *out, char *why, size_t n);
+void netcond_attr_names(const struct toxic_type *t, char *buf, size_t n);
+void netcond_defaults(struct net_cond *c);
+unsigned netcond_streams(const char *s);
+
 /* "upstream", "downstream" or "both". */
 const char *net_streams_str(unsigned streams);
 /* {name, type, stream, toxicity, trigger, attributes}: the condition as

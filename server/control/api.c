@@ -30,6 +30,7 @@
 #include "engine/conn.h"
 #include "engine/relay.h"
 #include "frontdoor/harness.h"
+#include "frontdoor/listener.h"
 
 #define POLL_MS 20
 #define WAIT_MAX_MS 60000
@@ -280,15 +281,127 @@ static void get_metrics(struct api *a, struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
-/* "/a/b" -> up to 3 segments (pointers into buf). */
-static int split_path(const char *path, char *buf, size_t n, const char *seg[3])
+/* ---------------------------------------------------------------- toxics */
+
+static struct listener *find_listener(struct api *a, const char *name)
 {
-	snprintf(buf, n, "%s", path);
+	struct front *f = &a->h->front;
+	for (size_t i = 0; i < f->n_listeners; i++)
+		if (!strcmp(f->listeners[i].name, name))
+			return &f->listeners[i];
+	return NULL;
+}
+
+static struct net_cond *find_toxic(struct listener *l, const char *name)
+{
+	for (size_t i = 0; i < l->toxics.n; i++)
+		if (!strcmp(l->toxics.items[i].name, name))
+			return &l->toxics.items[i];
+	return NULL;
+}
+
+/* The request's body as JSON, or NULL after a 400. */
+static json_t *body_json(struct evhttp_request *req)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *data = (const char *)evbuffer_pullup(in, -1);
+	json_error_t jerr;
+	json_t *o = json_loadb(data ? data : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!o)
+		reply_error(req, 400, "", "malformed JSON: %s (line %d, column %d)", jerr.text,
+		            jerr.line, jerr.column);
+	return o;
+}
+
+static void toxic_event(const struct listener *l, const char *action, const struct net_cond *c)
+{
+	events_emit(0, "toxic",
+	            json_pack("{s:s, s:s, s:o}", "action", action, "listener", l->name, "toxic",
+	                      net_cond_json(c)));
+}
+
+static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type cmd,
+                         const char *lname, const char *tname)
+{
+	struct listener *l = find_listener(a, lname);
+	if (!l)
+		return reply_error(req, 404, "listener",
+		                   "no listener '%s' (GET /listeners names them)", lname);
+	char why[400];
+	const char *field = NULL;
+	if (!tname && cmd == EVHTTP_REQ_GET) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < l->toxics.n; i++)
+			json_array_append_new(arr, net_cond_json(&l->toxics.items[i]));
+		return reply_json(req, 200, arr);
+	}
+	if (!tname && cmd == EVHTTP_REQ_POST) {
+		json_t *o = body_json(req);
+		if (!o)
+			return;
+		struct net_cond c;
+		int rc = net_cond_from_json(o, &c, why, sizeof why, &field);
+		json_decref(o);
+		if (rc < 0)
+			return reply_error(req, 400, field, "%s", why);
+		if (find_toxic(l, c.name))
+			return reply_error(req, 409, "name",
+			                   "listener %s has a toxic named '%s' already", l->name,
+			                   c.name);
+		if (net_plan_append(&l->toxics, &c, 1) < 0)
+			return reply_error(req, 500, NULL, "out of memory");
+		toxic_event(l, "added", &c);
+		return reply_json(req, 201, net_cond_json(&c));
+	}
+	struct net_cond *t = tname ? find_toxic(l, tname) : NULL;
+	if (tname && !t)
+		return reply_error(req, 404, "toxic", "listener %s has no toxic '%s'", l->name,
+		                   tname);
+	if (t && cmd == EVHTTP_REQ_GET)
+		return reply_json(req, 200, net_cond_json(t));
+	if (t && cmd == EVHTTP_REQ_POST) {
+		json_t *o = body_json(req);
+		if (!o)
+			return;
+		int rc = net_cond_update_json(t, o, why, sizeof why, &field);
+		if (rc < 0)
+			reply_error(req, 400, field, "%s", why); /* field may be a key of o */
+		json_decref(o);
+		if (rc < 0)
+			return;
+		toxic_event(l, "updated", t);
+		return reply_json(req, 200, net_cond_json(t));
+	}
+	if (t && cmd == EVHTTP_REQ_DELETE) {
+		toxic_event(l, "removed", t);
+		size_t i = (size_t)(t - l->toxics.items);
+		memmove(t, t + 1, (l->toxics.n - i - 1) * sizeof(*t));
+		l->toxics.n--;
+		for (size_t k = 0; k < l->toxics.n; k++)
+			l->toxics.items[k].def.id = (int)k;
+		evhttp_send_reply(req, 204, NULL, NULL);
+		return;
+	}
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+	                  tname ? "GET, POST, DELETE" : "GET, POST");
+	reply_error(req, 405, NULL, "%s takes %s", tname ? "a toxic" : "toxics",
+	            tname ? "GET, POST or DELETE" : "GET or POST");
+}
+
+/* "/a/b" -> up to 4 segments (pointers into buf, %-decoded). */
+static int split_path(const char *path, char *buf, size_t n, const char *seg[4])
+{
+	char *dec = evhttp_uridecode(path, 0, NULL);
+	if (!dec)
+		return -1;
+	snprintf(buf, n, "%s", dec);
+	free(dec);
 	int k = 0;
 	for (char *p = buf, *s; (s = strsep(&p, "/"));) {
 		if (!*s)
 			continue;
-		if (k == 3)
+		if (k == 4)
 			return -1;
 		seg[k++] = s;
 	}
@@ -302,7 +415,7 @@ static void route(struct evhttp_request *req, void *arg)
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	char buf[512];
-	const char *seg[3] = {NULL, NULL, NULL};
+	const char *seg[4] = {NULL, NULL, NULL, NULL};
 	int n = path ? split_path(path, buf, sizeof buf, seg) : -1;
 	struct evkeyvalq q;
 	TAILQ_INIT(&q);
@@ -330,6 +443,9 @@ static void route(struct evhttp_request *req, void *arg)
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)
 			get_scenarios(a, req, n == 2 ? seg[1] : NULL);
+	} else if ((n == 3 || n == 4) && !strcmp(seg[0], "listeners") &&
+	           !strcmp(seg[2], "toxics")) {
+		toxics_route(a, req, cmd, seg[1], n == 4 ? seg[3] : NULL);
 	} else if (n == 1 && !strcmp(seg[0], "listeners")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)

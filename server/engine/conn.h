@@ -23,6 +23,7 @@ struct served;
 struct relay;
 struct event;
 struct fault_step;
+struct net_plan;
 
 /* What a peer thread tells the relay. Positions are offsets in the
  * server's stream (bytes FreeRDP wrote into the socketpair), which the
@@ -59,6 +60,7 @@ struct conn {
 	char close_reason[96]; /* first reason the front door or relay saw */
 	uint64_t bytes_from_client, bytes_to_client;
 	json_t *network; /* the network conditions' totals, for the close event (or NULL) */
+	const struct net_plan *listener_net; /* its listener's conditions (the API's), or NULL */
 
 	/* Peer thread (read by the last release). */
 	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */

@@ -87,6 +87,12 @@ struct relay {
 	uint64_t client_bytes_at_arm;
 	struct event *sk_timer;
 	struct fault_step later; /* deny, then continue: the close close_after_ms later */
+
+	/* The connection's network conditions, copied when it was attached (the
+	 * scenario's, --network's, then its listener's): later changes to a
+	 * listener's do not move what a live connection's chain points at. */
+	struct net_cond *net_conds;
+	size_t n_net_conds;
 };
 
 /* ---- relay.c */

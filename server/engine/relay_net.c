@@ -35,7 +35,7 @@ void relay_net_seed(uint64_t seed, size_t cap)
 
 static const struct net_cond *cond_of(const struct relay *r, int id)
 {
-	return &r->c->served->net.items[id];
+	return &r->net_conds[id];
 }
 
 static const char *dir_name(const struct netflow *nf)
@@ -164,22 +164,31 @@ static void flow_new(struct relay *r, struct flow *f, int up, const struct tx_st
 
 void relay_net_attach(struct relay *r)
 {
-	const struct net_plan *p = &r->c->served->net;
-	if (!p->n)
+	const struct net_plan *sp = &r->c->served->net, *lp = r->c->listener_net;
+	size_t n = sp->n + (lp ? lp->n : 0);
+	if (!n)
 		return;
-	const struct tx_stage_def **up = calloc(p->n, sizeof(*up));
-	const struct tx_stage_def **down = calloc(p->n, sizeof(*down));
-	if (!up || !down) {
+	const struct tx_stage_def **up = calloc(n, sizeof(*up));
+	const struct tx_stage_def **down = calloc(n, sizeof(*down));
+	r->net_conds = malloc(n * sizeof(*r->net_conds));
+	if (!up || !down || !r->net_conds) {
 		free(up);
 		free(down);
+		free(r->net_conds);
+		r->net_conds = NULL;
 		log_error("connection %llu: no memory for its network conditions",
 		          (unsigned long long)r->c->id);
 		return;
 	}
+	memcpy(r->net_conds, sp->items, sp->n * sizeof(*r->net_conds));
+	if (lp && lp->n)
+		memcpy(r->net_conds + sp->n, lp->items, lp->n * sizeof(*r->net_conds));
+	r->n_net_conds = n;
 	size_t n_up = 0, n_down = 0;
 	uint64_t rng = seed_base ^ (r->c->id * 0x9e3779b97f4a7c15ull);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct net_cond *c = &p->items[i];
+	for (size_t i = 0; i < n; i++) {
+		struct net_cond *c = &r->net_conds[i];
+		c->def.id = (int)i;
 		double draw = (double)(tx_splitmix(&rng) >> 11) * (1.0 / 9007199254740992.0);
 		int applied = c->toxicity >= 1 || draw < c->toxicity;
 		json_t *ev = net_cond_json(c);
@@ -246,8 +255,11 @@ static json_t *totals(struct netflow *nf)
 
 void relay_net_free(struct relay *r)
 {
-	if (!r->up.net && !r->down.net)
+	if (!r->up.net && !r->down.net) {
+		free(r->net_conds);
+		r->net_conds = NULL;
 		return;
+	}
 	json_t *t = json_object();
 	struct netflow *both[2] = {r->up.net, r->down.net};
 	for (int i = 0; i < 2; i++) {
@@ -260,4 +272,6 @@ void relay_net_free(struct relay *r)
 	}
 	json_decref(r->c->network);
 	r->c->network = t;
+	free(r->net_conds);
+	r->net_conds = NULL;
 }

@@ -464,8 +464,10 @@ void harness_remove_files(struct harness *h)
 void harness_free(struct harness *h)
 {
 	struct front *f = &h->front;
-	for (size_t i = 0; i < f->n_listeners; i++)
+	for (size_t i = 0; i < f->n_listeners; i++) {
 		listener_close(&f->listeners[i]);
+		net_plan_free(&f->listeners[i].toxics);
+	}
 	free(f->listeners);
 	f->listeners = NULL;
 	f->n_listeners = 0;

@@ -211,6 +211,8 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	}
 	addr_text(sa, client, sizeof(client));
 	struct conn *c = conn_new(l->def, l->name, fd, client);
+	if (c)
+		c->listener_net = &l->toxics;
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);
 		evutil_closesocket(fd);

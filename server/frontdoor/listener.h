@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "catalog/netplan.h"
+
 struct front;
 struct served;
 struct evconnlistener;
@@ -24,6 +26,7 @@ struct listener {
 	struct front *f;
 	int paused;          /* syn-drop: not accepting until a slot frees */
 	struct udpside *udp; /* multitransport: the UDP socket on the same port, or NULL */
+	struct net_plan toxics; /* conditions the control API added: new connections get them */
 };
 
 /* Binds host:port (numeric IPv4 or IPv6; port 0: the kernel chooses) and
