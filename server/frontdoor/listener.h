@@ -24,8 +24,8 @@ struct listener {
 	const struct served *def;
 	struct evconnlistener *evl;
 	struct front *f;
-	int paused;          /* syn-drop: not accepting until a slot frees */
-	struct udpside *udp; /* multitransport: the UDP socket on the same port, or NULL */
+	int paused;             /* syn-drop: not accepting until a slot frees */
+	struct udpside *udp;    /* multitransport: the UDP socket on the same port, or NULL */
 	struct net_plan toxics; /* conditions the control API added: new connections get them */
 };
 
