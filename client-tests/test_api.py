@@ -231,6 +231,39 @@ class Toxics(unittest.TestCase):
             for e in h.events():
                 self.assertEqual(rf.schema_errors(e, "events"), [], e)
 
+    def test_listener_disable_enable_scenario_and_reset(self):
+        with ApiHarness(timeout_ms=20000) as h:
+            path = f"/listeners/127.0.0.1:{h.port}"
+            st, body = send(h, "GET", path)
+            self.assertEqual((st, body["enabled"], body["scenario"]), (200, True, "healthy-tls"))
+            st, body = send(h, "POST", path, {"enabled": False})
+            self.assertEqual((st, body["enabled"]), (200, False))
+            with self.assertRaises(ConnectionRefusedError):  # the port is closed: RST on SYN
+                socket.create_connection(("127.0.0.1", h.port), timeout=5)
+            st, body = send(h, "POST", path, {"enabled": True,
+                                              "scenario": "neg-inconsistent-flags"})
+            self.assertEqual((st, body["enabled"], body["scenario"]),
+                             (200, True, "neg-inconsistent-flags"))
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+            s.sendall(REQUEST)
+            cc = rf.read_confirm(s)
+            self.assertEqual(cc[11], 3)  # TYPE_RDP_NEG_FAILURE: the new default's answer
+            s.close()
+            self.assertEqual(send(h, "POST", path + "/toxics", {"type": "latency"})[0], 201)
+            for body, status, field in (({"enabled": "no"}, 400, "enabled"),
+                                        ({"scenario": "no-such"}, 404, "scenario"),
+                                        ({"address": "127.0.0.1:1"}, 400, ""),
+                                        ({"listen": "x"}, 400, "")):
+                st, err = send(h, "POST", path, body)
+                self.assertEqual((st, err["field"]), (status, field), body)
+            st, body = send(h, "POST", "/reset")
+            self.assertEqual((st, body), (200, {"reset": True}))
+            st, body = send(h, "GET", path)
+            self.assertEqual((body["scenario"], body["enabled"], body["toxics"]),
+                             ("healthy-tls", True, 0))
+            self.assertEqual(send(h, "GET", "/reset")[0], 405)
+            self.assertEqual(send(h, "GET", "/listeners/127.0.0.1:1")[0], 404)
+
     def test_errors(self):
         with ApiHarness(timeout_ms=20000) as h:
             lst = f"/listeners/127.0.0.1:{h.port}/toxics"

@@ -389,6 +389,93 @@ static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_
 	            tname ? "GET, POST or DELETE" : "GET or POST");
 }
 
+static json_t *listener_json(const struct listener *l)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:I}", "address", l->name,
+	                      "host", l->host, "port", l->port, "kind", l->kind, "scenario",
+	                      served_name(l->def), "port_chosen", l->port_chosen, "enabled",
+	                      l->evl != NULL, "toxics", (json_int_t)l->toxics.n);
+	return o;
+}
+
+/* POST /listeners/{address}: {"scenario": NAME, "enabled": BOOL}. Both
+ * are checked before either applies. */
+static void update_listener(struct api *a, struct evhttp_request *req, struct listener *l)
+{
+	json_t *o = body_json(req);
+	if (!o)
+		return;
+	const char *k;
+	json_t *v;
+	const struct served *def = l->def;
+	int enabled = l->evl != NULL;
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return reply_error(req, 400, "", "expected a JSON object");
+	}
+	json_object_foreach(o, k, v)
+	{
+		if (!strcmp(k, "scenario")) {
+			def = json_is_string(v) ? serving_find(&a->h->serving, json_string_value(v))
+			                        : NULL;
+			if (!def) {
+				reply_error(req, json_is_string(v) ? 404 : 400, "scenario",
+				            "scenario: expected the name of a scenario (GET "
+				            "/scenarios)");
+				json_decref(o);
+				return;
+			}
+		} else if (!strcmp(k, "enabled")) {
+			if (!json_is_boolean(v)) {
+				reply_error(req, 400, "enabled", "enabled: expected true or false");
+				json_decref(o);
+				return;
+			}
+			enabled = json_is_true(v);
+		} else if (!strcmp(k, "address") && json_is_string(v) &&
+		           !strcmp(json_string_value(v), l->name)) {
+			continue;
+		} else {
+			reply_error(
+			        req, 400, "",
+			        "%.64s: an update changes scenario and enabled only (a listener's "
+			        "address is fixed)",
+			        k);
+			json_decref(o);
+			return;
+		}
+	}
+	json_decref(o);
+	char err[256];
+	if (listener_enable(l, enabled, err, sizeof err) < 0)
+		return reply_error(req, 409, "enabled", "%s", err);
+	l->def = def;
+	events_emit(0, "listener",
+	            json_pack("{s:s, s:s, s:b}", "listener", l->name, "scenario",
+	                      served_name(l->def), "enabled", l->evl != NULL));
+	reply_json(req, 200, listener_json(l));
+}
+
+/* POST /reset: every listener as it started, every toxic gone. */
+static void reset_all(struct api *a, struct evhttp_request *req)
+{
+	struct front *f = &a->h->front;
+	char err[256];
+	int failed = 0;
+	for (size_t i = 0; i < f->n_listeners; i++) {
+		struct listener *l = &f->listeners[i];
+		net_plan_free(&l->toxics);
+		l->def = l->start_def ? l->start_def : l->def;
+		if (listener_enable(l, 1, err, sizeof err) < 0)
+			failed++;
+	}
+	events_emit(0, "listener", json_pack("{s:s}", "reset", "every listener"));
+	if (failed)
+		return reply_error(req, 409, NULL, "%d listener%s could not listen again: %s",
+		                   failed, failed == 1 ? "" : "s", err);
+	reply_json(req, 200, json_pack("{s:b}", "reset", 1));
+}
+
 /* "/a/b" -> up to 4 segments (pointers into buf, %-decoded). */
 static int split_path(const char *path, char *buf, size_t n, const char *seg[4])
 {
@@ -446,6 +533,24 @@ static void route(struct evhttp_request *req, void *arg)
 	} else if ((n == 3 || n == 4) && !strcmp(seg[0], "listeners") &&
 	           !strcmp(seg[2], "toxics")) {
 		toxics_route(a, req, cmd, seg[1], n == 4 ? seg[3] : NULL);
+	} else if (n == 2 && !strcmp(seg[0], "listeners")) {
+		want = "GET, POST";
+		struct listener *l = find_listener(a, seg[1]);
+		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST)
+			;
+		else if (!l)
+			reply_error(req, 404, "listener",
+			            "no listener '%s' (GET /listeners names them)", seg[1]);
+		else if (cmd == EVHTTP_REQ_GET)
+			reply_json(req, 200, listener_json(l));
+		else
+			update_listener(a, req, l);
+		if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST)
+			want = NULL;
+	} else if (n == 1 && !strcmp(seg[0], "reset")) {
+		want = "POST";
+		if (cmd == EVHTTP_REQ_POST)
+			reset_all(a, req);
 	} else if (n == 1 && !strcmp(seg[0], "listeners")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)
@@ -473,6 +578,8 @@ static void route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if ((want && !strcmp(want, "GET") && cmd != EVHTTP_REQ_GET) ||
+	    (want && !strcmp(want, "POST") && cmd != EVHTTP_REQ_POST) ||
+	    (want && !strcmp(want, "GET, POST")) ||
 	    (want && !strcmp(want, "DELETE") && cmd != EVHTTP_REQ_DELETE)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", want);
 		reply_error(req, 405, NULL, "%s takes %s", path, want);

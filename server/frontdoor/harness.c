@@ -311,9 +311,10 @@ static json_t *listeners_json(const struct front *f)
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		const struct listener *l = &f->listeners[i];
 		json_array_append_new(
-		        ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b}", "address", l->name, "host",
+		        ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b}", "address", l->name, "host",
 		                      l->host, "port", l->port, "kind", l->kind, "scenario",
-		                      served_name(l->def), "port_chosen", l->port_chosen));
+		                      served_name(l->def), "port_chosen", l->port_chosen, "enabled",
+		                      l->evl != NULL));
 	}
 	return ls;
 }

@@ -316,6 +316,10 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 		snprintf(l->name, sizeof(l->name), v6 ? "[%s]:%d" : "%s:%d", host, l->port);
 	}
 	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	memcpy(&l->addr, &ss, sizeof ss);
+	l->addrlen = sslen;
+	l->backlog = backlog;
+	l->start_def = def;
 	if (!addr_is_loopback((struct sockaddr *)&ss))
 		log_warn("listening on %s, beyond loopback: rdpfault serves broken RDP on purpose "
 		         "and "
@@ -328,6 +332,30 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 		l->evl = NULL;
 		return -1;
 	}
+	return 0;
+}
+
+int listener_enable(struct listener *l, int on, char *err, size_t n)
+{
+	if (!on) {
+		if (l->evl)
+			evconnlistener_free(l->evl); /* the port is closed: a SYN gets an RST */
+		l->evl = NULL;
+		return 0;
+	}
+	if (l->evl)
+		return 0;
+	l->evl = evconnlistener_new_bind(
+	        l->f->base, on_accept, l,
+	        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	        l->backlog > 0 ? l->backlog : 1, (struct sockaddr *)&l->addr, (int)l->addrlen);
+	if (!l->evl) {
+		snprintf(err, n, "cannot listen on %s again: %s", l->name, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(l->evl, on_accept_error);
+	if (l->paused)
+		evconnlistener_disable(l->evl); /* admission's syn-drop pause goes on */
 	return 0;
 }
 

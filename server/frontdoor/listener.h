@@ -27,6 +27,10 @@ struct listener {
 	int paused;             /* syn-drop: not accepting until a slot frees */
 	struct udpside *udp;    /* multitransport: the UDP socket on the same port, or NULL */
 	struct net_plan toxics; /* conditions the control API added: new connections get them */
+	const struct served *start_def; /* def at start: the control API's reset */
+	struct sockaddr_storage addr;   /* where it is bound, to bind again */
+	socklen_t addrlen;
+	int backlog;
 };
 
 /* Binds host:port (numeric IPv4 or IPv6; port 0: the kernel chooses) and
@@ -37,6 +41,9 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
  * listeners (at start, prefilling their kernel queues). */
 void listener_scenario_full(struct front *f, const struct served *s, int full, int at_start);
 void listener_close(struct listener *l);
+/* Closes the listening socket (on 0: clients then get an RST on SYN) or
+ * binds it again (1). 0, or -1 with err set (the port was taken meanwhile). */
+int listener_enable(struct listener *l, int on, char *err, size_t n);
 /* Bursts of descriptor exhaustion met so far (the stop event's figure). */
 long listener_fd_bursts(void);
 /* Frees the exhaustion pause's timer and closes the prefill's own
