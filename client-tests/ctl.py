@@ -9,6 +9,12 @@
     listeners                   its listeners
     conns                       the live connections
     cut ID [--mode reset|close] cut one now
+    listener ADDRESS [--scenario NAME] [--enable | --disable]   show or change one
+    toxics ADDRESS              the conditions the API added to a listener
+    toxic add ADDRESS TYPE[:STREAM][:KEY=VALUE,...]   add one (serve --network's syntax)
+    toxic update ADDRESS NAME KEY=VALUE,...          change its attributes (toxicity too)
+    toxic remove ADDRESS NAME   remove one
+    reset                       every listener as it started, every toxic gone
     events [--since SEQ] [--follow [--for S]]  the event log (JSON lines)
     metrics                     Prometheus text
 
@@ -40,6 +46,46 @@ def table(rows, cols):
         print("  ".join(str(r.get(c, "")).ljust(w) for c, w in zip(cols, widths)).rstrip())
 
 
+class SpecError(Exception):
+    pass
+
+
+def pairs(text):
+    out = {}
+    for kv in text.split(","):
+        k, sep, v = kv.partition("=")
+        if not sep or not k or not v:
+            raise SpecError(f"'{kv}' is not KEY=VALUE")
+        try:
+            out[k] = float(v) if any(c in v for c in ".eE") else int(v)
+        except ValueError:
+            out[k] = v
+    return out
+
+
+def spec_to_object(spec):
+    """serve --network's TYPE[:STREAM][:KEY=VALUE,...] as the API's object
+    (the harness checks it: its errors name the field)."""
+    parts = spec.split(":")
+    if len(parts) > 3 or not parts[0]:
+        raise SpecError(f"'{spec}': expected TYPE[:STREAM][:KEY=VALUE,...]")
+    body = {"type": parts[0]}
+    rest = parts[1:]
+    if rest and "=" not in rest[0]:
+        body["stream"] = rest.pop(0)
+    if rest:
+        kv = pairs(rest[0])
+        for k in ("name", "toxicity"):
+            if k in kv:
+                body[k] = kv.pop(k) if k != "name" else str(kv.pop(k))
+        trig = {k: kv.pop(k) for k in ("from_phase", "after_bytes") if k in kv}
+        if trig:
+            body["trigger"] = trig
+        if kv:
+            body["attributes"] = kv
+    return body
+
+
 def main(argv):
     ap = Usage(prog="rdpfault ctl", description=__doc__.split("\n\n")[0],
                epilog=__doc__.split("\n\n", 2)[2], formatter_class=argparse.RawTextHelpFormatter)
@@ -57,6 +103,28 @@ def main(argv):
     cut = sub.add_parser("cut")
     cut.add_argument("id", type=int)
     cut.add_argument("--mode", choices=("reset", "close"), default="reset")
+    li = sub.add_parser("listener")
+    li.add_argument("address")
+    li.add_argument("--scenario")
+    g = li.add_mutually_exclusive_group()
+    g.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    g.add_argument("--disable", dest="enabled", action="store_const", const=False)
+    tx = sub.add_parser("toxics")
+    tx.add_argument("address")
+    sub.add_parser("reset")
+    tox = sub.add_parser("toxic")
+    tsub = tox.add_subparsers(dest="action", metavar="add|update|remove", parser_class=Usage)
+    tsub.required = True
+    ta = tsub.add_parser("add")
+    ta.add_argument("address")
+    ta.add_argument("spec")
+    tu = tsub.add_parser("update")
+    tu.add_argument("address")
+    tu.add_argument("name")
+    tu.add_argument("values")
+    tr = tsub.add_parser("remove")
+    tr.add_argument("address")
+    tr.add_argument("name")
     ev = sub.add_parser("events")
     ev.add_argument("--since", type=int, default=0)
     ev.add_argument("--follow", action="store_true")
@@ -88,6 +156,27 @@ def main(argv):
         elif a.cmd == "cut":
             r = api.cut(a.id, a.mode)
             print(json.dumps(r) if a.json else f"connection {r['id']}: {r['cut']}")
+        elif a.cmd == "listener":
+            if a.scenario is None and a.enabled is None:
+                r = api.listener(a.address)
+            else:
+                r = api.update_listener(a.address, a.scenario, a.enabled)
+            print(json.dumps(r, indent=2))
+        elif a.cmd == "toxics":
+            print(json.dumps(api.toxics(a.address), indent=2))
+        elif a.cmd == "reset":
+            api.reset()
+            print(json.dumps({"reset": True}) if a.json else "reset")
+        elif a.cmd == "toxic" and a.action == "add":
+            body = spec_to_object(a.spec)
+            print(json.dumps(api.add_toxic(a.address, **body), indent=2))
+        elif a.cmd == "toxic" and a.action == "update":
+            kv = pairs(a.values)
+            tox = kv.pop("toxicity", None)
+            print(json.dumps(api.update_toxic(a.address, a.name, kv or None, tox), indent=2))
+        elif a.cmd == "toxic" and a.action == "remove":
+            api.remove_toxic(a.address, a.name)
+            print(json.dumps({"removed": a.name}) if a.json else f"removed {a.name}")
         elif a.cmd == "events":
             if a.follow:
                 until = time.monotonic() + a.for_s if a.for_s else None
@@ -104,6 +193,9 @@ def main(argv):
                     since = page["next"]
         elif a.cmd == "metrics":
             sys.stdout.write(api.metrics())
+    except SpecError as e:
+        print(f"rdpfault ctl: {e}", file=sys.stderr)
+        return 2
     except ApiError as e:
         print(f"rdpfault ctl: {e.message}", file=sys.stderr)
         return 1 if e.status == 0 else 4 if e.status == 404 else 5

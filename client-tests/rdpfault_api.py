@@ -40,11 +40,14 @@ class Client:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, query: Optional[Dict[str, Any]] = None,
-              timeout: Optional[float] = None) -> Any:
+              timeout: Optional[float] = None, body: Any = None) -> Any:
         url = self.base + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
-        req = urllib.request.Request(url, method=method)
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, method=method, data=data)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
                 body = r.read().decode()
@@ -58,7 +61,13 @@ class Client:
                 raise ApiError(e.code, text) from None
         except (urllib.error.URLError, OSError) as e:
             raise ApiError(0, f"cannot reach {self.base}: {getattr(e, 'reason', e)}") from None
+        if not body.strip():
+            return None
         return json.loads(body) if ctype.startswith("application/json") else body
+
+    @staticmethod
+    def _q(segment: str) -> str:
+        return urllib.parse.quote(segment, safe=":[]")
 
     def version(self) -> Dict[str, Any]:
         return self._call("GET", "/version")
@@ -71,6 +80,41 @@ class Client:
 
     def listeners(self) -> List[Dict[str, Any]]:
         return self._call("GET", "/listeners")
+
+    def listener(self, address: str) -> Dict[str, Any]:
+        return self._call("GET", "/listeners/" + self._q(address))
+
+    def update_listener(self, address: str, scenario: Optional[str] = None,
+                        enabled: Optional[bool] = None) -> Dict[str, Any]:
+        body = {k: v for k, v in (("scenario", scenario), ("enabled", enabled)) if v is not None}
+        return self._call("POST", "/listeners/" + self._q(address), body=body)
+
+    def toxics(self, address: str) -> List[Dict[str, Any]]:
+        return self._call("GET", f"/listeners/{self._q(address)}/toxics")
+
+    def add_toxic(self, address: str, type: str, name: Optional[str] = None,
+                  stream: Optional[str] = None, toxicity: Optional[float] = None,
+                  trigger: Optional[Dict[str, Any]] = None,
+                  attributes: Optional[Dict[str, float]] = None) -> Dict[str, Any]:
+        body: Dict[str, Any] = {"type": type}
+        for k, v in (("name", name), ("stream", stream), ("toxicity", toxicity),
+                     ("trigger", trigger), ("attributes", attributes)):
+            if v is not None:
+                body[k] = v
+        return self._call("POST", f"/listeners/{self._q(address)}/toxics", body=body)
+
+    def update_toxic(self, address: str, name: str, attributes: Optional[Dict[str, float]] = None,
+                     toxicity: Optional[float] = None) -> Dict[str, Any]:
+        body = {k: v for k, v in (("attributes", attributes), ("toxicity", toxicity))
+                if v is not None}
+        return self._call("POST", f"/listeners/{self._q(address)}/toxics/{self._q(name)}",
+                          body=body)
+
+    def remove_toxic(self, address: str, name: str) -> None:
+        self._call("DELETE", f"/listeners/{self._q(address)}/toxics/{self._q(name)}")
+
+    def reset(self) -> Dict[str, Any]:
+        return self._call("POST", "/reset")
 
     def connections(self) -> List[Dict[str, Any]]:
         return self._call("GET", "/connections")
