@@ -391,15 +391,70 @@ static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_
 
 static json_t *listener_json(const struct listener *l)
 {
-	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:I}", "address", l->name,
+	json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:I, s:o}", "address", l->name,
 	                      "host", l->host, "port", l->port, "kind", l->kind, "scenario",
 	                      served_name(l->def), "port_chosen", l->port_chosen, "enabled",
-	                      l->evl != NULL, "toxics", (json_int_t)l->toxics.n);
+	                      l->evl != NULL, "toxics", (json_int_t)l->toxics.n, "schedule",
+	                      listener_schedule_json(l));
 	return o;
 }
 
-/* POST /listeners/{address}: {"scenario": NAME, "enabled": BOOL}. Both
- * are checked before either applies. */
+/* A schedule's steps from [{"scenario": NAME, "count": N}, ..., {"scenario":
+ * NAME}]: 0, or -1 after a 400/404. */
+static int schedule_from_json(struct api *a, struct evhttp_request *req, const json_t *v,
+                              struct sched_step *steps, size_t *n)
+{
+	size_t i;
+	json_t *st;
+	*n = 0;
+	if (!json_is_array(v) || !json_array_size(v) || json_array_size(v) > SCHED_STEPS_MAX) {
+		reply_error(req, 400, "schedule", "schedule: expected 1-%d steps, or null",
+		            SCHED_STEPS_MAX);
+		return -1;
+	}
+	json_array_foreach(v, i, st)
+	{
+		const json_t *sc = json_object_get(st, "scenario"),
+		             *cnt = json_object_get(st, "count");
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)st, k,
+		                    x) if (strcmp(k, "scenario") && strcmp(k, "count"))
+		{
+			reply_error(req, 400, "schedule",
+			            "schedule[%zu]: unknown field \"%.64s\" (scenario, count)", i,
+			            k);
+			return -1;
+		}
+		const struct served *s =
+		        json_is_string(sc) ? serving_find(&a->h->serving, json_string_value(sc))
+		                           : NULL;
+		if (!s) {
+			reply_error(req, json_is_string(sc) ? 404 : 400, "schedule",
+			            "schedule[%zu].scenario: expected the name of a scenario", i);
+			return -1;
+		}
+		long count = -1;
+		if (cnt && (!json_is_integer(cnt) || json_integer_value(cnt) < 1 ||
+		            json_integer_value(cnt) > 1000000)) {
+			reply_error(req, 400, "schedule", "schedule[%zu].count: expected 1-1000000",
+			            i);
+			return -1;
+		}
+		if (cnt)
+			count = (long)json_integer_value(cnt);
+		else if (i + 1 < json_array_size(v))
+			count = 1;
+		steps[i].s = s;
+		steps[i].count = count;
+	}
+	*n = json_array_size(v);
+	return 0;
+}
+
+/* POST /listeners/{address}: {"scenario": NAME, "enabled": BOOL,
+ * "schedule": [...] | null, "match": {"client": IP} | null}. Everything is
+ * checked before anything applies. */
 static void update_listener(struct api *a, struct evhttp_request *req, struct listener *l)
 {
 	json_t *o = body_json(req);
@@ -409,6 +464,12 @@ static void update_listener(struct api *a, struct evhttp_request *req, struct li
 	json_t *v;
 	const struct served *def = l->def;
 	int enabled = l->evl != NULL;
+	struct sched_step steps[SCHED_STEPS_MAX];
+	size_t n_steps = l->n_sched;
+	int set_sched = 0;
+	char match[48];
+	snprintf(match, sizeof match, "%s", l->sched_match);
+	memcpy(steps, l->sched, sizeof steps);
 	if (!json_is_object(o)) {
 		json_decref(o);
 		return reply_error(req, 400, "", "expected a JSON object");
@@ -432,6 +493,31 @@ static void update_listener(struct api *a, struct evhttp_request *req, struct li
 				return;
 			}
 			enabled = json_is_true(v);
+		} else if (!strcmp(k, "schedule")) {
+			set_sched = 1;
+			if (json_is_null(v)) {
+				n_steps = 0;
+			} else if (schedule_from_json(a, req, v, steps, &n_steps) < 0) {
+				json_decref(o);
+				return;
+			}
+		} else if (!strcmp(k, "match")) {
+			set_sched = 1;
+			const json_t *cl = json_object_get(v, "client");
+			struct in6_addr a6;
+			if (json_is_null(v)) {
+				match[0] = '\0';
+			} else if (!json_is_object(v) || json_object_size(v) != 1 ||
+			           !json_is_string(cl) ||
+			           (inet_pton(AF_INET, json_string_value(cl), &a6) != 1 &&
+			            inet_pton(AF_INET6, json_string_value(cl), &a6) != 1)) {
+				reply_error(req, 400, "match",
+				            "match: expected {\"client\": \"IP address\"} or null");
+				json_decref(o);
+				return;
+			} else {
+				snprintf(match, sizeof match, "%s", json_string_value(cl));
+			}
 		} else if (!strcmp(k, "address") && json_is_string(v) &&
 		           !strcmp(json_string_value(v), l->name)) {
 			continue;
@@ -450,6 +536,8 @@ static void update_listener(struct api *a, struct evhttp_request *req, struct li
 	if (listener_enable(l, enabled, err, sizeof err) < 0)
 		return reply_error(req, 409, "enabled", "%s", err);
 	l->def = def;
+	if (set_sched)
+		listener_set_schedule(l, steps, n_steps, match);
 	events_emit(0, "listener",
 	            json_pack("{s:s, s:s, s:b}", "listener", l->name, "scenario",
 	                      served_name(l->def), "enabled", l->evl != NULL));
@@ -466,6 +554,7 @@ static void reset_all(struct api *a, struct evhttp_request *req)
 		struct listener *l = &f->listeners[i];
 		net_plan_free(&l->toxics);
 		l->def = l->start_def ? l->start_def : l->def;
+		listener_set_schedule(l, l->start_sched, l->n_start_sched, NULL);
 		if (listener_enable(l, 1, err, sizeof err) < 0)
 			failed++;
 	}

@@ -68,6 +68,7 @@ struct conn *conn_new(const struct served *listener_def, const char *listener_na
 	snprintf(c->client_addr, sizeof(c->client_addr), "%s", client_addr);
 	c->client_fd = fd;
 	c->peer_fd = -1;
+	c->sched_step = -1;
 	pthread_mutex_init(&c->req_lock, NULL);
 	atomic_fetch_add(&live, 1);
 	pthread_mutex_lock(&all_lock);

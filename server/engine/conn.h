@@ -61,6 +61,7 @@ struct conn {
 	uint64_t bytes_from_client, bytes_to_client;
 	json_t *network; /* the network conditions' totals, for the close event (or NULL) */
 	const struct net_plan *listener_net; /* its listener's conditions (the API's), or NULL */
+	int sched_step; /* the listener's schedule gave listener_def: its step; -1 none */
 
 	/* Peer thread (read by the last release). */
 	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */

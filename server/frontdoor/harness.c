@@ -174,7 +174,19 @@ int harness_listen(struct harness *h, char *err, size_t n)
 	for (size_t i = 0; i < o->n_listens; i++) {
 		const struct listen_spec *ls = &o->listens[i];
 		const struct served *def = h->default_served;
-		if (ls->scenario && !(def = serving_find(&h->serving, ls->scenario))) {
+		struct sched_step steps[SCHED_STEPS_MAX];
+		size_t n_steps = 0;
+		char why[256];
+		if (ls->scenario && (strchr(ls->scenario, ',') || strchr(ls->scenario, '*'))) {
+			/* A schedule: NAME*COUNT,...,NAME. */
+			if (sched_parse(ls->scenario, &h->serving, steps, &n_steps, why,
+			                sizeof why) < 0) {
+				snprintf(err, n, "--listen %s:%d=%s: %s", ls->host, ls->port,
+				         ls->scenario, why);
+				return -3;
+			}
+			def = steps[n_steps - 1].s;
+		} else if (ls->scenario && !(def = serving_find(&h->serving, ls->scenario))) {
 			snprintf(err, n,
 			         "--listen %s:%d=%s: no such scenario (see 'rdpfault list')",
 			         ls->host, ls->port, ls->scenario);
@@ -182,6 +194,12 @@ int harness_listen(struct harness *h, char *err, size_t n)
 		}
 		if (open_one(h, "listen", ls->host, ls->port, def, err, n) < 0)
 			return -1;
+		if (n_steps) {
+			struct listener *l = &f->listeners[f->n_listeners - 1];
+			listener_set_schedule(l, steps, n_steps, NULL);
+			memcpy(l->start_sched, steps, sizeof steps);
+			l->n_start_sched = n_steps;
+		}
 	}
 	if (o->port_base >= 0) {
 		for (size_t i = 0; i < h->serving.n; i++) {
@@ -310,11 +328,12 @@ static json_t *listeners_json(const struct front *f)
 	json_t *ls = json_array();
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		const struct listener *l = &f->listeners[i];
-		json_array_append_new(
-		        ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b}", "address", l->name, "host",
-		                      l->host, "port", l->port, "kind", l->kind, "scenario",
-		                      served_name(l->def), "port_chosen", l->port_chosen, "enabled",
-		                      l->evl != NULL));
+		json_array_append_new(ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:o}",
+		                                    "address", l->name, "host", l->host, "port",
+		                                    l->port, "kind", l->kind, "scenario",
+		                                    served_name(l->def), "port_chosen",
+		                                    l->port_chosen, "enabled", l->evl != NULL,
+		                                    "schedule", listener_schedule_json(l)));
 	}
 	return ls;
 }
@@ -468,6 +487,7 @@ void harness_free(struct harness *h)
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		listener_close(&f->listeners[i]);
 		net_plan_free(&f->listeners[i].toxics);
+		free(f->listeners[i].sched_counts);
 	}
 	free(f->listeners);
 	f->listeners = NULL;

@@ -197,6 +197,123 @@ void listener_shutdown(void)
 	fdx.errors = 0;
 }
 
+int sched_parse(const char *text, const struct serving *sv, struct sched_step *steps,
+                size_t *n_steps, char *why, size_t n)
+{
+	char buf[1024];
+	if (strlen(text) >= sizeof buf) {
+		snprintf(why, n, "too long");
+		return -1;
+	}
+	snprintf(buf, sizeof buf, "%s", text);
+	size_t k = 0;
+	for (char *p = buf, *item; (item = strsep(&p, ","));) {
+		if (k == SCHED_STEPS_MAX) {
+			snprintf(why, n, "at most %d steps", SCHED_STEPS_MAX);
+			return -1;
+		}
+		char *star = strchr(item, '*');
+		long count = -1;
+		if (star) {
+			*star = '\0';
+			char *end;
+			count = strtol(star + 1, &end, 10);
+			if (!star[1] || *end || count < 1 || count > 1000000) {
+				snprintf(why, n, "'%s*%s': the count is 1-1000000", item, star + 1);
+				return -1;
+			}
+		} else if (p) {
+			count = 1; /* NAME alone before the last step: once */
+		}
+		const struct served *s = serving_find(sv, item);
+		if (!s) {
+			snprintf(why, n, "'%s': no such scenario (see 'rdpfault list')", item);
+			return -1;
+		}
+		steps[k].s = s;
+		steps[k].count = count;
+		k++;
+	}
+	*n_steps = k;
+	return 0;
+}
+
+void listener_set_schedule(struct listener *l, const struct sched_step *steps, size_t n,
+                           const char *match)
+{
+	memcpy(l->sched, steps, n * sizeof(*steps));
+	l->n_sched = n;
+	snprintf(l->sched_match, sizeof l->sched_match, "%s", match ? match : "");
+	free(l->sched_counts);
+	l->sched_counts = NULL;
+	l->n_sched_counts = 0;
+}
+
+json_t *listener_schedule_json(const struct listener *l)
+{
+	if (!l->n_sched)
+		return json_null();
+	json_t *steps = json_array();
+	for (size_t i = 0; i < l->n_sched; i++) {
+		json_t *o = json_pack("{s:s}", "scenario", served_name(l->sched[i].s));
+		if (l->sched[i].count >= 0)
+			json_object_set_new(o, "count", json_integer(l->sched[i].count));
+		json_array_append_new(steps, o);
+	}
+	json_t *o = json_pack("{s:o}", "steps", steps);
+	if (l->sched_match[0])
+		json_object_set_new(o, "match", json_pack("{s:s}", "client", l->sched_match));
+	return o;
+}
+
+/* The scenario the schedule gives this client's next connection, or the
+ * listener's own; *step: the step (-1: no schedule). */
+static const struct served *scheduled(struct listener *l, const char *client, int *step)
+{
+	*step = -1;
+	if (!l->n_sched)
+		return l->def;
+	char ip[64];
+	snprintf(ip, sizeof ip, "%s", client);
+	char *colon = strrchr(ip, ':'); /* "1.2.3.4:port", "[::1]:port" */
+	if (colon)
+		*colon = '\0';
+	if (ip[0] == '[') {
+		memmove(ip, ip + 1, strlen(ip));
+		char *close = strchr(ip, ']');
+		if (close)
+			*close = '\0';
+	}
+	if (l->sched_match[0] && strcmp(ip, l->sched_match))
+		return l->def;
+	struct sched_count *c = NULL;
+	for (size_t i = 0; i < l->n_sched_counts && !c; i++)
+		if (!strcmp(l->sched_counts[i].ip, ip))
+			c = &l->sched_counts[i];
+	if (!c && l->n_sched_counts < SCHED_CLIENTS_MAX) {
+		struct sched_count *v =
+		        realloc(l->sched_counts, (l->n_sched_counts + 1) * sizeof(*v));
+		if (v) {
+			l->sched_counts = v;
+			c = &v[l->n_sched_counts++];
+			snprintf(c->ip, sizeof c->ip, "%.*s", (int)sizeof c->ip - 1, ip);
+			c->n = 0;
+		}
+	}
+	if (!c)
+		c = &l->sched_counts[0]; /* past the table: the first's count is shared */
+	long k = c->n++;
+	for (size_t i = 0; i < l->n_sched; i++) {
+		if (l->sched[i].count < 0 || k < l->sched[i].count) {
+			*step = (int)i;
+			return l->sched[i].s;
+		}
+		k -= l->sched[i].count;
+	}
+	*step = (int)l->n_sched - 1; /* every step counted out: the last one for good */
+	return l->sched[l->n_sched - 1].s;
+}
+
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
                       void *arg)
 {
@@ -210,21 +327,27 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		return;
 	}
 	addr_text(sa, client, sizeof(client));
-	struct conn *c = conn_new(l->def, l->name, fd, client);
-	if (c)
+	int step;
+	const struct served *def = scheduled(l, client, &step);
+	struct conn *c = conn_new(def, l->name, fd, client);
+	if (c) {
 		c->listener_net = &l->toxics;
+		c->sched_step = step;
+	}
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);
 		evutil_closesocket(fd);
 		return;
 	}
-	events_emit(c->id, "accept",
-	            json_pack("{s:s, s:s, s:s}", "listener", l->name, "client", client,
-	                      "listener_scenario", served_name(l->def)));
+	json_t *acc = json_pack("{s:s, s:s, s:s}", "listener", l->name, "client", client,
+	                        "listener_scenario", served_name(def));
+	if (step >= 0)
+		json_object_set_new(acc, "schedule_step", json_integer(step));
+	events_emit(c->id, "accept", acc);
 	conn_phase(c, PH_TCP_ACCEPT, NULL);
-	if (admission_admit(l->def, c, "tcp-accept")) {
+	if (admission_admit(def, c, "tcp-accept")) {
 		const char *reason;
-		const struct fault_step *cut = admission_refusal_cut(l->def, &reason);
+		const struct fault_step *cut = admission_refusal_cut(def, &reason);
 		if (cut)
 			select_begin_cut(l->f, c, cut, reason);
 		else

@@ -10,10 +10,28 @@
 
 #include "catalog/netplan.h"
 
+#include <jansson.h>
+
 struct front;
 struct served;
+struct serving;
 struct evconnlistener;
 struct udpside;
+
+/* A schedule (retry testing): each client address's connections on the
+ * listener get step 0's scenario `count` times, then step 1's..., the
+ * last step's for good. */
+struct sched_step {
+	const struct served *s;
+	long count; /* -1: for good (the last step) */
+};
+#define SCHED_STEPS_MAX 16
+#define SCHED_CLIENTS_MAX 256 /* client addresses counted; past it they share one count */
+
+struct sched_count {
+	char ip[64];
+	long n;
+};
 
 struct listener {
 	char name[64]; /* "HOST:PORT", "[V6]:PORT": the real port, also when 0 was asked */
@@ -27,8 +45,15 @@ struct listener {
 	int paused;             /* syn-drop: not accepting until a slot frees */
 	struct udpside *udp;    /* multitransport: the UDP socket on the same port, or NULL */
 	struct net_plan toxics; /* conditions the control API added: new connections get them */
-	const struct served *start_def; /* def at start: the control API's reset */
-	struct sockaddr_storage addr;   /* where it is bound, to bind again */
+	const struct served *start_def;           /* def at start: the control API's reset */
+	struct sched_step sched[SCHED_STEPS_MAX]; /* instead of def when n_sched > 0 */
+	size_t n_sched;
+	char sched_match[48]; /* only this client address follows the schedule ("": every one) */
+	struct sched_count *sched_counts;
+	size_t n_sched_counts;
+	struct sched_step start_sched[SCHED_STEPS_MAX]; /* --listen's, for the API's reset */
+	size_t n_start_sched;
+	struct sockaddr_storage addr; /* where it is bound, to bind again */
 	socklen_t addrlen;
 	int backlog;
 };
@@ -41,6 +66,16 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
  * listeners (at start, prefilling their kernel queues). */
 void listener_scenario_full(struct front *f, const struct served *s, int full, int at_start);
 void listener_close(struct listener *l);
+/* Parses "NAME[*COUNT],NAME[*COUNT],...,NAME" against sv into steps (the
+ * last one's count, when none is given, is for good). 0, or -1 with why. */
+int sched_parse(const char *text, const struct serving *sv, struct sched_step *steps,
+                size_t *n_steps, char *why, size_t n);
+/* Sets (n > 0) or clears (n 0) the listener's schedule; its counts restart. */
+void listener_set_schedule(struct listener *l, const struct sched_step *steps, size_t n,
+                           const char *match);
+/* The schedule as JSON ([{scenario, count}], "match"), or null. */
+json_t *listener_schedule_json(const struct listener *l);
+
 /* Closes the listening socket (on 0: clients then get an RST on SYN) or
  * binds it again (1). 0, or -1 with err set (the port was taken meanwhile). */
 int listener_enable(struct listener *l, int on, char *err, size_t n);

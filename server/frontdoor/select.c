@@ -130,6 +130,10 @@ static void report_selection(const struct front *f, struct conn *c, const struct
 {
 	json_t *ev = json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
 	                       c->selected_by);
+	if (c->sched_step >= 0 && !strcmp(c->selected_by, "listener")) {
+		json_object_set_new(ev, "selected_by", json_string("schedule"));
+		json_object_set_new(ev, "schedule_step", json_integer(c->sched_step));
+	}
 	if (c->req.has_cookie && (r->how == COOKIE_NONE || r->how == COOKIE_AMBIGUOUS)) {
 		char names[256] = "";
 		size_t used = 0;

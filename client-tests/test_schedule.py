@@ -1,0 +1,125 @@
+"""Schedules (retry testing, "fail the first N, then succeed"): a
+listener's connections from each client address get the schedule's
+scenarios in turn, from `--listen ADDR:PORT=NAME*N,...,NAME` or the control
+API (per client address with "match"); and what xfreerdp's own retry does
+against two resets, then healthy, and against one.
+"""
+
+import json
+import os
+import socket
+import sys
+import time
+import unittest
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+REQUEST = rf.x224_request(None, protocols=0x1)
+
+
+def attempt(port, source="127.0.0.1"):
+    """'reset', 'closed' or 'confirm' for one raw connection."""
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(REQUEST)
+    try:
+        cc = rf.read_confirm(s)
+        return "confirm" if len(cc) == 19 else "closed"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        s.close()
+
+
+def post(api, path, body):
+    req = urllib.request.Request(f"http://{api}{path}", method="POST",
+                                 data=json.dumps(body).encode())
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.loads(r.read())
+
+
+class Schedules(unittest.TestCase):
+    def test_listen_schedule(self):
+        port = rf.free_ports(1)[0]
+        with rf.Harness(listen=f"127.0.0.1:{port}=reset-at-x224-request*2,healthy-tls",
+                        port_base=False) as h:
+            self.assertEqual([attempt(port) for _ in range(4)],
+                             ["reset", "reset", "confirm", "confirm"])
+            # Each client address has its own count.
+            self.assertEqual([attempt(port, "127.0.0.2") for _ in range(3)],
+                             ["reset", "reset", "confirm"])
+            sel = [(e["scenario"], e["selected_by"], e["schedule_step"])
+                   for e in h.events() if e["event"] == "scenario"]
+            self.assertEqual(sel[:4], [("reset-at-x224-request", "schedule", 0)] * 2 +
+                             [("healthy-tls", "schedule", 1)] * 2)
+            start = next(e for e in h.events() if e["event"] == "start")
+            self.assertEqual(start["listeners"][0]["schedule"]["steps"],
+                             [{"scenario": "reset-at-x224-request", "count": 2},
+                              {"scenario": "healthy-tls"}])
+            for e in h.events():
+                self.assertEqual(rf.schema_errors(e, "events"), [], e)
+
+    def test_bad_schedule_is_a_usage_error(self):
+        import subprocess
+        for spec, why in (("healthy-tls*0,healthy-tls", "the count is 1-1000000"),
+                          ("no-such*2,healthy-tls", "'no-such': no such scenario")):
+            p = subprocess.run([rf.rdpfault_binary(), "serve", "--listen",
+                                f"127.0.0.1:{rf.free_ports(1)[0]}={spec}", "--api", "off"],
+                               capture_output=True, text=True, timeout=30,
+                               stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(why, p.stderr)
+
+    def test_api_schedule_with_match(self):
+        with rf.Harness(extra_args=["--api", "127.0.0.1:0"], port_base=False) as h:
+            api = next(e for e in h.events() if e["event"] == "start")["api"]
+            body = post(api, f"/listeners/127.0.0.1:{h.port}",
+                        {"schedule": [{"scenario": "reset-at-x224-request", "count": 1},
+                                      {"scenario": "healthy-tls"}],
+                         "match": {"client": "127.0.0.3"}})
+            self.assertEqual(body["schedule"]["match"], {"client": "127.0.0.3"})
+            self.assertEqual(attempt(h.port), "confirm")  # not the matched client
+            self.assertEqual([attempt(h.port, "127.0.0.3") for _ in range(2)],
+                             ["reset", "confirm"])
+            body = post(api, f"/listeners/127.0.0.1:{h.port}", {"schedule": None})
+            self.assertIsNone(body["schedule"])
+
+
+class XfreerdpRetries(unittest.TestCase):
+    """xfreerdp 2.11 retries a connection reset once: one reset, then healthy,
+    reaches the session on its second connection; two resets end it."""
+
+    def run_xfreerdp(self, schedule):
+        port = rf.free_ports(1)[0]
+        with rf.Display() as display, rf.Harness(listen=f"127.0.0.1:{port}={schedule}",
+                                                port_base=False) as h:
+            c = rf.xfreerdp(port, "schedule-user", display=display.name)
+            deadline = time.monotonic() + 40
+            active = False
+            while time.monotonic() < deadline and c.proc.poll() is None:
+                if any(e.get("phase") == "active" for e in h.events()):
+                    active = True
+                    break
+                time.sleep(0.2)
+            rc = c.proc.poll()
+            c.stop()
+            n = len([e for e in h.events() if e["event"] == "accept"])
+            return active, rc, n
+
+    def test_one_reset_then_healthy_connects(self):
+        active, rc, n = self.run_xfreerdp("reset-at-mcs-connect*1,healthy-tls")
+        self.assertTrue(active)
+        self.assertEqual(n, 2)
+
+    def test_two_resets_then_healthy_fails(self):
+        active, rc, n = self.run_xfreerdp("reset-at-mcs-connect*2,healthy-tls")
+        self.assertFalse(active)
+        self.assertEqual((rc, n), (147, 2))  # the third connection, healthy, never comes
+
+
+if __name__ == "__main__":
+    unittest.main()
