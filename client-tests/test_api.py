@@ -152,6 +152,43 @@ class Api(unittest.TestCase):
             st, err, _ = call(self.h, "GET", f"/events?{q}")
             self.assertEqual((st, err["field"]), (400, field), q)
 
+    def test_event_stream(self):
+        import http.client
+        host, port = self.h.api.split(":")
+        c = http.client.HTTPConnection(host, int(port), timeout=10)
+        c.request("GET", "/events/stream?since=0")
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+
+        def next_event():
+            fields = {}
+            while True:
+                line = r.fp.readline().decode()
+                self.assertTrue(line, "the stream ended")
+                if line == "\n":
+                    return fields
+                k, _, v = line.rstrip("\n").partition(": ")
+                fields[k] = v
+        first = next_event()
+        self.assertEqual((first["id"], first["event"]), ("1", "start"))
+        self.assertEqual(json.loads(first["data"])["seq"], 1)
+        seen = [first]
+        while int(seen[-1]["id"]) < self.h_events_now():
+            seen.append(next_event())
+        s = socket.create_connection(("127.0.0.1", self.h.port), timeout=10)
+        e = next_event()
+        while e["event"] != "accept":
+            e = next_event()
+        self.assertEqual(json.loads(e["data"])["listener"], f"127.0.0.1:{self.h.port}")
+        s.close()
+        c.close()
+        st, err, _ = call(self.h, "GET", "/events/stream?since=x")
+        self.assertEqual((st, err["field"]), (400, "since"))
+
+    def h_events_now(self):
+        return call(self.h, "GET", "/events?since=0&limit=1000")[1]["next"]
+
     def test_metrics(self):
         st, text, headers = call(self.h, "GET", "/metrics")
         self.assertEqual(st, 200)

@@ -44,6 +44,7 @@ struct waiter {
 	size_t max;
 	uint64_t deadline_ms;
 	struct event *timer;
+	int stream; /* GET /events/stream: Server-Sent Events until the client leaves */
 };
 
 struct api {
@@ -156,11 +157,43 @@ static void waiter_free(struct waiter *w)
 	free(w);
 }
 
+/* GET /events/stream: every new line as an SSE event ("id: SEQ"). */
+static void stream_more(struct waiter *w)
+{
+	uint64_t last, oldest;
+	json_t *lines = events_since(w->since, EVENTS_MAX, &last, &oldest);
+	if (json_array_size(lines)) {
+		struct evbuffer *b = evbuffer_new();
+		size_t i;
+		json_t *e;
+		json_array_foreach(lines, i, e)
+		{
+			char *text = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+			if (text)
+				evbuffer_add_printf(
+				        b, "id: %lld\nevent: %s\ndata: %s\n\n",
+				        (long long)json_integer_value(json_object_get(e, "seq")),
+				        json_string_value(json_object_get(e, "event")), text);
+			free(text);
+		}
+		evhttp_send_reply_chunk(w->req, b);
+		evbuffer_free(b);
+		w->since = last;
+	}
+	json_decref(lines);
+}
+
 static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct waiter *w = arg;
 	(void)fd;
 	(void)what;
+	if (w->stream) {
+		stream_more(w);
+		struct timeval tv = timeval_ms(POLL_MS);
+		evtimer_add(w->timer, &tv);
+		return;
+	}
 	if (answer_events(w->req, w->since, w->max, events_now_ms() >= w->deadline_ms)) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req), NULL, NULL);
 		waiter_free(w);
@@ -181,6 +214,38 @@ static void on_waiter_gone(struct evhttp_connection *conn, void *arg)
 			waiter_free(w); /* evhttp frees the request itself */
 		}
 	}
+}
+
+static void get_event_stream(struct api *a, struct evhttp_request *req, struct evkeyvalq *q)
+{
+	uint64_t since = 0;
+	const char *v;
+	if ((v = evhttp_find_header(q, "since")) && parse_u64(v, UINT64_MAX, &since) < 0)
+		return reply_error(req, 400, "since", "since '%s': expected a sequence number", v);
+	/* A reconnecting EventSource says where it was. */
+	const char *last =
+	        evhttp_find_header(evhttp_request_get_input_headers(req), "Last-Event-ID");
+	if (last && parse_u64(last, UINT64_MAX, &since) < 0)
+		return reply_error(req, 400, "Last-Event-ID",
+		                   "Last-Event-ID '%s': expected a number", last);
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return reply_error(req, 500, NULL, "out of memory");
+	w->a = a;
+	w->req = req;
+	w->since = since;
+	w->stream = 1;
+	w->timer = evtimer_new(evhttp_connection_get_base(evhttp_request_get_connection(req)),
+	                       on_wait_timer, w);
+	LIST_INSERT_HEAD(&a->waiters, w, link);
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_waiter_gone, a);
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", "text/event-stream");
+	evhttp_add_header(h, "Cache-Control", "no-cache");
+	evhttp_send_reply_start(req, 200, "OK");
+	stream_more(w);
+	struct timeval tv = timeval_ms(POLL_MS);
+	evtimer_add(w->timer, &tv);
 }
 
 static void get_events(struct api *a, struct evhttp_request *req, struct evkeyvalq *q)
@@ -652,6 +717,10 @@ static void route(struct evhttp_request *req, void *arg)
 		want = "DELETE";
 		if (cmd == EVHTTP_REQ_DELETE)
 			delete_connection(a, req, seg[1], &q);
+	} else if (n == 2 && !strcmp(seg[0], "events") && !strcmp(seg[1], "stream")) {
+		want = "GET";
+		if (cmd == EVHTTP_REQ_GET)
+			get_event_stream(a, req, &q);
 	} else if (n == 1 && !strcmp(seg[0], "events")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)
@@ -717,7 +786,12 @@ void api_stop(struct api *a)
 	while (!LIST_EMPTY(&a->waiters)) {
 		struct waiter *w = LIST_FIRST(&a->waiters);
 		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req), NULL, NULL);
-		answer_events(w->req, w->since, w->max, 1);
+		if (w->stream) {
+			stream_more(w); /* the stop event too */
+			evhttp_send_reply_end(w->req);
+		} else {
+			answer_events(w->req, w->since, w->max, 1);
+		}
 		waiter_free(w);
 	}
 	evhttp_free(a->http);
