@@ -477,7 +477,7 @@ static int run(struct cli *c)
 		log_warn("%s: the control API is off (give --api ADDR:PORT, or --api off)", err);
 	}
 	rc = harness_run(&h);
-	api_stop(api); /* its waiters answered from the log, before the log closes */
+	api_stop(api); /* before the log closes and the loop is freed */
 	int sink_blocked = events_close() != 0;
 	if (h.peers_left || sink_blocked) {
 		/* A peer thread is still inside FreeRDP: freeing what it uses

@@ -183,11 +183,28 @@ static void stream_more(struct waiter *w)
 	json_decref(lines);
 }
 
+/* The client left while its request waited: evhttp has detached the
+ * request from its connection (the reply was not done), and a reply call
+ * on it now frees it. */
+static int release_if_gone(struct waiter *w)
+{
+	if (evhttp_request_get_connection(w->req))
+		return 0;
+	if (w->stream)
+		evhttp_send_reply_end(w->req);
+	else
+		evhttp_send_reply(w->req, 200, NULL, NULL);
+	waiter_free(w);
+	return 1;
+}
+
 static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct waiter *w = arg;
 	(void)fd;
 	(void)what;
+	if (release_if_gone(w))
+		return;
 	if (w->stream) {
 		stream_more(w);
 		struct timeval tv = timeval_ms(POLL_MS);
@@ -783,16 +800,16 @@ void api_stop(struct api *a)
 {
 	if (!a)
 		return;
+	/* The loop has stopped: nothing more would be written. A waiter's
+	 * connection is closed with its request (evhttp frees both). */
 	while (!LIST_EMPTY(&a->waiters)) {
 		struct waiter *w = LIST_FIRST(&a->waiters);
-		evhttp_connection_set_closecb(evhttp_request_get_connection(w->req), NULL, NULL);
-		if (w->stream) {
-			stream_more(w); /* the stop event too */
-			evhttp_send_reply_end(w->req);
-		} else {
-			answer_events(w->req, w->since, w->max, 1);
-		}
+		struct evhttp_connection *conn = evhttp_request_get_connection(w->req);
+		if (release_if_gone(w))
+			continue;
 		waiter_free(w);
+		evhttp_connection_set_closecb(conn, NULL, NULL);
+		evhttp_connection_free(conn);
 	}
 	evhttp_free(a->http);
 	free(a);

@@ -180,7 +180,8 @@ void relay_net_attach(struct relay *r)
 		          (unsigned long long)r->c->id);
 		return;
 	}
-	memcpy(r->net_conds, sp->items, sp->n * sizeof(*r->net_conds));
+	if (sp->n)
+		memcpy(r->net_conds, sp->items, sp->n * sizeof(*r->net_conds));
 	if (lp && lp->n)
 		memcpy(r->net_conds + sp->n, lp->items, lp->n * sizeof(*r->net_conds));
 	r->n_net_conds = n;
