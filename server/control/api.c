@@ -724,8 +724,13 @@ static void route(struct evhttp_request *req, void *arg)
 			reset_all(a, req);
 	} else if (n == 1 && !strcmp(seg[0], "listeners")) {
 		want = "GET";
-		if (cmd == EVHTTP_REQ_GET)
-			reply_json(req, 200, harness_listeners_json(a->h));
+		if (cmd == EVHTTP_REQ_GET) {
+			json_t *arr = json_array();
+			for (size_t i = 0; i < a->h->front.n_listeners; i++)
+				json_array_append_new(arr,
+				                      listener_json(&a->h->front.listeners[i]));
+			reply_json(req, 200, arr);
+		}
 	} else if (n == 1 && !strcmp(seg[0], "connections")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)

@@ -328,12 +328,13 @@ static json_t *listeners_json(const struct front *f)
 	json_t *ls = json_array();
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		const struct listener *l = &f->listeners[i];
-		json_array_append_new(ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b, s:b, s:o}",
-		                                    "address", l->name, "host", l->host, "port",
-		                                    l->port, "kind", l->kind, "scenario",
-		                                    served_name(l->def), "port_chosen",
-		                                    l->port_chosen, "enabled", l->evl != NULL,
-		                                    "schedule", listener_schedule_json(l)));
+		json_array_append_new(
+		        ls, json_pack("{s:s, s:s, s:i, s:s, s:s, s:b}", "address", l->name, "host",
+		                      l->host, "port", l->port, "kind", l->kind, "scenario",
+		                      served_name(l->def), "port_chosen", l->port_chosen));
+		if (l->n_sched) /* a --listen schedule */
+			json_object_set_new(json_array_get(ls, json_array_size(ls) - 1), "schedule",
+			                    listener_schedule_json(l));
 	}
 	return ls;
 }
