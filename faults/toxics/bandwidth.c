@@ -20,13 +20,8 @@ static void start(void *st, const double *a, uint64_t now, const struct tx_io *i
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct bandwidth *b = st;
-	if (in->due_us == TX_NEVER || (in->flags & TX_DROP) || !in->len) {
-		uint64_t due = in->due_us;
-		if (due != TX_NEVER && !(in->flags & TX_DROP) && due < (uint64_t)b->free_us)
-			due = (uint64_t)b->free_us; /* the end after every byte */
-		tx_emit(io, in->off, in->len, due, in->flags);
+	if (tx_pass_untimed(io, in, (uint64_t)b->free_us)) /* the end after every byte */
 		return;
-	}
 	double bytes_per_us = a[0] * 1000.0 / 1e6;
 	/* Pieces of 10 ms of the link's time: the bytes flow, not lurch. */
 	uint64_t piece = (uint64_t)(a[0] * 1000.0 / 100.0);

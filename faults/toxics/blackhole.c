@@ -12,11 +12,6 @@ static const struct tx_attr attrs[] = {
         {"window", "", 0, 1, 0, 1, "1: stop reading (the window closes) instead of discarding"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	(void)st;
@@ -32,6 +27,5 @@ const struct toxic_type toxic_blackhole = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = 0,
-        .start = start,
         .seg = seg,
 };

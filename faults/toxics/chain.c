@@ -37,7 +37,8 @@ static void start_stage(struct tx_chain *c, struct tx_stage *s, uint64_t off, ui
 	s->on = 1;
 	if (c->fired)
 		c->fired(c->arg, s->d->id, off, now);
-	s->d->t->start(s->state, s->d->a, now, &s->io);
+	if (s->d->t->start)
+		s->d->t->start(s->state, s->d->a, now, &s->io);
 }
 
 static void feed_stage(struct tx_chain *c, size_t i, const struct tx_seg *in)

@@ -10,11 +10,6 @@ static const struct tx_attr attrs[] = {
         {"jitter", "ms", 0, 600000, 0, 1, "the delay varies by up to this much either way"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct latency *l = st;
@@ -38,6 +33,5 @@ const struct toxic_type toxic_latency = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct latency),
-        .start = start,
         .seg = seg,
 };

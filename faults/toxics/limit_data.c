@@ -11,11 +11,6 @@ static const struct tx_attr attrs[] = {
         {"bytes", "bytes", 0, 1e15, 0, 1, "bytes passed before the close"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct limit_data *l = st;
@@ -45,6 +40,5 @@ const struct toxic_type toxic_limit_data = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct limit_data),
-        .start = start,
         .seg = seg,
 };

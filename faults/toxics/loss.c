@@ -16,21 +16,11 @@ static const struct tx_attr attrs[] = {
         {"mss", "bytes", 1, 65535, 1448, 1, "segment size"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct loss *l = st;
-	if (in->due_us == TX_NEVER || (in->flags & TX_DROP) || !in->len) {
-		uint64_t due = in->due_us;
-		if (due != TX_NEVER && !(in->flags & TX_DROP) && due < l->last)
-			due = l->last;
-		tx_emit(io, in->off, in->len, due, in->flags);
+	if (tx_pass_untimed(io, in, l->last))
 		return;
-	}
 	uint64_t mss = (uint64_t)a[2];
 	for (uint64_t done = 0; done < in->len;) {
 		uint64_t n = in->len - done < mss ? in->len - done : mss;
@@ -52,6 +42,5 @@ const struct toxic_type toxic_loss = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct loss),
-        .start = start,
         .seg = seg,
 };

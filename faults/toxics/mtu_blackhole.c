@@ -15,11 +15,6 @@ static const struct tx_attr attrs[] = {
         {"mtu", "bytes", 1, 65535, 1400, 1, "units longer than this are lost, and all after"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void unit(void *st, const double *a, uint64_t off, uint64_t len)
 {
 	struct mtu_blackhole *m = st;
@@ -49,7 +44,6 @@ const struct toxic_type toxic_mtu_blackhole = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct mtu_blackhole),
-        .start = start,
         .seg = seg,
         .unit = unit,
 };

@@ -13,21 +13,11 @@ static const struct tx_attr attrs[] = {
         {"delay", "us", 0, 60000000, 0, 1, "pause between slices"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct slicer *s = st;
-	if (in->due_us == TX_NEVER || (in->flags & TX_DROP) || !in->len) {
-		uint64_t due = in->due_us;
-		if (due != TX_NEVER && !(in->flags & TX_DROP) && due < s->last)
-			due = s->last;
-		tx_emit(io, in->off, in->len, due, in->flags);
+	if (tx_pass_untimed(io, in, s->last))
 		return;
-	}
 	uint64_t due = in->due_us > s->last ? in->due_us : s->last;
 	for (uint64_t done = 0, k = 0; done < in->len; k++) {
 		double size = a[0];
@@ -50,6 +40,5 @@ const struct toxic_type toxic_slicer = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct slicer),
-        .start = start,
         .seg = seg,
 };

@@ -10,11 +10,6 @@ static const struct tx_attr attrs[] = {
         {"delay", "ms", 0, 3600000, 0, 1, "how long the FIN is held"},
 };
 
-static void start(void *st, const double *a, uint64_t now, const struct tx_io *io)
-{
-	(void)st, (void)a, (void)now, (void)io;
-}
-
 static void seg(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io)
 {
 	struct slow_close *s = st;
@@ -33,6 +28,5 @@ const struct toxic_type toxic_slow_close = {
         .attrs = attrs,
         .n_attrs = sizeof attrs / sizeof *attrs,
         .state_size = sizeof(struct slow_close),
-        .start = start,
         .seg = seg,
 };

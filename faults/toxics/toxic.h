@@ -55,7 +55,8 @@ struct toxic_type {
 	const struct tx_attr *attrs;
 	size_t n_attrs;
 	size_t state_size; /* zeroed before start */
-	/* The condition starts (attached and triggered) at now_us. */
+	/* The condition starts (attached and triggered) at now_us; NULL: nothing
+	 * to do then. */
 	void (*start)(void *st, const double *a, uint64_t now_us, const struct tx_io *io);
 	/* One segment in; any number out, in order, through io->emit. */
 	void (*seg)(void *st, const double *a, const struct tx_seg *in, const struct tx_io *io);
@@ -76,6 +77,20 @@ static inline void tx_emit(const struct tx_io *io, uint64_t off, uint64_t len, u
 {
 	struct tx_seg s = {off, len, due, flags};
 	io->emit(io->arg, &s);
+}
+
+/* A segment with no bytes of its own to time — held for good, dropped, or
+ * the end — handed on unchanged, the end no sooner than `after`. Returns
+ * 1 when `in` was one (the caller is done with it). */
+static inline int tx_pass_untimed(const struct tx_io *io, const struct tx_seg *in, uint64_t after)
+{
+	if (in->due_us != TX_NEVER && !(in->flags & TX_DROP) && in->len)
+		return 0;
+	uint64_t due = in->due_us;
+	if (due != TX_NEVER && !(in->flags & TX_DROP) && due < after)
+		due = after;
+	tx_emit(io, in->off, in->len, due, in->flags);
+	return 1;
 }
 
 /* Every type (registry.c), NULL-terminated, and one by name (NULL: none). */

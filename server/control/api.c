@@ -233,6 +233,25 @@ static void on_waiter_gone(struct evhttp_connection *conn, void *arg)
 	}
 }
 
+/* A held request, polled every POLL_MS (its timer armed), forgotten when
+ * its client leaves. */
+static struct waiter *waiter_new(struct api *a, struct evhttp_request *req, uint64_t since)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	w->a = a;
+	w->req = req;
+	w->since = since;
+	w->timer = evtimer_new(evhttp_connection_get_base(conn), on_wait_timer, w);
+	LIST_INSERT_HEAD(&a->waiters, w, link);
+	evhttp_connection_set_closecb(conn, on_waiter_gone, a);
+	struct timeval tv = timeval_ms(POLL_MS);
+	evtimer_add(w->timer, &tv);
+	return w;
+}
+
 static void get_event_stream(struct api *a, struct evhttp_request *req, struct evkeyvalq *q)
 {
 	uint64_t since = 0;
@@ -245,24 +264,15 @@ static void get_event_stream(struct api *a, struct evhttp_request *req, struct e
 	if (last && parse_u64(last, UINT64_MAX, &since) < 0)
 		return reply_error(req, 400, "Last-Event-ID",
 		                   "Last-Event-ID '%s': expected a number", last);
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = waiter_new(a, req, since);
 	if (!w)
 		return reply_error(req, 500, NULL, "out of memory");
-	w->a = a;
-	w->req = req;
-	w->since = since;
 	w->stream = 1;
-	w->timer = evtimer_new(evhttp_connection_get_base(evhttp_request_get_connection(req)),
-	                       on_wait_timer, w);
-	LIST_INSERT_HEAD(&a->waiters, w, link);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_waiter_gone, a);
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	evhttp_add_header(h, "Content-Type", "text/event-stream");
 	evhttp_add_header(h, "Cache-Control", "no-cache");
 	evhttp_send_reply_start(req, 200, "OK");
 	stream_more(w);
-	struct timeval tv = timeval_ms(POLL_MS);
-	evtimer_add(w->timer, &tv);
 }
 
 static void get_events(struct api *a, struct evhttp_request *req, struct evkeyvalq *q)
@@ -279,20 +289,11 @@ static void get_events(struct api *a, struct evhttp_request *req, struct evkeyva
 		return reply_error(req, 400, "limit", "limit '%s': expected 1-%d", v, EVENTS_MAX);
 	if (answer_events(req, since, (size_t)limit, wait == 0))
 		return;
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = waiter_new(a, req, since);
 	if (!w)
 		return reply_error(req, 500, NULL, "out of memory");
-	w->a = a;
-	w->req = req;
-	w->since = since;
 	w->max = (size_t)limit;
 	w->deadline_ms = events_now_ms() + wait;
-	w->timer = evtimer_new(evhttp_connection_get_base(evhttp_request_get_connection(req)),
-	                       on_wait_timer, w);
-	LIST_INSERT_HEAD(&a->waiters, w, link);
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_waiter_gone, a);
-	struct timeval tv = timeval_ms(POLL_MS);
-	evtimer_add(w->timer, &tv);
 }
 
 static void delete_connection(struct api *a, struct evhttp_request *req, const char *id_text,
