@@ -301,6 +301,53 @@ class Toxics(unittest.TestCase):
             self.assertEqual(send(h, "GET", "/reset")[0], 405)
             self.assertEqual(send(h, "GET", "/listeners/127.0.0.1:1")[0], 404)
 
+    def test_listeners_created_populated_removed(self):
+        with ApiHarness(timeout_ms=20000) as h:
+            st, body = send(h, "POST", "/listeners", {"name": "extra", "listen": "127.0.0.1:0",
+                                                      "scenario": "neg-inconsistent-flags"})
+            self.assertEqual(st, 201, body)
+            self.assertEqual((body["kind"], body["name"], body["scenario"], body["enabled"]),
+                             ("api", "extra", "neg-inconsistent-flags", True))
+            port = body["port"]
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(REQUEST)
+            self.assertEqual(rf.read_confirm(s)[11], 3)  # its scenario's RDP_NEG_FAILURE
+            s.close()
+            st, err = send(h, "POST", "/listeners", {"listen": f"127.0.0.1:{port}"})
+            self.assertEqual((st, err["field"]), (409, "listen"))  # the port is taken
+            for body, status, field in (({"listen": "0.0.0.0:0"}, 400, "listen"),
+                                        ({"listen": "127.0.0.1:99999"}, 400, "listen"),
+                                        ({"scenario": "healthy-tls"}, 400, "listen"),
+                                        ({"listen": "127.0.0.1:0", "scenario": "x"}, 404,
+                                         "scenario"),
+                                        ({"listen": "127.0.0.1:0", "upstream": "x"}, 400,
+                                         "upstream")):
+                st, err = send(h, "POST", "/listeners", body)
+                self.assertEqual((st, err["field"]), (status, field), body)
+            free = rf.free_ports(2)
+            st, body = send(h, "POST", "/populate", [
+                {"listen": f"127.0.0.1:{port}", "scenario": "healthy-tls"},  # updated
+                {"listen": f"127.0.0.1:{free[0]}", "scenario": "slow-vpn"},   # opened
+            ])
+            self.assertEqual(st, 200, body)
+            self.assertEqual([(b["port"], b["scenario"]) for b in body],
+                             [(port, "healthy-tls"), (free[0], "slow-vpn")])
+            # A bad item anywhere: nothing applied.
+            st, err = send(h, "POST", "/populate", [
+                {"listen": f"127.0.0.1:{free[1]}"}, {"listen": "nowhere"}])
+            self.assertEqual((st, err["field"]), (400, "listen"))
+            names = [l["address"] for l in send(h, "GET", "/listeners")[1]]
+            self.assertNotIn(f"127.0.0.1:{free[1]}", names)
+            self.assertEqual(send(h, "DELETE", f"/listeners/127.0.0.1:{port}")[0], 204)
+            with self.assertRaises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", port), timeout=5)
+            self.assertEqual(send(h, "GET", f"/listeners/127.0.0.1:{port}")[0], 404)
+            self.assertEqual(send(h, "POST", "/reset")[0], 200)  # the API's listeners go
+            self.assertEqual([l["address"] for l in send(h, "GET", "/listeners")[1]],
+                             [f"127.0.0.1:{h.port}"])
+            for e in h.events():
+                self.assertEqual(rf.schema_errors(e, "events"), [], e)
+
     def test_errors(self):
         with ApiHarness(timeout_ms=20000) as h:
             lst = f"/listeners/127.0.0.1:{h.port}/toxics"

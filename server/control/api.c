@@ -26,6 +26,7 @@
 #include "base/clock.h"
 #include "base/events.h"
 #include "base/netaddr.h"
+#include "transport/udpside.h"
 #include "catalog/render.h"
 #include "engine/conn.h"
 #include "engine/relay.h"
@@ -370,7 +371,7 @@ static struct listener *find_listener(struct api *a, const char *name)
 {
 	struct front *f = &a->h->front;
 	for (size_t i = 0; i < f->n_listeners; i++)
-		if (!strcmp(f->listeners[i].name, name))
+		if (!f->listeners[i].removed && !strcmp(f->listeners[i].name, name))
 			return &f->listeners[i];
 	return NULL;
 }
@@ -479,6 +480,8 @@ static json_t *listener_json(const struct listener *l)
 	                      served_name(l->def), "port_chosen", l->port_chosen, "enabled",
 	                      l->evl != NULL, "toxics", (json_int_t)l->toxics.n, "schedule",
 	                      listener_schedule_json(l));
+	if (l->label[0])
+		json_object_set_new(o, "name", json_string(l->label));
 	return o;
 }
 
@@ -627,7 +630,193 @@ static void update_listener(struct api *a, struct evhttp_request *req, struct li
 	reply_json(req, 200, listener_json(l));
 }
 
-/* POST /reset: every listener as it started, every toxic gone. */
+/* A new listener's spec, {"listen": "ADDR:PORT", "scenario", "enabled",
+ * "name"}, checked (not opened). 0, or -1 after a 400/404. */
+struct new_listener {
+	char host[48];
+	int port;
+	const struct served *def;
+	int enabled;
+	char label[48];
+};
+
+static int parse_new_listener(struct api *a, struct evhttp_request *req, const json_t *o,
+                              struct new_listener *nl)
+{
+	memset(nl, 0, sizeof(*nl));
+	nl->def = a->h->default_served;
+	nl->enabled = 1;
+	const char *k;
+	json_t *v;
+	if (!json_is_object(o)) {
+		reply_error(req, 400, "", "expected a JSON object {\"listen\", \"scenario\", ...}");
+		return -1;
+	}
+	json_object_foreach((json_t *)o, k, v)
+	{
+		if (!strcmp(k, "listen") && json_is_string(v)) {
+			const char *t = json_string_value(v);
+			const char *colon = strrchr(t, ':');
+			char host[64];
+			long port = -1;
+			if (colon) {
+				size_t hl = (size_t)(colon - t);
+				if (t[0] == '[' && hl >= 2 && t[hl - 1] == ']')
+					snprintf(host, sizeof host, "%.*s", (int)(hl - 2), t + 1);
+				else
+					snprintf(host, sizeof host, "%.*s", (int)hl, t);
+				char *end;
+				port = strtol(colon + 1, &end, 10);
+				if (!colon[1] || *end)
+					port = -1;
+			}
+			struct sockaddr_storage ss;
+			memset(&ss, 0, sizeof ss);
+			struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+			struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+			int ok = port >= 0 && port <= 65535 && strlen(host) < sizeof nl->host;
+			if (ok && inet_pton(AF_INET, host, &a4->sin_addr) == 1)
+				a4->sin_family = AF_INET;
+			else if (ok && inet_pton(AF_INET6, host, &a6->sin6_addr) == 1)
+				a6->sin6_family = AF_INET6;
+			else
+				ok = 0;
+			if (!ok || !addr_is_loopback((struct sockaddr *)&ss)) {
+				reply_error(req, 400, "listen",
+				            "listen: expected a loopback ADDR:PORT (127.0.0.0/8 or "
+				            "[::1])");
+				return -1;
+			}
+			snprintf(nl->host, sizeof nl->host, "%s", host);
+			nl->port = (int)port;
+		} else if (!strcmp(k, "scenario") && json_is_string(v)) {
+			nl->def = serving_find(&a->h->serving, json_string_value(v));
+			if (!nl->def) {
+				reply_error(req, 404, "scenario", "no scenario named '%s'",
+				            json_string_value(v));
+				return -1;
+			}
+		} else if (!strcmp(k, "enabled") && json_is_boolean(v)) {
+			nl->enabled = json_is_true(v);
+		} else if (!strcmp(k, "name") && json_is_string(v) &&
+		           strlen(json_string_value(v)) < sizeof nl->label) {
+			snprintf(nl->label, sizeof nl->label, "%s", json_string_value(v));
+		} else {
+			reply_error(req, 400, k,
+			            "%.64s: unknown or of the wrong type (listen: \"ADDR:PORT\", "
+			            "scenario: NAME, enabled: BOOL, name: TEXT)",
+			            k);
+			return -1;
+		}
+	}
+	if (!nl->host[0]) {
+		reply_error(req, 400, "listen", "listen: required, a loopback ADDR:PORT");
+		return -1;
+	}
+	return 0;
+}
+
+static struct listener *open_new_listener(struct api *a, struct evhttp_request *req,
+                                          const struct new_listener *nl)
+{
+	char err[256];
+	struct listener *l =
+	        harness_add_listener(a->h, nl->host, nl->port, nl->def, err, sizeof err);
+	if (!l) {
+		reply_error(req, 409, "listen", "%s", err);
+		return NULL;
+	}
+	snprintf(l->label, sizeof l->label, "%s", nl->label);
+	if (!nl->enabled)
+		listener_enable(l, 0, err, sizeof err);
+	events_emit(0, "listener",
+	            json_pack("{s:s, s:s, s:b, s:s}", "listener", l->name, "scenario",
+	                      served_name(l->def), "enabled", l->evl != NULL, "action", "added"));
+	return l;
+}
+
+static void remove_listener(struct listener *l)
+{
+	char err[64];
+	listener_enable(l, 0, err, sizeof err);
+	udpside_close(l->udp);
+	l->udp = NULL;
+	l->removed = 1;
+	events_emit(0, "listener",
+	            json_pack("{s:s, s:s}", "listener", l->name, "action", "removed"));
+}
+
+/* POST /listeners. */
+static void create_listener(struct api *a, struct evhttp_request *req)
+{
+	json_t *o = body_json(req);
+	if (!o)
+		return;
+	struct new_listener nl;
+	int rc = parse_new_listener(a, req, o, &nl);
+	json_decref(o);
+	if (rc < 0)
+		return;
+	struct listener *l = open_new_listener(a, req, &nl);
+	if (l)
+		reply_json(req, 201, listener_json(l));
+}
+
+/* POST /populate: [{listen, scenario, enabled, name}, ...]: each address
+ * that has a listener is updated, the others are opened. Every item is
+ * checked first; a bind that fails closes what this call opened. */
+static void populate(struct api *a, struct evhttp_request *req)
+{
+	json_t *o = body_json(req);
+	if (!o)
+		return;
+	size_t n = json_is_array(o) ? json_array_size(o) : 0;
+	if (!json_is_array(o) || n > HARNESS_API_LISTENERS) {
+		json_decref(o);
+		return reply_error(req, 400, "", "expected an array of at most %d listeners",
+		                   HARNESS_API_LISTENERS);
+	}
+	struct new_listener *nl = calloc(n ? n : 1, sizeof(*nl));
+	struct listener **opened = calloc(n ? n : 1, sizeof(*opened));
+	size_t n_opened = 0;
+	int failed = 0;
+	for (size_t i = 0; i < n && !failed; i++)
+		failed = parse_new_listener(a, req, json_array_get(o, i), &nl[i]) < 0;
+	json_decref(o);
+	json_t *out = json_array();
+	for (size_t i = 0; i < n && !failed; i++) {
+		char addr[80], err[256];
+		snprintf(addr, sizeof addr, strchr(nl[i].host, ':') ? "[%s]:%d" : "%s:%d",
+		         nl[i].host, nl[i].port);
+		struct listener *l = nl[i].port ? find_listener(a, addr) : NULL;
+		if (l) {
+			if (listener_enable(l, nl[i].enabled, err, sizeof err) < 0) {
+				reply_error(req, 409, "listen", "%s", err);
+				failed = 1;
+				break;
+			}
+			l->def = nl[i].def;
+		} else if (!(l = open_new_listener(a, req, &nl[i]))) {
+			failed = 1;
+			break;
+		} else {
+			opened[n_opened++] = l;
+		}
+		json_array_append_new(out, listener_json(l));
+	}
+	if (failed) {
+		for (size_t i = 0; i < n_opened; i++)
+			remove_listener(opened[i]);
+		json_decref(out);
+	} else {
+		reply_json(req, 200, out);
+	}
+	free(nl);
+	free(opened);
+}
+
+/* POST /reset: every listener as it started, every toxic gone, the API's
+ * own listeners closed. */
 static void reset_all(struct api *a, struct evhttp_request *req)
 {
 	struct front *f = &a->h->front;
@@ -635,6 +824,12 @@ static void reset_all(struct api *a, struct evhttp_request *req)
 	int failed = 0;
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		struct listener *l = &f->listeners[i];
+		if (!l->removed && !strcmp(l->kind, "api")) {
+			net_plan_free(&l->toxics);
+			remove_listener(l);
+		}
+		if (l->removed)
+			continue;
 		net_plan_free(&l->toxics);
 		l->def = l->start_def ? l->start_def : l->def;
 		listener_set_schedule(l, l->start_sched, l->n_start_sched, NULL);
@@ -706,32 +901,45 @@ static void route(struct evhttp_request *req, void *arg)
 	           !strcmp(seg[2], "toxics")) {
 		toxics_route(a, req, cmd, seg[1], n == 4 ? seg[3] : NULL);
 	} else if (n == 2 && !strcmp(seg[0], "listeners")) {
-		want = "GET, POST";
+		want = "GET, POST, DELETE";
 		struct listener *l = find_listener(a, seg[1]);
-		if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_POST)
-			;
-		else if (!l)
+		int known =
+		        cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST || cmd == EVHTTP_REQ_DELETE;
+		if (known && !l) {
 			reply_error(req, 404, "listener",
 			            "no listener '%s' (GET /listeners names them)", seg[1]);
-		else if (cmd == EVHTTP_REQ_GET)
+		} else if (cmd == EVHTTP_REQ_GET) {
 			reply_json(req, 200, listener_json(l));
-		else
+		} else if (cmd == EVHTTP_REQ_DELETE) {
+			remove_listener(l);
+			evhttp_send_reply(req, 204, NULL, NULL);
+		} else if (cmd == EVHTTP_REQ_POST) {
 			update_listener(a, req, l);
-		if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST)
+		}
+		if (known)
 			want = NULL;
+	} else if (n == 1 && !strcmp(seg[0], "populate")) {
+		want = "POST";
+		if (cmd == EVHTTP_REQ_POST)
+			populate(a, req);
 	} else if (n == 1 && !strcmp(seg[0], "reset")) {
 		want = "POST";
 		if (cmd == EVHTTP_REQ_POST)
 			reset_all(a, req);
 	} else if (n == 1 && !strcmp(seg[0], "listeners")) {
-		want = "GET";
+		want = "GET, POST";
 		if (cmd == EVHTTP_REQ_GET) {
 			json_t *arr = json_array();
 			for (size_t i = 0; i < a->h->front.n_listeners; i++)
-				json_array_append_new(arr,
-				                      listener_json(&a->h->front.listeners[i]));
+				if (!a->h->front.listeners[i].removed)
+					json_array_append_new(
+					        arr, listener_json(&a->h->front.listeners[i]));
 			reply_json(req, 200, arr);
+		} else if (cmd == EVHTTP_REQ_POST) {
+			create_listener(a, req);
 		}
+		if (cmd == EVHTTP_REQ_GET || cmd == EVHTTP_REQ_POST)
+			want = NULL;
 	} else if (n == 1 && !strcmp(seg[0], "connections")) {
 		want = "GET";
 		if (cmd == EVHTTP_REQ_GET)
@@ -760,7 +968,7 @@ static void route(struct evhttp_request *req, void *arg)
 	}
 	if ((want && !strcmp(want, "GET") && cmd != EVHTTP_REQ_GET) ||
 	    (want && !strcmp(want, "POST") && cmd != EVHTTP_REQ_POST) ||
-	    (want && !strcmp(want, "GET, POST")) ||
+	    (want && !strcmp(want, "GET, POST")) || (want && !strcmp(want, "GET, POST, DELETE")) ||
 	    (want && !strcmp(want, "DELETE") && cmd != EVHTTP_REQ_DELETE)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", want);
 		reply_error(req, 405, NULL, "%s takes %s", path, want);

@@ -17,8 +17,8 @@ struct front {
 	struct engine engine;              /* handed to every connection's relay and peer */
 	const struct harness_options *opt; /* the deadline already scaled */
 	struct serving *serving;
-	struct listener *listeners;
-	size_t n_listeners;
+	struct listener *listeners; /* never moved: connections and callbacks point in */
+	size_t n_listeners, cap_listeners;
 	int stopping;
 	/* A scenario with a syn-drop limit became full (1) or has a slot
 	 * again (0): its own listeners stop or start accepting (listener.c). */

@@ -166,7 +166,9 @@ int harness_listen(struct harness *h, char *err, size_t n)
 	f->opt = &h->opt;
 	f->serving = &h->serving;
 	f->scenario_full = listener_scenario_full;
-	f->listeners = calloc(total ? total : 1, sizeof(*f->listeners));
+	/* Room for the control API's own listeners: the array never moves. */
+	f->cap_listeners = total + HARNESS_API_LISTENERS;
+	f->listeners = calloc(f->cap_listeners, sizeof(*f->listeners));
 	if (!f->listeners) {
 		snprintf(err, n, "out of memory");
 		return -1;
@@ -337,6 +339,20 @@ static json_t *listeners_json(const struct front *f)
 			                    listener_schedule_json(l));
 	}
 	return ls;
+}
+
+struct listener *harness_add_listener(struct harness *h, const char *host, int port,
+                                      const struct served *def, char *err, size_t n)
+{
+	struct front *f = &h->front;
+	if (f->n_listeners == f->cap_listeners) {
+		snprintf(err, n, "at most %d listeners can be added while serving",
+		         HARNESS_API_LISTENERS);
+		return NULL;
+	}
+	if (open_one(h, "api", host, port, def, err, n) < 0)
+		return NULL;
+	return &f->listeners[f->n_listeners - 1];
 }
 
 json_t *harness_listeners_json(const struct harness *h)

@@ -51,6 +51,13 @@ int harness_check_file(const char *option, const char *path, char *err, size_t n
 void harness_remove_files(struct harness *h);
 void harness_free(struct harness *h);
 
+/* A listener opened while serving (the control API's), kind "api": one of
+ * HARNESS_API_LISTENERS slots kept free at start (a removed one's slot is
+ * not reused: connections may still point at it). NULL with err set. */
+#define HARNESS_API_LISTENERS 64
+struct listener *harness_add_listener(struct harness *h, const char *host, int port,
+                                      const struct served *def, char *err, size_t n);
+
 /* Every listener as the start event lists it (JSON array). */
 json_t *harness_listeners_json(const struct harness *h);
 
