@@ -51,7 +51,7 @@ struct listener {
 	char sched_match[48]; /* only this client address follows the schedule ("": every one) */
 	struct sched_count *sched_counts;
 	size_t n_sched_counts;
-	int removed; /* the control API removed it: closed, not listed, its slot kept */
+	int removed;    /* the control API removed it: closed, not listed, its slot kept */
 	char label[48]; /* the API's "name" for it, or "" */
 	struct sched_step start_sched[SCHED_STEPS_MAX]; /* --listen's, for the API's reset */
 	size_t n_start_sched;
