@@ -301,6 +301,42 @@ class Toxics(unittest.TestCase):
             self.assertEqual(send(h, "GET", "/reset")[0], 405)
             self.assertEqual(send(h, "GET", "/listeners/127.0.0.1:1")[0], 404)
 
+    def test_changes_reach_live_connections(self):
+        import ssl
+        with ApiHarness(timeout_ms=20000) as h:
+            lst = f"/listeners/127.0.0.1:{h.port}/toxics"
+            self.assertEqual(send(h, "POST", lst, {"name": "lag", "type": "latency",
+                                                   "attributes": {"latency": 800}})[0], 201)
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            t0 = time.monotonic()
+            s.sendall(REQUEST)
+            rf.read_confirm(s)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.8)
+            st, body = send(h, "POST", lst + "/lag", {"attributes": {"latency": 0}})
+            self.assertEqual((st, body["live_connections"]), (200, 1))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            t0 = time.monotonic()
+            tls = ctx.wrap_socket(s)  # on the same connection, now without the delay
+            self.assertLess(time.monotonic() - t0, 0.6)
+            tls.close()
+            self.assertEqual(send(h, "DELETE", lst + "/lag")[0], 204)
+            # A black hole on the client's bytes, removed while a connection waits in it.
+            self.assertEqual(send(h, "POST", lst, {"name": "hole", "type": "blackhole",
+                                                   "stream": "upstream"})[0], 201)
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.sendall(REQUEST)
+            s.settimeout(0.7)
+            with self.assertRaises(socket.timeout):
+                s.recv(100)  # the request vanished
+            self.assertEqual(send(h, "DELETE", lst + "/hole")[0], 204)
+            ev = [e for e in h.events() if e["event"] == "toxic" and e["action"] == "removed"]
+            self.assertEqual(ev[-1]["live_connections"], 1)
+            s.sendall(REQUEST)  # now it passes
+            self.assertEqual(len(rf.read_confirm(s, 5)), 19)
+            s.close()
+
     def test_listeners_created_populated_removed(self):
         with ApiHarness(timeout_ms=20000) as h:
             st, body = send(h, "POST", "/listeners", {"name": "extra", "listen": "127.0.0.1:0",

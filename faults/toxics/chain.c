@@ -48,6 +48,10 @@ static void feed_stage(struct tx_chain *c, size_t i, const struct tx_seg *in)
 		return;
 	}
 	struct tx_stage *s = &c->st[i];
+	if (s->d->removed) {
+		feed_stage(c, i + 1, in);
+		return;
+	}
 	if (s->on) {
 		s->d->t->seg(s->state, s->d->a, in, &s->io);
 		return;

@@ -3,7 +3,9 @@
  * last one's goes to the sink (the relay's queue). A stage passes segments
  * through untouched until its trigger fires: at once, when the connection
  * reaches a phase (tx_chain_phase), or when the stream passes an offset
- * (after_bytes: the segment is split there). Pure, like the toxics. */
+ * (after_bytes: the segment is split there). Pure, like the toxics. A
+ * definition's attributes may change while a chain runs (they are read
+ * for each segment), and `removed` turns its stage into a pass-through. */
 #ifndef RDPFAULT_TX_CHAIN_H
 #define RDPFAULT_TX_CHAIN_H
 
@@ -15,6 +17,7 @@ struct tx_stage_def {
 	int from_phase;       /* > 0: starts when the connection reaches it */
 	uint64_t after_bytes; /* TX_NEVER: none; else starts at this stream offset */
 	int id;               /* the caller's (its condition's index) */
+	int removed;          /* set while a chain runs: the stage passes everything on */
 };
 
 struct tx_chain;

@@ -398,11 +398,13 @@ static json_t *body_json(struct evhttp_request *req)
 	return o;
 }
 
-static void toxic_event(const struct listener *l, const char *action, const struct net_cond *c)
+/* live: the live connections the change reached (updates and removals). */
+static void toxic_event(const struct listener *l, const char *action, const struct net_cond *c,
+                        size_t live)
 {
 	events_emit(0, "toxic",
-	            json_pack("{s:s, s:s, s:o}", "action", action, "listener", l->name, "toxic",
-	                      net_cond_json(c)));
+	            json_pack("{s:s, s:s, s:o, s:I}", "action", action, "listener", l->name,
+	                      "toxic", net_cond_json(c), "live_connections", (json_int_t)live));
 }
 
 static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_cmd_type cmd,
@@ -435,7 +437,7 @@ static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_
 			                   c.name);
 		if (net_plan_append(&l->toxics, &c, 1) < 0)
 			return reply_error(req, 500, NULL, "out of memory");
-		toxic_event(l, "added", &c);
+		toxic_event(l, "added", &c, 0);
 		return reply_json(req, 201, net_cond_json(&c));
 	}
 	struct net_cond *t = tname ? find_toxic(l, tname) : NULL;
@@ -454,11 +456,14 @@ static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_
 		json_decref(o);
 		if (rc < 0)
 			return;
-		toxic_event(l, "updated", t);
-		return reply_json(req, 200, net_cond_json(t));
+		size_t live = relay_update_conditions(&l->toxics, t, 0);
+		toxic_event(l, "updated", t, live);
+		json_t *j = net_cond_json(t);
+		json_object_set_new(j, "live_connections", json_integer((json_int_t)live));
+		return reply_json(req, 200, j);
 	}
 	if (t && cmd == EVHTTP_REQ_DELETE) {
-		toxic_event(l, "removed", t);
+		toxic_event(l, "removed", t, relay_update_conditions(&l->toxics, t, 1));
 		size_t i = (size_t)(t - l->toxics.items);
 		memmove(t, t + 1, (l->toxics.n - i - 1) * sizeof(*t));
 		l->toxics.n--;

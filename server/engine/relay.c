@@ -395,6 +395,29 @@ void relay_start(const struct engine *e, struct conn *c)
 	}
 }
 
+size_t relay_update_conditions(const struct net_plan *listener_net, const struct net_cond *c,
+                               int removed)
+{
+	size_t n = 0;
+	struct relay *r;
+	LIST_FOREACH(r, &relays, link)
+	{
+		if (r->c->listener_net != listener_net)
+			continue;
+		for (size_t i = 0; i < r->n_net_conds; i++) {
+			struct net_cond *mine = &r->net_conds[i];
+			if (strcmp(mine->origin, "api") || strcmp(mine->name, c->name))
+				continue;
+			if (removed)
+				mine->def.removed = 1;
+			else
+				memcpy(mine->def.a, c->def.a, sizeof mine->def.a);
+			n++;
+		}
+	}
+	return n;
+}
+
 int relay_cut_conn(uint64_t id, int reset)
 {
 	struct relay *r;

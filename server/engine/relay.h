@@ -20,6 +20,14 @@ void relay_start(const struct engine *e, struct conn *c);
  * so peer threads see end-of-file and end. */
 void relay_abort_all(const char *reason);
 long relay_live(void);
+struct net_plan;
+struct net_cond;
+/* A listener's condition c (the control API's) changed: every live relay
+ * accepted on that listener takes its new attributes now, or, removed,
+ * stops applying it (its stage passes everything on). Returns how many
+ * connections had it. */
+size_t relay_update_conditions(const struct net_plan *listener_net, const struct net_cond *c,
+                               int removed);
 /* Cuts relayed connection `id` now: an RST (reset), or the server side's
  * close, the client's FIN once it has every byte passed on. 0, or -1 when
  * no relay has it (it is not live, or still at the front door). */
