@@ -201,6 +201,10 @@ class Harness:
             args += ["--port-base", str(self.port_base)]
         if self._timeout_ms:
             args += ["--handshake-timeout", str(self._timeout_ms)]
+        if "--api" not in self._extra:
+            # The default API port is one for the machine: tests that run
+            # side by side would race for it. A test that wants the API asks.
+            args += ["--api", "off"]
         self.args = args + self._extra
 
     def start(self, attempts=5):

@@ -36,12 +36,65 @@ _Thread_local struct rf_context *peer_current;
 static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t running_cond = PTHREAD_COND_INITIALIZER;
 static long running;
+/* Peer threads are joined, never detached: a thread that has left
+ * peer_main still runs its thread-local destructors (OpenSSL frees its
+ * per-thread random generators there), and a stop that exits while one
+ * does would cut that short at random. `ended` lists the threads past
+ * peer_main, joined by peer_reap and, at the stop, by peer_wait_all. */
+static pthread_t *ended;
+static size_t n_ended, cap_ended;
+
+/* Called with running_lock held, by the ending thread itself. */
+static void note_ended(void)
+{
+	if (n_ended == cap_ended) {
+		size_t cap = cap_ended ? cap_ended * 2 : 64;
+		pthread_t *p = realloc(ended, cap * sizeof(*p));
+		if (!p) { /* not joinable later: let it go as a detached one */
+			pthread_detach(pthread_self());
+			return;
+		}
+		ended = p;
+		cap_ended = cap;
+	}
+	ended[n_ended++] = pthread_self();
+}
+
+/* Joins the ended threads: those fully gone, or (`wait`, at the stop)
+ * all of them, also those still inside their destructors. */
+static void join_ended(int wait)
+{
+	pthread_mutex_lock(&running_lock);
+	if (wait) {
+		pthread_t *list = ended;
+		size_t n = n_ended;
+		ended = NULL;
+		n_ended = cap_ended = 0;
+		pthread_mutex_unlock(&running_lock);
+		for (size_t i = 0; i < n; i++)
+			pthread_join(list[i], NULL);
+		free(list);
+		return;
+	}
+	size_t keep = 0;
+	for (size_t i = 0; i < n_ended; i++)
+		if (pthread_tryjoin_np(ended[i], NULL) != 0)
+			ended[keep++] = ended[i];
+	n_ended = keep;
+	pthread_mutex_unlock(&running_lock);
+}
+
+void peer_reap(void)
+{
+	join_ended(0);
+}
 
 long peer_running(void)
 {
 	pthread_mutex_lock(&running_lock);
 	long n = running;
 	pthread_mutex_unlock(&running_lock);
+	join_ended(1);
 	return n;
 }
 
@@ -460,6 +513,7 @@ out:
 	conn_release(c);
 	pthread_mutex_lock(&running_lock);
 	running--;
+	note_ended();
 	pthread_cond_broadcast(&running_cond);
 	pthread_mutex_unlock(&running_lock);
 	return NULL;
@@ -481,8 +535,8 @@ int peer_start(const struct engine *e, struct conn *c, int fd)
 	pthread_mutex_lock(&running_lock);
 	running++;
 	pthread_mutex_unlock(&running_lock);
+	peer_reap();
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	/* FreeRDP's deepest stacks are far below 1 MiB; a small stack keeps
 	 * thousands of peers cheap in address space. */
 	pthread_attr_setstacksize(&attr, 1u << 20);

@@ -17,8 +17,12 @@ struct conn;
 int peer_start(const struct engine *e, struct conn *c, int fd);
 long peer_running(void);
 /* Waits up to timeout_ms for every peer thread to end (less when *forced
- * becomes set); returns how many are still running. */
+ * becomes set), then joins every ended one; returns how many are still
+ * running. */
 long peer_wait_all(int timeout_ms, volatile sig_atomic_t *forced);
+/* Joins the peer threads that have fully ended (their stacks go back);
+ * never blocks. peer_start does it too. */
+void peer_reap(void);
 
 /* Installs the peer's hooks into the FreeRDP interposition (TLS and
  * socket I/O, freerdp/tlshook.h) and returns the WLog state callback

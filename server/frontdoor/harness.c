@@ -252,8 +252,9 @@ static void stop(struct harness *h, const char *why)
 	event_base_loopexit(f->base, NULL);
 }
 
-/* Memory back after a burst: glibc keeps what peer threads freed in their
- * arenas; once no connection is live, give it back to the system. */
+/* Memory back after a burst: the ended peer threads' stacks are joined,
+ * and glibc keeps what peer threads freed in their arenas; once no
+ * connection is live, give it back to the system. */
 #define TRIM_EVERY_MS 2000
 static void on_trim(evutil_socket_t fd, short what, void *arg)
 {
@@ -261,6 +262,7 @@ static void on_trim(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
+	peer_reap();
 	uint64_t total = conn_total_count();
 	if (conn_live_count() == 0 && total != trimmed_at_total) {
 		trimmed_at_total = total;
