@@ -437,6 +437,50 @@ static void test_triggers(void **state)
 	tx_chain_free(&c);
 }
 
+/* A stage appended to a running chain: bytes after it pass through it,
+ * after the stages already there; its trigger counts what was reached. */
+static void test_append(void **state)
+{
+	(void)state;
+	struct tx_chain c;
+	struct rec r;
+	struct tx_stage_def a = def("latency"), b = def("latency"), h = def("blackhole");
+	set(&a, "latency", 100);
+	set(&b, "latency", 50);
+	b.id = 1;
+	chain1(&c, &r, &a);
+	tx_chain_feed(&c, 0, 10, 0, 0);
+	assert_int_equal(tx_chain_append(&c, &b, 10, 5), 0);
+	assert_int_equal(r.fires, 2); /* a at the init, b at once */
+	assert_int_equal(r.fired_id, 1);
+	assert_int_equal(r.fired_off, 10);
+	tx_chain_feed(&c, 10, 10, 10, 0);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.out[0].due_us, 100000);      /* before b: a alone */
+	assert_int_equal(r.out[1].due_us, 10 + 150000); /* a, then b */
+	/* A phase already reached starts an appended stage at once; a later
+	 * one waits for it; an offset already passed starts it too. */
+	tx_chain_phase(&c, 4, 20, 20);
+	h.id = 2;
+	h.from_phase = 6;
+	assert_int_equal(tx_chain_append(&c, &h, 20, 25), 0);
+	assert_int_equal(r.fires, 2);
+	tx_chain_feed(&c, 20, 5, 30, 0);
+	assert_false(r.out[r.n - 1].flags & TX_DROP);
+	tx_chain_phase(&c, 6, 25, 40);
+	assert_int_equal(r.fires, 3);
+	tx_chain_feed(&c, 25, 5, 50, 0);
+	assert_true(r.out[r.n - 1].flags & TX_DROP);
+	struct tx_stage_def late = def("blackhole");
+	late.id = 3;
+	late.after_bytes = 5;
+	assert_int_equal(tx_chain_append(&c, &late, 30, 60), 0);
+	assert_int_equal(r.fires, 4);
+	assert_int_equal(r.fired_off, 30);
+	assert_ordered(&r, 0);
+	tx_chain_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,7 +489,7 @@ int main(void)
 	        cmocka_unit_test(test_limit_data),        cmocka_unit_test(test_slow_close),
 	        cmocka_unit_test(test_timeout_and_reset), cmocka_unit_test(test_blackhole),
 	        cmocka_unit_test(test_mtu_blackhole),     cmocka_unit_test(test_loss),
-	        cmocka_unit_test(test_triggers),
+	        cmocka_unit_test(test_triggers),          cmocka_unit_test(test_append),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

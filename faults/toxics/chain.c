@@ -73,6 +73,17 @@ static void feed_stage(struct tx_chain *c, size_t i, const struct tx_seg *in)
 		s->d->t->seg(s->state, s->d->a, &rest, &s->io);
 }
 
+static void wire_stage(struct tx_chain *c, size_t i)
+{
+	struct tx_stage *s = &c->st[i];
+	s->hop.c = c;
+	s->hop.next = i + 1;
+	s->io.emit = hop_emit;
+	s->io.end = hop_end;
+	s->io.rand = hop_rand;
+	s->io.arg = &s->hop;
+}
+
 int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, size_t n,
                   uint64_t seed, uint64_t now_us, void *arg,
                   void (*sink)(void *, const struct tx_seg *),
@@ -103,12 +114,7 @@ int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, si
 		s->d = defs[i];
 		s->state = p;
 		p += (defs[i]->t->state_size + 15) & ~(size_t)15;
-		s->hop.c = c;
-		s->hop.next = i + 1;
-		s->io.emit = hop_emit;
-		s->io.end = hop_end;
-		s->io.rand = hop_rand;
-		s->io.arg = &s->hop;
+		wire_stage(c, i);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (!defs[i]->from_phase && defs[i]->after_bytes == TX_NEVER)
@@ -116,8 +122,37 @@ int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, si
 	return 0;
 }
 
+int tx_chain_append(struct tx_chain *c, const struct tx_stage_def *d, uint64_t off, uint64_t now_us)
+{
+	void *state = calloc(1, d->t->state_size ? d->t->state_size : 1);
+	struct tx_stage *st = state ? realloc(c->st, (c->n + 1) * sizeof(*st)) : NULL;
+	if (!st) {
+		free(state);
+		return -1;
+	}
+	/* The stages moved: their hops point into the array. Nothing else
+	 * keeps a stage's address (a toxic gets its io for each call). */
+	c->st = st;
+	size_t i = c->n++;
+	memset(&c->st[i], 0, sizeof(c->st[i]));
+	c->st[i].d = d;
+	c->st[i].state = state;
+	c->st[i].own_state = 1;
+	for (size_t k = 0; k < c->n; k++)
+		wire_stage(c, k);
+	c->now_us = now_us;
+	if ((!d->from_phase && d->after_bytes == TX_NEVER) ||
+	    (d->from_phase && d->from_phase <= c->phase) ||
+	    (d->after_bytes != TX_NEVER && d->after_bytes <= off))
+		start_stage(c, &c->st[i], off, now_us);
+	return 0;
+}
+
 void tx_chain_free(struct tx_chain *c)
 {
+	for (size_t i = 0; i < c->n; i++)
+		if (c->st[i].own_state)
+			free(c->st[i].state);
 	free(c->st);
 	free(c->states);
 	c->st = NULL;

@@ -29,6 +29,7 @@ struct tx_hop {
 struct tx_stage {
 	const struct tx_stage_def *d;
 	int on;
+	int own_state; /* appended to a running chain: its state is its own allocation */
 	void *state;
 	struct tx_io io;
 	struct tx_hop hop;
@@ -56,6 +57,12 @@ int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, si
                   void (*end)(void *, int, uint64_t, enum tx_end),
                   void (*fired)(void *, int, uint64_t, uint64_t));
 void tx_chain_free(struct tx_chain *c);
+/* Adds stage d at the chain's end while it runs (the stream at `off`):
+ * the bytes after it pass through it. It starts at once without a
+ * trigger, or when its phase or offset was already reached. 0, or -1 out
+ * of memory (the chain is as it was). */
+int tx_chain_append(struct tx_chain *c, const struct tx_stage_def *d, uint64_t off,
+                    uint64_t now_us);
 /* The connection reached `phase` with the stream at `off`: stages waiting
  * for it (or an earlier one) start. */
 void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us);

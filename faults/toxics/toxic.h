@@ -65,10 +65,16 @@ struct toxic_type {
 	void (*unit)(void *st, const double *a, uint64_t off, uint64_t len);
 };
 
+/* A uniform double in [0, 1) from 64 random bits. */
+static inline double tx_unit(uint64_t bits)
+{
+	return (double)(bits >> 11) * (1.0 / 9007199254740992.0);
+}
+
 /* A uniform double in [0, 1) from io->rand. */
 static inline double tx_uniform(const struct tx_io *io)
 {
-	return (double)(io->rand(io->arg) >> 11) * (1.0 / 9007199254740992.0);
+	return tx_unit(io->rand(io->arg));
 }
 
 /* Hands on a copy of `in` with another range, due time or flags. */

@@ -437,8 +437,11 @@ static void toxics_route(struct api *a, struct evhttp_request *req, enum evhttp_
 			                   c.name);
 		if (net_plan_append(&l->toxics, &c, 1) < 0)
 			return reply_error(req, 500, NULL, "out of memory");
-		toxic_event(l, "added", &c, 0);
-		return reply_json(req, 201, net_cond_json(&c));
+		size_t live = relay_add_condition(&l->toxics, &c);
+		toxic_event(l, "added", &c, live);
+		json_t *j = net_cond_json(&c);
+		json_object_set_new(j, "live_connections", json_integer((json_int_t)live));
+		return reply_json(req, 201, j);
 	}
 	struct net_cond *t = tname ? find_toxic(l, tname) : NULL;
 	if (tname && !t)

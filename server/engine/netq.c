@@ -180,6 +180,13 @@ void netq_free(struct netq *q)
 	q->q = NULL;
 }
 
+int netq_append(struct netq *q, const struct tx_stage_def *d, int phase, uint64_t off)
+{
+	uint64_t now = monotonic_us();
+	tx_chain_phase(&q->chain, phase, off, now);
+	return tx_chain_append(&q->chain, d, off, now);
+}
+
 void netq_phase(struct netq *q, int phase, uint64_t off)
 {
 	tx_chain_phase(&q->chain, phase, off, monotonic_us());

@@ -57,6 +57,9 @@ struct netq {
 int netq_init(struct netq *q, struct event_base *base, const struct tx_stage_def *const *defs,
               size_t n, uint64_t seed, size_t cap, const struct netq_ops *ops, void *arg);
 void netq_free(struct netq *q);
+/* Adds stage d at the end of the chain while bytes flow (the connection at
+ * `phase`, the stream at `off`). 0, or -1 out of memory. */
+int netq_append(struct netq *q, const struct tx_stage_def *d, int phase, uint64_t off);
 /* The connection's phase is `phase`, the stream at `off` (triggers). */
 void netq_phase(struct netq *q, int phase, uint64_t off);
 /* Moves n bytes of `in` (stream offset off) into the queue; what is due

@@ -404,9 +404,11 @@ size_t relay_update_conditions(const struct net_plan *listener_net, const struct
 	{
 		if (r->c->listener_net != listener_net)
 			continue;
-		for (size_t i = 0; i < r->n_net_conds; i++) {
-			struct net_cond *mine = &r->net_conds[i];
-			if (strcmp(mine->origin, "api") || strcmp(mine->name, c->name))
+		for (size_t i = 0; i < r->n_net_conds + r->n_late; i++) {
+			struct net_cond *mine =
+			        i < r->n_net_conds ? &r->net_conds[i] : r->late[i - r->n_net_conds];
+			if (mine->def.removed || strcmp(mine->origin, "api") ||
+			    strcmp(mine->name, c->name))
 				continue;
 			if (removed)
 				mine->def.removed = 1;
@@ -415,6 +417,16 @@ size_t relay_update_conditions(const struct net_plan *listener_net, const struct
 			n++;
 		}
 	}
+	return n;
+}
+
+size_t relay_add_condition(const struct net_plan *listener_net, const struct net_cond *c)
+{
+	size_t n = 0;
+	struct relay *r;
+	LIST_FOREACH(r, &relays, link)
+	if (r->c->listener_net == listener_net)
+		n += (size_t)relay_net_add(r, c);
 	return n;
 }
 

@@ -28,6 +28,10 @@ struct net_cond;
  * connections had it. */
 size_t relay_update_conditions(const struct net_plan *listener_net, const struct net_cond *c,
                                int removed);
+/* Condition c was just added to a listener: every live relay accepted on
+ * it applies c from its next bytes (after its other conditions). Returns
+ * how many connections took it. */
+size_t relay_add_condition(const struct net_plan *listener_net, const struct net_cond *c);
 /* Cuts relayed connection `id` now: an RST (reset), or the server side's
  * close, the client's FIN once it has every byte passed on. 0, or -1 when
  * no relay has it (it is not live, or still at the front door). */

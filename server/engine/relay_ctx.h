@@ -93,6 +93,10 @@ struct relay {
 	 * listener's do not move what a live connection's chain points at. */
 	struct net_cond *net_conds;
 	size_t n_net_conds;
+	/* Added to its listener while the connection was live (the control
+	 * API): each its own allocation, ids n_net_conds and up. */
+	struct net_cond **late;
+	size_t n_late;
 };
 
 /* ---- relay.c */
@@ -136,6 +140,10 @@ void relay_net_attach(struct relay *r);
 /* Moves n bytes of `in` into the flow's conditions (f->net set); they go
  * on when due (downstream bytes are counted in bytes_to_client as they leave). */
 void relay_net_take(struct flow *f, struct evbuffer *in, size_t n);
+/* Condition c, just added to the connection's listener, applies from now
+ * on (its toxicity drawn as at the attach; event "network" with
+ * added_live). 1 when the connection took it, 0 when it had ended. */
+int relay_net_add(struct relay *r, const struct net_cond *c);
 /* A unit of the flow's stream was scanned (before its bytes pass). */
 void relay_net_unit(struct relay *r, struct flow *f, uint64_t off, uint64_t len);
 /* May the flow's end (FIN) be passed on now? Feeds the end through the

@@ -35,7 +35,24 @@ void relay_net_seed(uint64_t seed, size_t cap)
 
 static const struct net_cond *cond_of(const struct relay *r, int id)
 {
-	return &r->net_conds[id];
+	size_t i = (size_t)id;
+	return i < r->n_net_conds ? &r->net_conds[i] : r->late[i - r->n_net_conds];
+}
+
+/* Whether condition c applies to this connection: drawn once, from rng
+ * (seeded by --seed and the connection's id), which goes on for the
+ * chains' own seeds. */
+static int draw_applied(const struct net_cond *c, uint64_t *rng)
+{
+	return c->toxicity >= 1 || tx_unit(tx_splitmix(rng)) < c->toxicity;
+}
+
+static json_t *attach_event(const struct net_cond *c, int applied)
+{
+	json_t *ev = net_cond_json(c);
+	json_object_set_new(ev, "applied", json_boolean(applied));
+	json_object_set_new(ev, "origin", json_string(c->origin));
+	return ev;
 }
 
 static const char *dir_name(const struct netflow *nf)
@@ -190,12 +207,8 @@ void relay_net_attach(struct relay *r)
 	for (size_t i = 0; i < n; i++) {
 		struct net_cond *c = &r->net_conds[i];
 		c->def.id = (int)i;
-		double draw = (double)(tx_splitmix(&rng) >> 11) * (1.0 / 9007199254740992.0);
-		int applied = c->toxicity >= 1 || draw < c->toxicity;
-		json_t *ev = net_cond_json(c);
-		json_object_set_new(ev, "applied", json_boolean(applied));
-		json_object_set_new(ev, "origin", json_string(c->origin));
-		events_emit(r->c->id, "network", ev);
+		int applied = draw_applied(c, &rng);
+		events_emit(r->c->id, "network", attach_event(c, applied));
 		if (!applied)
 			continue;
 		if (c->streams & NET_UP)
@@ -212,6 +225,71 @@ void relay_net_attach(struct relay *r)
 		flow_new(r, &r->down, 0, down, n_down, seed_down);
 	else
 		free(down);
+}
+
+/* FNV-1a: a late condition's draw depends on its name, not on when it came. */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+	return h;
+}
+
+static int add_to_flow(struct relay *r, struct flow *f, int up, const struct net_cond *c,
+                       uint64_t seed)
+{
+	int phase = atomic_load(&r->c->last_phase);
+	if (f->net)
+		return netq_append(&f->net->q, &c->def, phase, f->passed);
+	const struct tx_stage_def **defs = malloc(sizeof(*defs));
+	if (!defs)
+		return -1;
+	defs[0] = &c->def;
+	flow_new(r, f, up, defs, 1, seed);
+	if (!f->net)
+		return -1;
+	netq_phase(&f->net->q, phase, f->passed);
+	return 0;
+}
+
+int relay_net_add(struct relay *r, const struct net_cond *c)
+{
+	if (!r->client)
+		return 0; /* the client is gone: nothing more flows to it or from it */
+	struct net_cond **late = realloc(r->late, (r->n_late + 1) * sizeof(*late));
+	struct net_cond *m = late ? malloc(sizeof(*m)) : NULL;
+	if (late)
+		r->late = late;
+	if (!m) {
+		log_error("connection %llu: no memory for condition %s",
+		          (unsigned long long)r->c->id, c->name);
+		return 0;
+	}
+	*m = *c;
+	m->def.id = (int)(r->n_net_conds + r->n_late);
+	m->def.removed = 0;
+	r->late[r->n_late++] = m;
+	uint64_t rng = seed_base ^ (r->c->id * 0x9e3779b97f4a7c15ull) ^ name_hash(c->name);
+	int applied = draw_applied(m, &rng);
+	json_t *ev = attach_event(m, applied);
+	json_object_set_new(ev, "added_live", json_true());
+	json_object_set_new(ev, "phase",
+	                    json_string(phase_name((enum phase)atomic_load(&r->c->last_phase))));
+	events_emit(r->c->id, "network", ev);
+	if (!applied)
+		return 1;
+	uint64_t seed_up = tx_splitmix(&rng), seed_down = tx_splitmix(&rng);
+	/* A direction whose source has ended carries nothing more. */
+	int bad = 0;
+	if ((m->streams & NET_UP) && !r->client_eof)
+		bad |= add_to_flow(r, &r->up, 1, m, seed_up) < 0;
+	if ((m->streams & NET_DOWN) && !r->inner_eof && r->inner)
+		bad |= add_to_flow(r, &r->down, 0, m, seed_down) < 0;
+	if (bad)
+		log_error("connection %llu: no memory for condition %s",
+		          (unsigned long long)r->c->id, c->name);
+	return 1;
 }
 
 void relay_net_take(struct flow *f, struct evbuffer *in, size_t n)
@@ -254,11 +332,21 @@ static json_t *totals(struct netflow *nf)
 	                 (json_int_t)nf->q.max_held);
 }
 
+static void free_conds(struct relay *r)
+{
+	free(r->net_conds);
+	r->net_conds = NULL;
+	for (size_t i = 0; i < r->n_late; i++)
+		free(r->late[i]);
+	free(r->late);
+	r->late = NULL;
+	r->n_late = 0;
+}
+
 void relay_net_free(struct relay *r)
 {
 	if (!r->up.net && !r->down.net) {
-		free(r->net_conds);
-		r->net_conds = NULL;
+		free_conds(r);
 		return;
 	}
 	json_t *t = json_object();
@@ -273,6 +361,5 @@ void relay_net_free(struct relay *r)
 	}
 	json_decref(r->c->network);
 	r->c->network = t;
-	free(r->net_conds);
-	r->net_conds = NULL;
+	free_conds(r); /* after the chains: they point at the conditions */
 }
