@@ -337,6 +337,47 @@ class Toxics(unittest.TestCase):
             self.assertEqual(len(rf.read_confirm(s, 5)), 19)
             s.close()
 
+    def test_toxic_added_reaches_live_connections(self):
+        import ssl
+        with ApiHarness(timeout_ms=20000) as h:
+            lst = f"/listeners/127.0.0.1:{h.port}/toxics"
+            s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+            s.sendall(REQUEST)
+            t0 = time.monotonic()
+            rf.read_confirm(s)
+            self.assertLess(time.monotonic() - t0, 0.5)  # no condition yet
+            # Added while the connection is live: its next bytes are late.
+            st, body = send(h, "POST", lst, {"name": "lag", "type": "latency",
+                                             "attributes": {"latency": 700}})
+            self.assertEqual((st, body["live_connections"]), (201, 1))
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            t0 = time.monotonic()
+            tls = ctx.wrap_socket(s)
+            self.assertGreaterEqual(time.monotonic() - t0, 0.7)
+            # A second one stacks after it on the same live chain.
+            st, body = send(h, "POST", lst, {"name": "more", "type": "latency",
+                                             "attributes": {"latency": 500}})
+            self.assertEqual((st, body["live_connections"]), (201, 1))
+            tls.sendall(b"\x03\x00\x00\x08\x02\xf0\x80\x00")  # a TPKT: FreeRDP ends the peer
+            t0 = time.monotonic()
+            tls.settimeout(10)
+            try:
+                tls.recv(10)
+            except (OSError, ssl.SSLError):
+                pass
+            self.assertGreaterEqual(time.monotonic() - t0, 1.2)  # 700 + 500 ms on the way back
+            tls.close()
+            ev = [e for e in h.events() if e["event"] == "network" and e.get("added_live")]
+            self.assertEqual([(e["name"], e["applied"], e["origin"], e["phase"]) for e in ev],
+                             [("lag", True, "api", "x224-confirm"),
+                              ("more", True, "api", "tls-finished")])
+            added = [e for e in h.events() if e["event"] == "toxic" and e["action"] == "added"]
+            self.assertEqual([e["live_connections"] for e in added], [1, 1])
+            for e in h.events():
+                self.assertEqual(rf.schema_errors(e, "events"), [], e)
+
     def test_listeners_created_populated_removed(self):
         with ApiHarness(timeout_ms=20000) as h:
             st, body = send(h, "POST", "/listeners", {"name": "extra", "listen": "127.0.0.1:0",
