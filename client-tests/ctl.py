@@ -9,7 +9,11 @@
     listeners                   its listeners
     conns                       the live connections
     cut ID [--mode reset|close] cut one now
-    listener ADDRESS [--scenario NAME] [--enable | --disable]   show or change one
+    listener [show|update] ADDRESS [--scenario NAME] [--enable | --disable]
+             [--schedule NAME*N,...,NAME | --no-schedule] [--match-client IP]
+                                show or change one (a schedule: "fail N, then ...")
+    listener add ADDR:PORT [--scenario NAME] [--name TEXT] [--disable]   open one
+    listener remove ADDRESS     close one the API opened
     toxics ADDRESS              the conditions the API added to a listener
     toxic add ADDRESS TYPE[:STREAM][:KEY=VALUE,...]   add one (serve --network's syntax)
     toxic update ADDRESS NAME KEY=VALUE,...          change its attributes (toxicity too)
@@ -29,7 +33,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rdpfault_api import ApiError, Client  # noqa: E402
+from rdpfault_api import ApiError, Client, parse_schedule  # noqa: E402
 
 
 class Usage(argparse.ArgumentParser):
@@ -104,11 +108,16 @@ def main(argv):
     cut.add_argument("id", type=int)
     cut.add_argument("--mode", choices=("reset", "close"), default="reset")
     li = sub.add_parser("listener")
-    li.add_argument("address")
+    li.add_argument("words", nargs="+", metavar="[add|remove|show|update] ADDRESS")
     li.add_argument("--scenario")
+    li.add_argument("--name")
     g = li.add_mutually_exclusive_group()
     g.add_argument("--enable", dest="enabled", action="store_const", const=True)
     g.add_argument("--disable", dest="enabled", action="store_const", const=False)
+    g = li.add_mutually_exclusive_group()
+    g.add_argument("--schedule", metavar="NAME*N,...,NAME")
+    g.add_argument("--no-schedule", action="store_true")
+    li.add_argument("--match-client", metavar="IP")
     tx = sub.add_parser("toxics")
     tx.add_argument("address")
     sub.add_parser("reset")
@@ -157,10 +166,38 @@ def main(argv):
             r = api.cut(a.id, a.mode)
             print(json.dumps(r) if a.json else f"connection {r['id']}: {r['cut']}")
         elif a.cmd == "listener":
-            if a.scenario is None and a.enabled is None:
-                r = api.listener(a.address)
+            words = a.words
+            action = words[0] if words[0] in ("add", "remove", "show", "update") else None
+            if action:
+                words = words[1:]
+            if len(words) != 1:
+                raise SpecError("listener: expected [add|remove|show|update] ADDRESS")
+            address = words[0]
+            changes = {}
+            if a.schedule is not None:
+                try:
+                    changes["schedule"] = parse_schedule(a.schedule)
+                except ValueError as e:
+                    raise SpecError(str(e)) from None
+            elif a.no_schedule:
+                changes["schedule"] = None
+            if a.match_client is not None:
+                changes["match_client"] = a.match_client or None
+            if action == "add":
+                if changes:
+                    raise SpecError("listener add: --schedule and --match-client are for an "
+                                    "update")
+                r = api.create_listener(address, a.scenario, a.name,
+                                        None if a.enabled is None else a.enabled)
+            elif action == "remove":
+                api.remove_listener(address)
+                print(json.dumps({"removed": address}) if a.json else f"removed {address}")
+                return 0
+            elif action == "show" or (action is None and a.scenario is None and
+                                      a.enabled is None and not changes):
+                r = api.listener(address)
             else:
-                r = api.update_listener(a.address, a.scenario, a.enabled)
+                r = api.update_listener(address, a.scenario, a.enabled, **changes)
             print(json.dumps(r, indent=2))
         elif a.cmd == "toxics":
             print(json.dumps(api.toxics(a.address), indent=2))

@@ -26,6 +26,20 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 Event = Dict[str, Any]
 
 
+_UNSET: Any = object()  # an argument not given (None has a meaning of its own)
+
+
+def parse_schedule(spec: str) -> List[Dict[str, Any]]:
+    """ "reset-at-mcs-connect*2,healthy-tls" -> the API's schedule steps."""
+    steps: List[Dict[str, Any]] = []
+    for part in spec.split(","):
+        name, star, count = part.strip().partition("*")
+        if not name or (star and not count.isdigit()):
+            raise ValueError(f"schedule {spec!r}: expected NAME*COUNT,...,NAME")
+        steps.append({"scenario": name, "count": int(count)} if star else {"scenario": name})
+    return steps
+
+
 class ApiError(Exception):
     """An error the API answered (status 4xx/5xx), or none at all (status 0)."""
 
@@ -85,9 +99,34 @@ class Client:
         return self._call("GET", "/listeners/" + self._q(address))
 
     def update_listener(self, address: str, scenario: Optional[str] = None,
-                        enabled: Optional[bool] = None) -> Dict[str, Any]:
-        body = {k: v for k, v in (("scenario", scenario), ("enabled", enabled)) if v is not None}
+                        enabled: Optional[bool] = None, schedule: Any = _UNSET,
+                        match_client: Any = _UNSET) -> Dict[str, Any]:
+        """scenario, enabled; schedule: steps (see parse_schedule), a
+        "NAME*N,...,NAME" text, or None to remove it; match_client: the
+        one client address the schedule applies to, or None for all."""
+        body: Dict[str, Any] = {k: v for k, v in (("scenario", scenario), ("enabled", enabled))
+                                if v is not None}
+        if schedule is not _UNSET:
+            body["schedule"] = parse_schedule(schedule) if isinstance(schedule, str) else schedule
+        if match_client is not _UNSET:
+            body["match"] = None if match_client is None else {"client": match_client}
         return self._call("POST", "/listeners/" + self._q(address), body=body)
+
+    def create_listener(self, listen: str, scenario: Optional[str] = None,
+                        name: Optional[str] = None, enabled: Optional[bool] = None
+                        ) -> Dict[str, Any]:
+        """A new listener on a loopback ADDR:PORT (PORT 0: the kernel's choice;
+        the reply's "address" says which)."""
+        body = {k: v for k, v in (("listen", listen), ("scenario", scenario), ("name", name),
+                                  ("enabled", enabled)) if v is not None}
+        return self._call("POST", "/listeners", body=body)
+
+    def remove_listener(self, address: str) -> None:
+        self._call("DELETE", "/listeners/" + self._q(address))
+
+    def populate(self, listeners: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """Creates or updates many listeners at once; all or none."""
+        return self._call("POST", "/populate", body=listeners)
 
     def toxics(self, address: str) -> List[Dict[str, Any]]:
         return self._call("GET", f"/listeners/{self._q(address)}/toxics")

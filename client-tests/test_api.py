@@ -18,7 +18,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rfharness as rf  # noqa: E402
-from rdpfault_api import ApiError, Client  # noqa: E402
+from rdpfault_api import ApiError, Client, parse_schedule  # noqa: E402
 
 REQUEST = rf.x224_request(None, protocols=0x1)
 
@@ -237,7 +237,9 @@ class Toxics(unittest.TestCase):
             self.assertEqual(st, 201, body)
             self.assertEqual(body, {"name": "slow", "type": "latency", "stream": "downstream",
                                     "toxicity": 1.0, "trigger": {},
-                                    "attributes": {"latency": 250, "jitter": 0}})
+                                    "attributes": {"latency": 250, "jitter": 0},
+                                    "live_connections": 0})
+            del body["live_connections"]  # the reply's, not the toxic's
             self.assertEqual(send(h, "GET", lst)[1], [body])
             t0 = time.monotonic()
             s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
@@ -566,6 +568,73 @@ class PythonClientAndCtl(unittest.TestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 1)
         self.assertIn("cannot reach", p.stderr)
+
+
+    def test_listeners_and_schedules_from_client_and_ctl(self):
+        # Python client: open, schedule (fail once, then healthy), populate, remove.
+        body = self.api.create_listener("127.0.0.1:0", scenario="neg-inconsistent-flags",
+                                        name="py")
+        addr = body["address"]
+        port = int(addr.rsplit(":", 1)[1])
+        body = self.api.update_listener(addr, schedule="reset-at-x224-request*1,healthy-tls",
+                                        match_client="127.0.0.4")
+        self.assertEqual(body["schedule"]["steps"],
+                         [{"scenario": "reset-at-x224-request", "count": 1},
+                          {"scenario": "healthy-tls"}])
+        self.assertEqual(attempt(port, "127.0.0.4"), "reset")
+        self.assertEqual(attempt(port, "127.0.0.4"), "confirm")
+        self.assertEqual(attempt(port), "failure")  # not matched: the listener's scenario
+        self.assertIsNone(self.api.update_listener(addr, schedule=None)["schedule"])
+        rows = self.api.populate([{"listen": addr, "scenario": "healthy-tls"},
+                                  {"listen": "127.0.0.1:0", "name": "py2"}])
+        self.assertEqual([r["scenario"] for r in rows], ["healthy-tls", "healthy-tls"])
+        with self.assertRaises(ApiError) as cm:
+            self.api.update_listener(addr, schedule="no-such*2,healthy-tls")
+        self.assertEqual((cm.exception.status, cm.exception.field), (404, "schedule"))
+        for r in rows:
+            self.api.remove_listener(r["address"])
+        self.assertNotIn(addr, [x["address"] for x in self.api.listeners()])
+        with self.assertRaises(ValueError):
+            parse_schedule("healthy-tls*x")
+        # ctl: the same from the shell.
+        rc, out, err = self.ctl("listener", "add", "127.0.0.1:0", "--scenario", "healthy-tls",
+                                "--name", "sh")
+        self.assertEqual(rc, 0, err)
+        addr = json.loads(out)["address"]
+        port = int(addr.rsplit(":", 1)[1])
+        rc, out, err = self.ctl("listener", addr, "--schedule",
+                                "reset-at-x224-request*2,healthy-tls")
+        self.assertEqual(rc, 0, err)
+        self.assertEqual([attempt(port) for _ in range(3)], ["reset", "reset", "confirm"])
+        rc, out, _ = self.ctl("listener", "show", addr)
+        self.assertEqual(json.loads(out)["schedule"]["steps"][0]["count"], 2)
+        rc, out, _ = self.ctl("listener", "update", addr, "--no-schedule")
+        self.assertIsNone(json.loads(out)["schedule"])
+        rc, _, err = self.ctl("listener", addr, "--schedule", "healthy-tls*")
+        self.assertEqual(rc, 2)
+        self.assertIn("expected NAME*COUNT", err)
+        rc, _, err = self.ctl("listener", addr, "--schedule", "nope*1,healthy-tls")
+        self.assertEqual(rc, 4)
+        rc, out, _ = self.ctl("listener", "remove", addr)
+        self.assertEqual((rc, out), (0, f"removed {addr}\n"))
+        rc, _, err = self.ctl("listener", "remove", addr)
+        self.assertEqual(rc, 4, err)
+
+
+def attempt(port, source="127.0.0.1"):
+    """'reset', 'failure' (an RDP_NEG_FAILURE) or 'confirm' for one raw connection."""
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(REQUEST)
+    try:
+        cc = rf.read_confirm(s)
+        return "failure" if cc[11] == 3 else "confirm"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        s.close()
 
 
 class ApiOptions(unittest.TestCase):
