@@ -36,6 +36,7 @@ sys.path.insert(0, HERE)
 import rfharness as rf  # noqa: E402
 import matrix_report  # noqa: E402
 
+ACTIVATION_TIMER_S = 11  # xfreerdp 2.11 waits 10 s for the finalization PDUs, then gives up
 CONNECTED_S = 2    # a session client whose session stayed up this long (past the scenario's
                    # own timers, see settle_s), connected
 HUNG_S = 3         # a client running this long after the server closed all it had, hung
@@ -282,6 +283,12 @@ def settle_s(sc, time_scale):
                 wait = max(wait, int(p.get(k, 0)) / 1000.0 * time_scale)
             except ValueError:
                 pass
+    # A link that goes silent at activation: a client still finishing its
+    # own activation would give up on its timer (xfreerdp 2.11: 10 s,
+    # "Timeout waiting for activation"); connected means past it.
+    for n in sc.get("network", []):
+        if n.get("trigger", {}).get("from_phase") in ("finalization", "active"):
+            wait = max(wait, ACTIVATION_TIMER_S)
     return CONNECTED_S + wait + (0.5 if sc.get("faults") else 0)
 
 

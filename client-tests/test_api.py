@@ -358,7 +358,10 @@ class Toxics(unittest.TestCase):
             t0 = time.monotonic()
             tls = ctx.wrap_socket(s)
             self.assertGreaterEqual(time.monotonic() - t0, 0.7)
-            # A second one stacks after it on the same live chain.
+            # A second one stacks after it on the same live chain (added once
+            # the server's side of the handshake is done too).
+            h.wait_for(lambda ev: any(e.get("phase") == "tls-finished" for e in ev),
+                       what="the server's TLS handshake")
             st, body = send(h, "POST", lst, {"name": "more", "type": "latency",
                                              "attributes": {"latency": 500}})
             self.assertEqual((st, body["live_connections"]), (201, 1))

@@ -423,6 +423,32 @@ static void test_triggers(void **state)
 	assert_int_equal(r.out[2].due_us, 50 + 300000);
 	tx_chain_free(&c);
 
+	/* from_phase, told where the phase began: a phase whose start is still
+	 * ahead of the bytes fed splits them there; one already behind them
+	 * starts the stage at once. */
+	d = def("blackhole");
+	d.from_phase = 5;
+	d.id = 9;
+	chain1(&c, &r, &d);
+	tx_chain_feed(&c, 0, 10, 10, 0);
+	uint64_t began[8] = {TX_NEVER, TX_NEVER, TX_NEVER, TX_NEVER, TX_NEVER, 14, 14, TX_NEVER};
+	tx_chain_phase_at(&c, 6, began, 10, 20);
+	assert_int_equal(r.fires, 0);
+	tx_chain_feed(&c, 10, 10, 30, 0);
+	assert_int_equal(r.fires, 1);
+	assert_int_equal(r.fired_off, 14);
+	assert_int_equal(r.n, 3);
+	assert_false(r.out[1].flags & TX_DROP); /* [10, 14): before the phase */
+	assert_int_equal(r.out[1].len, 4);
+	assert_true(r.out[2].flags & TX_DROP);
+	tx_chain_free(&c);
+	chain1(&c, &r, &d);
+	tx_chain_feed(&c, 0, 20, 10, 0);
+	tx_chain_phase_at(&c, 6, began, 20, 20); /* began at 14, told at 20 */
+	assert_int_equal(r.fires, 1);
+	assert_int_equal(r.fired_off, 20);
+	tx_chain_free(&c);
+
 	/* Stacked: latency then bandwidth, in the list's order. */
 	struct tx_stage_def a = def("latency"), b = def("bandwidth");
 	set(&a, "latency", 100);

@@ -56,7 +56,7 @@ static void feed_stage(struct tx_chain *c, size_t i, const struct tx_seg *in)
 		s->d->t->seg(s->state, s->d->a, in, &s->io);
 		return;
 	}
-	uint64_t at = s->d->after_bytes;
+	uint64_t at = s->start_at;
 	if (at == TX_NEVER || in->off + in->len < at || (in->off + in->len == at && in->len)) {
 		feed_stage(c, i + 1, in); /* not yet */
 		return;
@@ -113,6 +113,7 @@ int tx_chain_init(struct tx_chain *c, const struct tx_stage_def *const *defs, si
 		struct tx_stage *s = &c->st[i];
 		s->d = defs[i];
 		s->state = p;
+		s->start_at = defs[i]->after_bytes;
 		p += (defs[i]->t->state_size + 15) & ~(size_t)15;
 		wire_stage(c, i);
 	}
@@ -138,6 +139,7 @@ int tx_chain_append(struct tx_chain *c, const struct tx_stage_def *d, uint64_t o
 	c->st[i].d = d;
 	c->st[i].state = state;
 	c->st[i].own_state = 1;
+	c->st[i].start_at = d->after_bytes;
 	for (size_t k = 0; k < c->n; k++)
 		wire_stage(c, k);
 	c->now_us = now_us;
@@ -160,7 +162,8 @@ void tx_chain_free(struct tx_chain *c)
 	c->n = 0;
 }
 
-void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us)
+void tx_chain_phase_at(struct tx_chain *c, int phase, const uint64_t *began, uint64_t off,
+                       uint64_t now_us)
 {
 	if (phase <= c->phase)
 		return;
@@ -168,9 +171,20 @@ void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us
 	c->now_us = now_us;
 	for (size_t i = 0; i < c->n; i++) {
 		struct tx_stage *s = &c->st[i];
-		if (!s->on && s->d->from_phase && s->d->from_phase <= phase)
-			start_stage(c, s, off, now_us);
+		if (s->on || !s->d->from_phase || s->d->from_phase > phase)
+			continue;
+		uint64_t at = began && began[s->d->from_phase] != TX_NEVER ? began[s->d->from_phase]
+		                                                           : off;
+		if (at > c->fed)
+			s->start_at = at; /* the next bytes fed are split there */
+		else
+			start_stage(c, s, c->fed > at ? c->fed : at, now_us);
 	}
+}
+
+void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us)
+{
+	tx_chain_phase_at(c, phase, NULL, off, now_us);
 }
 
 void tx_chain_unit(struct tx_chain *c, uint64_t off, uint64_t len)
@@ -185,6 +199,8 @@ void tx_chain_unit(struct tx_chain *c, uint64_t off, uint64_t len)
 void tx_chain_feed(struct tx_chain *c, uint64_t off, uint64_t len, uint64_t now_us, unsigned flags)
 {
 	c->now_us = now_us;
+	if (off + len > c->fed)
+		c->fed = off + len;
 	struct tx_seg s = {off, len, now_us, flags};
 	feed_stage(c, 0, &s);
 }

@@ -29,7 +29,8 @@ struct tx_hop {
 struct tx_stage {
 	const struct tx_stage_def *d;
 	int on;
-	int own_state; /* appended to a running chain: its state is its own allocation */
+	int own_state;     /* appended to a running chain: its state is its own allocation */
+	uint64_t start_at; /* not on yet: starts at this stream offset (TX_NEVER: not known) */
 	void *state;
 	struct tx_io io;
 	struct tx_hop hop;
@@ -46,6 +47,7 @@ struct tx_chain {
 	void *arg;
 	uint64_t rng; /* splitmix64 */
 	uint64_t now_us;
+	uint64_t fed; /* the stream's offset up to which bytes were fed */
 	int phase;
 };
 
@@ -66,6 +68,12 @@ int tx_chain_append(struct tx_chain *c, const struct tx_stage_def *d, uint64_t o
 /* The connection reached `phase` with the stream at `off`: stages waiting
  * for it (or an earlier one) start. */
 void tx_chain_phase(struct tx_chain *c, int phase, uint64_t off, uint64_t now_us);
+/* The same, knowing where in the stream each phase up to `phase` began
+ * (began[p]; TX_NEVER: not known, `off` then): a stage waiting for phase p
+ * starts exactly at began[p], also when that is still ahead of the bytes
+ * fed (they are split there), and at once when the bytes fed are past it. */
+void tx_chain_phase_at(struct tx_chain *c, int phase, const uint64_t *began, uint64_t off,
+                       uint64_t now_us);
 /* A protocol unit [off, off + len) was seen (before its bytes are fed). */
 void tx_chain_unit(struct tx_chain *c, uint64_t off, uint64_t len);
 /* Bytes [off, off + len) arrived at now_us (flags: TX_EOF for the end). */

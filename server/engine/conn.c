@@ -60,6 +60,9 @@ struct conn *conn_new(const struct served *listener_def, const char *listener_na
 	c->id = atomic_fetch_add(&next_id, 1);
 	atomic_init(&c->refs, 1);
 	atomic_init(&c->last_phase, PH_NONE);
+	for (int d = 0; d < 2; d++)
+		for (int p = 0; p < PH_COUNT; p++)
+			atomic_init(&c->phase_off[d][p], CONN_OFF_UNKNOWN);
 	atomic_init(&c->active, 0);
 	atomic_init(&c->cut, 0);
 	c->t_accept_ms = events_now_ms();
@@ -125,15 +128,39 @@ void conn_set_close_reason(struct conn *c, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The first to say where a phase began is right: the relay and the peer
+ * thread may both raise phases, and a phase skipped over (no CredSSP with
+ * TLS) began where the next one did. */
+static void claim_off(struct conn *c, int d, int p, uint64_t off)
+{
+	uint64_t none = CONN_OFF_UNKNOWN;
+	if (off != CONN_OFF_UNKNOWN)
+		atomic_compare_exchange_strong(&c->phase_off[d][p], &none, off);
+}
+
+uint64_t conn_phase_off(struct conn *c, int up, enum phase p)
+{
+	return atomic_load(&c->phase_off[up ? 0 : 1][p]);
+}
+
 void conn_phase(struct conn *c, enum phase p, json_t *detail)
+{
+	conn_phase_at(c, p, detail, CONN_OFF_UNKNOWN, CONN_OFF_UNKNOWN);
+}
+
+void conn_phase_at(struct conn *c, enum phase p, json_t *detail, uint64_t up_off, uint64_t down_off)
 {
 	if (atomic_load(&c->cut)) {
 		json_decref(detail);
 		return;
 	}
 	int prev = atomic_load(&c->last_phase);
-	while ((int)p > prev && !atomic_compare_exchange_weak(&c->last_phase, &prev, (int)p))
-		;
+	do {
+		for (int q = prev + 1; q <= (int)p; q++) {
+			claim_off(c, 0, q, up_off);
+			claim_off(c, 1, q, down_off);
+		}
+	} while ((int)p > prev && !atomic_compare_exchange_weak(&c->last_phase, &prev, (int)p));
 	json_t *f = json_pack("{s:s}", "phase", phase_name(p));
 	if (detail) {
 		json_object_update(f, detail);

@@ -71,6 +71,11 @@ struct conn {
 
 	/* Either thread. */
 	atomic_int last_phase; /* highest enum phase reached */
+	/* Where each phase began in each stream: [0] the client's bytes, [1]
+	 * the server's (offsets the relay counts in); CONN_OFF_UNKNOWN where
+	 * the one who saw the phase could not say. Written before last_phase
+	 * rises, so a reader of last_phase finds them. */
+	_Atomic uint64_t phase_off[2][PH_COUNT];
 	atomic_int active;
 	atomic_int cut; /* a reset or close ended the client's side: later phases are
 	                   the server's alone and are not logged */
@@ -142,9 +147,19 @@ const char *conn_error_reason(int err, char *buf, size_t n);
 void conn_set_close_reason(struct conn *c, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+#define CONN_OFF_UNKNOWN UINT64_MAX
+
 /* Emits a "phase" event and raises last_phase. `detail` (may be NULL) is
- * stolen and merged into the event. */
+ * stolen and merged into the event. The phase began at offset up_off of
+ * the client's stream and down_off of the server's (CONN_OFF_UNKNOWN:
+ * where the relay notices it): a network condition triggered by it starts
+ * there exactly, whenever the relay learns of it. */
+void conn_phase_at(struct conn *c, enum phase p, json_t *detail, uint64_t up_off,
+                   uint64_t down_off);
+/* The same, where neither offset is known. */
 void conn_phase(struct conn *c, enum phase p, json_t *detail);
+/* Where phase p began in the client's (up) or the server's stream. */
+uint64_t conn_phase_off(struct conn *c, int up, enum phase p);
 
 /* At a stop, once the peers had their time: writes the close event of
  * every connection still live (a peer thread still inside FreeRDP), so the

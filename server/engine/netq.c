@@ -187,6 +187,11 @@ int netq_append(struct netq *q, const struct tx_stage_def *d, int phase, uint64_
 	return tx_chain_append(&q->chain, d, off, now);
 }
 
+void netq_phase_at(struct netq *q, int phase, const uint64_t *began, uint64_t off)
+{
+	tx_chain_phase_at(&q->chain, phase, began, off, monotonic_us());
+}
+
 void netq_phase(struct netq *q, int phase, uint64_t off)
 {
 	tx_chain_phase(&q->chain, phase, off, monotonic_us());

@@ -62,6 +62,8 @@ void netq_free(struct netq *q);
 int netq_append(struct netq *q, const struct tx_stage_def *d, int phase, uint64_t off);
 /* The connection's phase is `phase`, the stream at `off` (triggers). */
 void netq_phase(struct netq *q, int phase, uint64_t off);
+/* The same, knowing where each phase began (tx_chain_phase_at). */
+void netq_phase_at(struct netq *q, int phase, const uint64_t *began, uint64_t off);
 /* Moves n bytes of `in` (stream offset off) into the queue; what is due
  * goes on at once. Never frees the owner. */
 void netq_take(struct netq *q, struct evbuffer *in, size_t n, uint64_t off);

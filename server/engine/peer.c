@@ -140,7 +140,7 @@ static LicenseCallbackResult on_license(freerdp_peer *client, wStream *s)
 	struct rf_context *ctx = ctx_of(client);
 	if (!ctx->licensing_seen) {
 		ctx->licensing_seen = 1;
-		conn_phase(ctx->conn, PH_LICENSING, NULL);
+		conn_phase_at(ctx->conn, PH_LICENSING, NULL, ctx->received, ctx->sent);
 		/* The session limit: where Windows decides on a session. */
 		if (conn_session_limited(ctx->conn)) {
 			peer_end_with(ctx, &ctx->served->session_limit);

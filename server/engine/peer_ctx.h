@@ -66,6 +66,7 @@ struct rf_context {
 
 	/* The server's stream, as this thread writes it (see the top). */
 	uint64_t sent;       /* bytes FreeRDP wrote on the socketpair */
+	uint64_t received;   /* bytes FreeRDP read from it */
 	int tls_started;     /* SSL_do_handshake ran: send() carries TLS records from here */
 	uint64_t hs_before;  /* `sent` before the handshake step now running */
 	int flight_reported; /* the end of the server's first TLS flight was told */

@@ -46,12 +46,13 @@ static void tls_handshake_done(struct rf_context *ctx, SSL *ssl)
 	tsrequest_stream_init(&ctx->client_ts);
 	ctx->ssl = ssl;
 	atomic_store(&ctx->conn->tls_up, 1);
-	conn_phase(ctx->conn, PH_TLS_FINISHED,
-	           json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
-	                     SSL_get_cipher_name(ssl)));
+	conn_phase_at(ctx->conn, PH_TLS_FINISHED,
+	              json_pack("{s:s, s:s}", "tls_version", SSL_get_version(ssl), "cipher",
+	                        SSL_get_cipher_name(ssl)),
+	              ctx->received, ctx->sent);
 	peer_fault_at(ctx, PH_TLS_FINISHED, 0);
 	if (atomic_load(&ctx->conn->selected_protocol) & X224_PROTOCOL_HYBRID) {
-		conn_phase(ctx->conn, PH_CREDSSP, NULL);
+		conn_phase_at(ctx->conn, PH_CREDSSP, NULL, ctx->received, ctx->sent);
 		peer_fault_at(ctx, PH_CREDSSP, 0);
 	}
 	if (ctx->gate == GATE_SWALLOW)
@@ -216,6 +217,13 @@ static void peer_on_socket_recv(int fd)
 	}
 }
 
+static void peer_on_socket_received(int fd, size_t len)
+{
+	struct rf_context *ctx = peer_current;
+	if (ctx && fd == ctx->conn->peer_fd)
+		ctx->received += len;
+}
+
 static void peer_on_socket_sent(int fd, const void *buf, size_t len)
 {
 	struct rf_context *ctx = peer_current;
@@ -269,6 +277,7 @@ void (*peer_install_hooks(void))(const char *state_name)
 	        .socket_send = peer_on_socket_send,
 	        .socket_sent = peer_on_socket_sent,
 	        .socket_recv = peer_on_socket_recv,
+	        .socket_received = peer_on_socket_received,
 	        .filters_reads = peer_filters_reads,
 	        .filtered_read = peer_filtered_read,
 	        .tls_key = peer_tls_key,

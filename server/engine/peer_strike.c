@@ -301,7 +301,7 @@ void peer_maybe_send(struct rf_context *ctx, enum phase p, int in_wlog, freerdp_
 /* A phase the peer sees: logged, then its faults. */
 void peer_at_phase(struct rf_context *ctx, enum phase p, json_t *detail, int defer_messages)
 {
-	conn_phase(ctx->conn, p, detail);
+	conn_phase_at(ctx->conn, p, detail, ctx->received, ctx->sent);
 	peer_fault_at(ctx, p, 0);
 	peer_maybe_send(ctx, p, defer_messages, NULL, NULL);
 }

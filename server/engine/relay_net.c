@@ -22,7 +22,24 @@ struct netflow {
 	struct flow *f;
 	int up; /* client -> server */
 	const struct tx_stage_def **defs;
+	int phase; /* the connection's phase the chain was last told */
 };
+
+/* The chain learns of a new phase with where each phase began in this
+ * direction's stream (conn_phase_at): a condition from a phase starts at
+ * its exact offset, not where the relay happened to be when it noticed. */
+static void tell_phase(struct netflow *nf, uint64_t off)
+{
+	struct conn *c = nf->r->c;
+	int phase = atomic_load(&c->last_phase);
+	if (phase <= nf->phase)
+		return;
+	nf->phase = phase;
+	uint64_t began[PH_COUNT];
+	for (int p = 0; p <= phase && p < PH_COUNT; p++)
+		began[p] = conn_phase_off(c, nf->up, (enum phase)p);
+	netq_phase_at(&nf->q, phase, began, off);
+}
 
 static uint64_t seed_base = 1;
 static size_t queue_cap = 1u << 20; /* bytes held per direction before the source is paused */
@@ -240,8 +257,10 @@ static int add_to_flow(struct relay *r, struct flow *f, int up, const struct net
                        uint64_t seed)
 {
 	int phase = atomic_load(&r->c->last_phase);
-	if (f->net)
+	if (f->net) {
+		tell_phase(f->net, f->passed);
 		return netq_append(&f->net->q, &c->def, phase, f->passed);
+	}
 	const struct tx_stage_def **defs = malloc(sizeof(*defs));
 	if (!defs)
 		return -1;
@@ -249,7 +268,7 @@ static int add_to_flow(struct relay *r, struct flow *f, int up, const struct net
 	flow_new(r, f, up, defs, 1, seed);
 	if (!f->net)
 		return -1;
-	netq_phase(&f->net->q, phase, f->passed);
+	tell_phase(f->net, f->passed);
 	return 0;
 }
 
@@ -295,7 +314,7 @@ int relay_net_add(struct relay *r, const struct net_cond *c)
 void relay_net_take(struct flow *f, struct evbuffer *in, size_t n)
 {
 	struct netflow *nf = f->net;
-	netq_phase(&nf->q, atomic_load(&nf->r->c->last_phase), f->passed);
+	tell_phase(nf, f->passed);
 	netq_take(&nf->q, in, n, f->passed);
 }
 
@@ -308,9 +327,10 @@ void relay_net_unit(struct relay *r, struct flow *f, uint64_t off, uint64_t len)
 
 int relay_net_eof_ready(struct relay *r, struct flow *f)
 {
+	(void)r;
 	if (!f->net)
 		return 1;
-	netq_phase(&f->net->q, atomic_load(&r->c->last_phase), f->passed);
+	tell_phase(f->net, f->passed);
 	return netq_eof_ready(&f->net->q, f->passed);
 }
 

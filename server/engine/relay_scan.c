@@ -155,7 +155,7 @@ int relay_log_confirm(struct relay *r, const uint8_t *b, size_t n)
 		tlsrec_set_plain(&r->up.sc);
 		tlsrec_set_plain(&r->down.sc);
 	}
-	conn_phase(r->c, PH_X224_CONFIRM, f);
+	conn_phase_at(r->c, PH_X224_CONFIRM, f, r->up.seen, r->down.passed);
 	return failed;
 }
 
@@ -166,7 +166,7 @@ int relay_on_unit_up(const struct tlsrec_unit *u, void *arg)
 	relay_net_unit(r, &r->up, unit_start(u), u->length);
 	if (u->kind == TLSREC_TLS && u->hs_type == 1 && !r->saw_client_hello) {
 		r->saw_client_hello = 1;
-		conn_phase(r->c, PH_TLS_CLIENT_HELLO, NULL);
+		conn_phase_at(r->c, PH_TLS_CLIENT_HELLO, NULL, unit_start(u), r->down.seen);
 		const struct fault_step *st =
 		        fault_plan_relay_step(&r->c->served->plan, PH_TLS_CLIENT_HELLO);
 		if (st && fault_ends_connection(st)) {
@@ -188,7 +188,7 @@ int relay_on_unit_down(const struct tlsrec_unit *u, void *arg)
 	relay_net_unit(r, &r->down, unit_start(u), u->length);
 	if (u->kind == TLSREC_TLS && u->hs_type == 2 && !r->saw_server_hello) {
 		r->saw_server_hello = 1;
-		conn_phase(r->c, PH_TLS_SERVER_HELLO, NULL);
+		conn_phase_at(r->c, PH_TLS_SERVER_HELLO, NULL, r->up.seen, unit_start(u));
 		/* The phase's boundary is the server's whole first flight (the
 		 * peer tells where it ends); a cut with flight: first-record,
 		 * and a stall, take the ServerHello record alone. */

@@ -144,7 +144,8 @@ int SSL_use_certificate(SSL *ssl, X509 *x509)
 	return rc;
 }
 
-/* FreeRDP's socket reads: the peer learns when the server waits. */
+/* FreeRDP's socket reads: the peer learns when the server waits, and
+ * counts the client's stream as FreeRDP consumed it. */
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
 	pthread_once(&once, resolve);
@@ -154,7 +155,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 	}
 	if (hk)
 		hk->socket_recv(fd);
-	return real_recv(fd, buf, len, flags);
+	ssize_t n = real_recv(fd, buf, len, flags);
+	if (n > 0 && hk && hk->socket_received && !(flags & MSG_PEEK))
+		hk->socket_received(fd, (size_t)n);
+	return n;
 }
 
 int SSL_write(SSL *s, const void *buf, int num)

@@ -60,6 +60,7 @@ struct tlshook_peer {
 	enum tlshook_verdict (*socket_send)(int fd, const void *buf, size_t len);
 	void (*socket_sent)(int fd, const void *buf, size_t len);
 	void (*socket_recv)(int fd);
+	void (*socket_received)(int fd, size_t len); /* after a read that got len > 0 bytes */
 	/* A peer that reads the client through a filter of its own. */
 	int (*filters_reads)(void);
 	int (*filtered_read)(SSL *ssl, void *buf, int num, int (*real)(SSL *, void *, int));
