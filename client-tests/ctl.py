@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rdpfault ctl — the control API from the shell (docs/api.md).
 
-    rdpfault ctl [--api ADDR:PORT] [--json] COMMAND [ARGS]
+    rdpfault ctl [--api ADDR:PORT] [--token TOKEN] [--json] COMMAND [ARGS]
 
     version                     the harness's version
     list                        its scenarios (name, port, summary)
@@ -96,6 +96,8 @@ def main(argv):
     ap.add_argument("--api", default=os.environ.get("RDPFAULT_API", "127.0.0.1:8390"),
                     metavar="ADDR:PORT", help="the harness's API (default $RDPFAULT_API or "
                     "127.0.0.1:8390)")
+    ap.add_argument("--token", default=os.environ.get("RDPFAULT_API_TOKEN"),
+                    help="the harness's --api-token (default $RDPFAULT_API_TOKEN)")
     ap.add_argument("--json", action="store_true", help="JSON output")
     ap.add_argument("--rdpfault", help=argparse.SUPPRESS)  # the binary that ran us
     sub = ap.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=Usage)
@@ -140,7 +142,7 @@ def main(argv):
     ev.add_argument("--for", dest="for_s", type=float, default=None, metavar="S",
                     help="with --follow: stop after S seconds")
     a = ap.parse_args(argv)
-    api = Client(a.api)
+    api = Client(a.api, token=a.token)
     try:
         if a.cmd == "version":
             v = api.version()

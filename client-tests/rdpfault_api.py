@@ -49,9 +49,12 @@ class ApiError(Exception):
 
 
 class Client:
-    def __init__(self, address: str = "127.0.0.1:8390", timeout: float = 30.0) -> None:
+    def __init__(self, address: str = "127.0.0.1:8390", timeout: float = 30.0,
+                 token: Optional[str] = None) -> None:
+        """token: the harness's --api-token, sent as a Bearer token."""
         self.base = address if "://" in address else f"http://{address}"
         self.timeout = timeout
+        self.token = token
 
     def _call(self, method: str, path: str, query: Optional[Dict[str, Any]] = None,
               timeout: Optional[float] = None, body: Any = None) -> Any:
@@ -62,6 +65,8 @@ class Client:
         req = urllib.request.Request(url, method=method, data=data)
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        if self.token:
+            req.add_header("Authorization", f"Bearer {self.token}")
         try:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
                 body = r.read().decode()

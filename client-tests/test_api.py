@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -653,13 +654,58 @@ class ApiOptions(unittest.TestCase):
         busy.close()
         self.assertEqual(p.returncode, 1, p.stderr)
         self.assertIn(f"--api 127.0.0.1:{port}: cannot listen", p.stderr)
-        for bad, why in (("0.0.0.0:8390", "loopback address only"),
+        for bad, why in (("0.0.0.0:8390", "non-loopback address needs a token"),
                          ("nonsense", "expected ADDR:PORT or off"),
                          ("127.0.0.1:99999", "expected ADDR:PORT or off")):
             p = subprocess.run([rf.rdpfault_binary(), "serve", "--api", bad], capture_output=True,
                                text=True, timeout=30, stdin=subprocess.DEVNULL)
             self.assertEqual(p.returncode, 2, bad)
             self.assertIn(why, p.stderr, bad)
+
+    def test_token(self):
+        token = "s3cret-token-of-rdpfault"
+        with tempfile.NamedTemporaryFile("w", suffix=".token") as f:
+            f.write(token + "\n")
+            f.flush()
+            for args in (["--api", "127.0.0.1:0", "--api-token-file", f.name],
+                         # Any other address needs one; the test reaches it over loopback.
+                         ["--api", "0.0.0.0:0", "--api-token", token]):
+                with rf.Harness(extra_args=args, port_base=False) as h:
+                    start = next(e for e in h.events() if e["event"] == "start")
+                    port = int(start["api"].rsplit(":", 1)[1])
+                    api = f"127.0.0.1:{port}"
+                    for header in (None, "Bearer wrong-token-but-long", f"Basic {token}",
+                                   f"Bearer {token}x"):
+                        req = urllib.request.Request(f"http://{api}/version")
+                        if header:
+                            req.add_header("Authorization", header)
+                        with self.assertRaises(urllib.error.HTTPError) as cm:
+                            urllib.request.urlopen(req, timeout=10)
+                        self.assertEqual(cm.exception.code, 401, header)
+                        self.assertEqual(cm.exception.headers["WWW-Authenticate"],
+                                         'Bearer realm="rdpfault"')
+                        body = json.loads(cm.exception.read())
+                        self.assertEqual(body["field"], "Authorization")
+                    self.assertIn("version", Client(api, token=token).version())
+                    with self.assertRaises(ApiError) as cm:
+                        Client(api).listeners()
+                    self.assertEqual(cm.exception.status, 401)
+                    p = subprocess.run([rf.rdpfault_binary(), "ctl", "--api", api, "version"],
+                                       capture_output=True, text=True, timeout=30,
+                                       env=dict(os.environ, RDPFAULT_API_TOKEN=token))
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    p = subprocess.run([rf.rdpfault_binary(), "ctl", "--api", api, "version"],
+                                       capture_output=True, text=True, timeout=30)
+                    self.assertEqual(p.returncode, 5)
+                    self.assertIn("takes a token", p.stderr)
+        for args, why in ((["--api", "0.0.0.0:8390"], "a non-loopback address needs a token"),
+                          (["--api-token", "short"], "a token is 16-256 characters"),
+                          (["--api-token", "has space in it, long"], "visible ASCII only"),
+                          (["--api-token-file", "/nonexistent/t"], "No such file")):
+            p = subprocess.run([rf.rdpfault_binary(), "serve", *args], capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertIn(why, p.stderr, args)
 
     def test_api_off(self):
         with rf.Harness(extra_args=["--api", "off"], port_base=False) as h:

@@ -338,6 +338,7 @@ void cli_free(struct cli *c)
 	free(c->serve.sets);
 	free(c->serve.network);
 	free(c->api.host);
+	free(c->api_token);
 	free(c->api.scenario);
 	for (size_t i = 0; i < c->n_select; i++)
 		free((char *)c->select[i]);

@@ -55,6 +55,8 @@ struct cli {
 	char **argv;
 	struct listen_spec api; /* serve --api: host NULL when off */
 	int api_given;          /* --api was given: a busy port is an error, not a warning */
+	int api_exposed;        /* --api is not a loopback address: a token is required */
+	char *api_token;        /* --api-token, --api-token-file, $RDPFAULT_API_TOKEN */
 };
 
 #define DEFAULT_API_PORT 8390

@@ -25,6 +25,7 @@
 #include "frontdoor/harness.h"
 #include "frontdoor/listener.h"
 #include "control/api.h"
+#include "control/auth.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_BACKLOG 4096
@@ -96,7 +97,11 @@ static const char usage[] =
         "      --api ADDR:PORT|off  the control API (HTTP/JSON, docs/api.md) on ADDR:PORT, a\n"
         "                           loopback address (default 127.0.0.1:8390; PORT 0: the\n"
         "                           kernel chooses; the start event says where). Without\n"
-        "                           --api a busy default port only turns the API off\n"
+        "                           --api a busy default port only turns the API off. Another\n"
+        "                           address needs a token\n"
+        "      --api-token TOKEN    every API request must send 'Authorization: Bearer TOKEN'\n"
+        "                           (16-256 visible characters; default $RDPFAULT_API_TOKEN)\n"
+        "      --api-token-file FILE  the same, the token the file's first line (not seen by ps)\n"
         "  -v, --verbose            more on stderr (twice: FreeRDP's own messages too)\n"
         "  -q, --quiet              only errors on stderr\n"
         "  -h, --help               this text\n"
@@ -116,9 +121,32 @@ enum {
 	OPT_SEED,
 	OPT_NETWORK_QUEUE,
 	OPT_API,
+	OPT_API_TOKEN,
+	OPT_API_TOKEN_FILE,
 };
 
-/* host is a loopback address (the API has no authentication yet). */
+/* The token in FILE: its first line, which must not be empty. NULL with
+ * why set when it cannot be read. */
+static char *read_token(const char *path, char *why, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(why, n, "%s", strerror(errno));
+		return NULL;
+	}
+	char line[API_TOKEN_MAX + 2] = "";
+	if (!fgets(line, sizeof line, f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (!line[0]) {
+		snprintf(why, n, "the file's first line is empty");
+		return NULL;
+	}
+	return strdup(line);
+}
+
+/* 1: a numeric loopback address; 0: another numeric one; -1: not one. */
 static int loopback_host(const char *host, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof *ss);
@@ -129,7 +157,7 @@ static int loopback_host(const char *host, struct sockaddr_storage *ss)
 	else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1)
 		a6->sin6_family = AF_INET6;
 	else
-		return 0;
+		return -1;
 	return addr_is_loopback((struct sockaddr *)ss);
 }
 
@@ -155,6 +183,8 @@ static int parse(int argc, char **argv, struct cli *c)
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"network-queue", required_argument, NULL, OPT_NETWORK_QUEUE},
 	        {"api", required_argument, NULL, OPT_API},
+	        {"api-token", required_argument, NULL, OPT_API_TOKEN},
+	        {"api-token-file", required_argument, NULL, OPT_API_TOKEN_FILE},
 	        {"verbose", no_argument, NULL, 'v'},
 	        {"quiet", no_argument, NULL, 'q'},
 	        {NULL, 0, NULL, 0},
@@ -311,15 +341,23 @@ static int parse(int argc, char **argv, struct cli *c)
 				break;
 			struct sockaddr_storage ss;
 			if (parse_listen(optarg, &c->api) != 0 || c->api.scenario ||
-			    !strchr(optarg, ':'))
+			    !strchr(optarg, ':') || loopback_host(c->api.host, &ss) < 0)
 				return usage_error(c, "--api '%s': expected ADDR:PORT or off",
 				                   optarg);
-			if (!loopback_host(c->api.host, &ss))
-				return usage_error(
-				        c,
-				        "--api '%s': the API binds a loopback address only "
-				        "(127.0.0.0/8 or ::1): it has no authentication",
-				        optarg);
+			c->api_exposed = loopback_host(c->api.host, &ss) == 0;
+			break;
+		}
+		case OPT_API_TOKEN:
+		case OPT_API_TOKEN_FILE: {
+			char why[128];
+			free(c->api_token);
+			c->api_token = ch == OPT_API_TOKEN ? strdup(optarg)
+			                                   : read_token(optarg, why, sizeof why);
+			if (!c->api_token)
+				return usage_error(c, "--api-token-file '%s': %s", optarg, why);
+			if (api_token_check(c->api_token, why, sizeof why) != 0)
+				return usage_error(c, "--api-token%s: %s",
+				                   ch == OPT_API_TOKEN ? "" : "-file", why);
 			break;
 		}
 		case OPT_NETWORK_QUEUE: {
@@ -364,6 +402,17 @@ static int parse(int argc, char **argv, struct cli *c)
 	}
 	if (optind < argc)
 		return usage_error(c, "unexpected argument '%s'", argv[optind]);
+	if (!c->api_token && getenv("RDPFAULT_API_TOKEN")) {
+		char why[128];
+		c->api_token = strdup(getenv("RDPFAULT_API_TOKEN"));
+		if (c->api_token && api_token_check(c->api_token, why, sizeof why) != 0)
+			return usage_error(c, "$RDPFAULT_API_TOKEN: %s", why);
+	}
+	if (c->api.host && c->api_exposed && !c->api_token)
+		return usage_error(c,
+		                   "--api %s:%d: a non-loopback address needs a token "
+		                   "(--api-token, --api-token-file or $RDPFAULT_API_TOKEN)",
+		                   c->api.host, c->api.port);
 	if (o->ready_file && o->ports_file && strcmp(o->ready_file, o->ports_file) == 0)
 		return usage_error(c, "--ready-file and --ports-file are both '%s'", o->ready_file);
 	if (!o->n_listens && !port_base_given) {
@@ -466,7 +515,8 @@ static int run(struct cli *c)
 	         h.serving.runtime_dir);
 	print_chosen_ports(c, &h);
 	struct api *api = NULL;
-	if (c->api.host && api_start(&api, &h, c->api.host, c->api.port, err, sizeof(err)) != 0) {
+	if (c->api.host &&
+	    api_start(&api, &h, c->api.host, c->api.port, c->api_token, err, sizeof(err)) != 0) {
 		if (c->api_given) {
 			cli_say(c, "%s", err);
 			events_emit(0, "error", json_pack("{s:s}", "error", err));

@@ -8,6 +8,7 @@
  * as a line after `since` exists or the wait is over. */
 #include "control/api.h"
 
+#include "control/auth.h"
 #include "control/page.h"
 
 #include <arpa/inet.h>
@@ -52,6 +53,7 @@ struct api {
 	struct harness *h;
 	struct evhttp *http;
 	LIST_HEAD(, waiter) waiters;
+	char *token; /* --api-token: every request carries it (NULL: none) */
 };
 
 /* ---------------------------------------------------------------- replies */
@@ -873,6 +875,15 @@ static int split_path(const char *path, char *buf, size_t n, const char *seg[4])
 static void route(struct evhttp_request *req, void *arg)
 {
 	struct api *a = arg;
+	if (a->token &&
+	    !api_auth_ok(evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization"),
+	                 a->token)) {
+		evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+		                  "Bearer realm=\"rdpfault\"");
+		reply_error(req, 401, "Authorization",
+		            "this API takes a token: send Authorization: Bearer TOKEN");
+		return;
+	}
 	enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
 	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
@@ -984,11 +995,18 @@ static void route(struct evhttp_request *req, void *arg)
 	evhttp_clear_headers(&q);
 }
 
-int api_start(struct api **out, struct harness *h, const char *host, int port, char *err, size_t n)
+int api_start(struct api **out, struct harness *h, const char *host, int port, const char *token,
+              char *err, size_t n)
 {
 	*out = NULL;
 	struct api *a = calloc(1, sizeof(*a));
+	if (a && token && !(a->token = strdup(token))) {
+		free(a);
+		a = NULL;
+	}
 	if (!a || !(a->http = evhttp_new(h->front.base))) {
+		if (a)
+			free(a->token);
 		free(a);
 		snprintf(err, n, "--api: cannot make the HTTP server");
 		return -1;
@@ -1005,6 +1023,7 @@ int api_start(struct api **out, struct harness *h, const char *host, int port, c
 	if (!bs) {
 		snprintf(err, n, "--api %s:%d: cannot listen: %s", host, port, strerror(errno));
 		evhttp_free(a->http);
+		free(a->token);
 		free(a);
 		return -1;
 	}
@@ -1034,5 +1053,6 @@ void api_stop(struct api *a)
 		evhttp_connection_free(conn);
 	}
 	evhttp_free(a->http);
+	free(a->token);
 	free(a);
 }

@@ -11,9 +11,11 @@ struct harness;
 struct api;
 
 /* Listens on host:port (port 0: the kernel chooses) and serves h until
- * api_stop. 0, or -1 with err set (e.g. the port is in use). The address
- * it listens on goes to h->api_address (for the start event). */
-int api_start(struct api **out, struct harness *h, const char *host, int port, char *err, size_t n);
+ * api_stop; with a token (control/auth.h), only requests that carry it.
+ * 0, or -1 with err set (e.g. the port is in use). The address it listens
+ * on goes to h->api_address (for the start event). */
+int api_start(struct api **out, struct harness *h, const char *host, int port, const char *token,
+              char *err, size_t n);
 /* Answers every waiting request and closes the socket. NULL: nothing. */
 void api_stop(struct api *a);
 
