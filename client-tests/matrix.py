@@ -301,6 +301,34 @@ def live_sessions(events):
     return active - ended
 
 
+class OwnPort(Target):
+    """One listener whose default is the cell's scenario."""
+
+    def __init__(self, harness, port, time_scale):
+        super().__init__(harness=harness, time_scale=time_scale)
+        self.port = port
+
+    def where(self, client, sc):
+        return "127.0.0.1", self.port
+
+
+def run_cell_alone(extra, display, client, sc, expect, timeout_s, time_scale):
+    """A schedule scenario counts each client address's connections: every
+    run of its cells gets a harness of its own, so that it starts at the
+    schedule's first step whatever ran before."""
+    if client["port_3389"]:
+        return {"status": "skipped", "why": "a schedule scenario's cells run on a port of "
+                "their own, and this client needs port 3389"}
+    port = rf.free_ports(1)[0]
+    h = rf.Harness(extra_args=extra, listen=f"127.0.0.1:{port}={sc['name']}", port_base=False)
+    h.start()
+    try:
+        return run_cell(OwnPort(h, port, time_scale), display, client, sc, expect, timeout_s)
+    finally:
+        h.stop()
+        h.cleanup()
+
+
 def run_cell(target, display, client, sc, expect, timeout_s):
     host, port = target.where(client, sc)
     if host is None:
@@ -320,7 +348,8 @@ def run_cell(target, display, client, sc, expect, timeout_s):
 
     def mine(events):
         ids = {e["conn"] for e in events if e["event"] == "scenario"
-               and e["scenario"] == sc["name"] and e["conn"] not in before}
+               and sc["name"] in (e["scenario"], e.get("schedule"))
+               and e["conn"] not in before}
         return [e for e in events if e.get("conn") in ids]
 
     out = tempfile.TemporaryFile()
@@ -624,11 +653,21 @@ def run_matrix(a, clients, scenarios, catalog, progress_stream=sys.stderr):
         for c in todo:
             groups.setdefault(c["scenario"], []).append(c)
 
+        def run_one(c, client):
+            if c["sc"].get("schedule") and a.connect:
+                return {"status": "skipped", "why": "a schedule scenario counts each client "
+                        "address's connections: its cells need a harness of their own (not "
+                        "with --connect)"}
+            if c["sc"].get("schedule"):
+                return run_cell_alone(extra, dname, client, c["sc"], c["expect"],
+                                      a.timeout or client["timeout_s"], a.time_scale)
+            return run_cell(target, dname, client, c["sc"], c["expect"],
+                            a.timeout or client["timeout_s"])
+
         def run_group(group):
             for c in group:
                 client = clients[c["client"]]
-                r = run_cell(target, dname, client, c["sc"], c["expect"],
-                             a.timeout or client["timeout_s"])
+                r = run_one(c, client)
                 c.update(r)
                 if r["status"] == "ran" and a.record:
                     c["status"], c["problems"] = "pass", []
@@ -644,8 +683,7 @@ def run_matrix(a, clients, scenarios, catalog, progress_stream=sys.stderr):
                 for _ in range(a.repeat - 1):
                     if r["status"] != "ran":
                         break
-                    r = run_cell(target, dname, client, c["sc"], c["expect"],
-                                 a.timeout or client["timeout_s"])
+                    r = run_one(c, client)
                     if r["status"] != "ran":
                         c.update(r)
                         break

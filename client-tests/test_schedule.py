@@ -89,6 +89,82 @@ class Schedules(unittest.TestCase):
             self.assertIsNone(body["schedule"])
 
 
+def attempt_cookie(port, cookie, source="127.0.0.1"):
+    s = socket.socket()
+    s.bind((source, 0))
+    s.settimeout(10)
+    s.connect(("127.0.0.1", port))
+    s.sendall(rf.x224_request(cookie, protocols=0x1))
+    try:
+        cc = rf.read_confirm(s)
+        return "confirm" if len(cc) == 19 else "closed"
+    except ConnectionResetError:
+        return "reset"
+    finally:
+        s.close()
+
+
+class ScheduleScenarios(unittest.TestCase):
+    """A scenario file with `schedule:` (retry-after-one-reset,
+    retry-after-two-resets): served on its own port, by a cookie naming it,
+    or as a listener's default, each client address counted."""
+
+    def test_by_port_by_cookie_and_as_default(self):
+        port = rf.free_ports(1)[0]
+        with rf.Harness(listen=f"127.0.0.1:{port}=retry-after-two-resets") as h:
+            # (reset-at-mcs-connect strikes after the X.224 exchange these
+            # attempts stop at: the scenario events say which step served.)
+            for _ in range(3):
+                attempt(port)
+            # Its own port (--port-base + 77): a count of its own per address,
+            # shared with the cookie that names it on that listener.
+            own = h.port_base + 77
+            attempt(own, "127.0.0.5")
+            attempt_cookie(own, "retry-2", "127.0.0.5")
+            attempt(own, "127.0.0.5")
+            # By cookie on another listener: the scenario's counts go on.
+            attempt_cookie(h.port_base, "retry-after-one-reset", "127.0.0.6")
+            attempt_cookie(h.port_base, "retry-after-one-reset", "127.0.0.6")
+            h.wait_for(lambda ev: len([e for e in ev if e["event"] == "scenario"]) >= 8,
+                       what="8 scenario events")
+            sel = [(e["scenario"], e.get("schedule"), e.get("schedule_step"), e["selected_by"])
+                   for e in h.events() if e["event"] == "scenario"]
+            two = "retry-after-two-resets"
+            self.assertEqual(sel, [("reset-at-mcs-connect", two, 0, "listener")] * 2 +
+                             [("healthy-tls", two, 1, "listener"),
+                              ("reset-at-mcs-connect", two, 0, "listener"),
+                              ("reset-at-mcs-connect", two, 0, "alias"),
+                              ("healthy-tls", two, 1, "listener"),
+                              ("reset-at-mcs-connect", "retry-after-one-reset", 0, "cookie"),
+                              ("healthy-tls", "retry-after-one-reset", 1, "cookie")])
+            acc = [e for e in h.events() if e["event"] == "accept"]
+            self.assertEqual(acc[0]["schedule"], two)
+            for e in h.events():
+                self.assertEqual(rf.schema_errors(e, "events"), [], e)
+
+    def test_steps_checked_across_the_catalog(self):
+        import subprocess
+        for value, why in (("nope", "schedule[0].scenario: no scenario named 'nope'"),
+                           ("retry-after-two-resets",
+                            "schedule[0].scenario: 'retry-after-two-resets' is a schedule itself")):
+            arg = (f"retry-after-one-reset.schedule=[{{scenario: {value}, count: 1}}, "
+                   "{scenario: healthy-tls}]")
+            p = subprocess.run([rf.rdpfault_binary(), "list", "--set", arg],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 2, p.stderr)
+            self.assertIn(f"--set {arg}: {why}", p.stderr)
+        p = subprocess.run([rf.rdpfault_binary(), "serve", "--api", "off", "--listen",
+                            f"127.0.0.1:{rf.free_ports(1)[0]}=retry-after-one-reset*2,healthy-tls"],
+                           capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("'retry-after-one-reset' is a schedule itself", p.stderr)
+        p = subprocess.run([rf.rdpfault_binary(), "show", "retry-after-one-reset", "--json"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(json.loads(p.stdout)["schedule"],
+                         [{"scenario": "reset-at-mcs-connect", "count": 1},
+                          {"scenario": "healthy-tls"}])
+
+
 class XfreerdpRetries(unittest.TestCase):
     """xfreerdp 2.11 retries a connection reset once: one reset, then healthy,
     reaches the session on its second connection; two resets end it."""

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/phase.h"
+#include "catalog/schedule.h"
 
 /* ---------------------------------------------------------------------------
  * Checks on single values
@@ -213,6 +214,47 @@ static int check_errinfo(struct ctx *c, const yaml_node_t *n, const char *path, 
 	return -1;
 }
 
+/* A schedule scenario serves its steps' scenarios and nothing of its own;
+ * every step but the last has a count, the last is for good. Whether the
+ * steps' names exist is the catalog's check (catalog/schedule.c). */
+static void finish_schedule(struct ctx *c, const yaml_node_t *map, const struct scenario *s)
+{
+	static const char *const own[] = {"security", "certificate",    "account", "admission",
+	                                  "faults",   "multitransport", "network", "each_phase"};
+	const yaml_node_t *sch = ld_map_get(c, map, "schedule");
+	if (!sch)
+		return;
+	for (size_t i = 0; i < sizeof own / sizeof *own; i++) {
+		const yaml_node_t *x = ld_map_get(c, map, own[i]);
+		if (x)
+			ld_problem(
+			        c, ld_line(x), own[i],
+			        "a schedule scenario serves its steps' scenarios: it has no %s of "
+			        "its own",
+			        own[i]);
+	}
+	if (s->n_schedule < 2 || s->n_schedule > SCHED_STEPS_MAX) {
+		ld_problem(c, ld_line(sch), "schedule", "expected 2-%d steps (this one: %zu)",
+		           SCHED_STEPS_MAX, s->n_schedule);
+		return;
+	}
+	char at[48];
+	for (size_t i = 0; i + 1 < s->n_schedule; i++)
+		if (s->schedule[i].count < 0) {
+			snprintf(at, sizeof at, "schedule[%zu].count", i);
+			ld_problem(
+			        c, s->schedule[i].line, at,
+			        "required key is missing (1-1000000: every step but the last has "
+			        "one)");
+		}
+	size_t last = s->n_schedule - 1;
+	if (s->schedule[last].count >= 0) {
+		snprintf(at, sizeof at, "schedule[%zu].count", last);
+		ld_problem(c, s->schedule[last].line, at,
+		           "the last step is for good: it has no count");
+	}
+}
+
 static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path, void *base,
                         int clean)
 {
@@ -237,6 +279,7 @@ static void finish_root(struct ctx *c, const yaml_node_t *map, const char *path,
 		ld_problem(c, ld_line(mt), "multitransport",
 		           "needs security.protocols without rdp (the bootstrapping travels inside "
 		           "TLS)");
+	finish_schedule(c, map, s);
 }
 
 #define SEC(m) offsetof(struct scenario, m)
@@ -420,6 +463,23 @@ static const struct field condition_fields[] = {
 static const struct schema condition_schema = {
         condition_fields, sizeof condition_fields / sizeof *condition_fields, NULL};
 
+#define SCHED(m) offsetof(struct sc_sched_item, m)
+static const struct field sched_fields[] = {
+        {.key = "scenario",
+         .kind = K_STR,
+         .off = SCHED(scenario),
+         .flags = F_REQUIRED | F_NONEMPTY,
+         .check = check_token},
+        {.key = "count",
+         .kind = K_INT,
+         .off = SCHED(count),
+         .min = 1,
+         .max = 1000000,
+         .def_num = -1},
+};
+static const struct schema sched_schema = {sched_fields, sizeof sched_fields / sizeof *sched_fields,
+                                           NULL};
+
 #define EXP(m) offsetof(struct sc_expect, m)
 static const struct field expect_fields[] = {
         {.key = "result",
@@ -590,6 +650,13 @@ static const struct field root_fields[] = {
          .elem_size = sizeof(struct sc_condition),
          .count_off = SEC(n_network),
          .line_off = NET(line)},
+        {.key = "schedule",
+         .kind = K_MAPLIST,
+         .off = SEC(schedule),
+         .sub = &sched_schema,
+         .elem_size = sizeof(struct sc_sched_item),
+         .count_off = SEC(n_schedule),
+         .line_off = SCHED(line)},
         {.key = "expect",
          .kind = K_MAPDICT,
          .off = SEC(expect),

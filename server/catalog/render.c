@@ -72,6 +72,17 @@ json_t *render_scenario_json(const struct scenario *s)
 		net_plan_free(&np);
 	}
 	json_object_set_new(o, "network", net);
+	if (s->n_schedule) {
+		json_t *steps = json_array();
+		for (size_t i = 0; i < s->n_schedule; i++) {
+			json_t *st = json_pack("{s:s}", "scenario", s->schedule[i].scenario);
+			if (s->schedule[i].count >= 0)
+				json_object_set_new(st, "count",
+				                    json_integer(s->schedule[i].count));
+			json_array_append_new(steps, st);
+		}
+		json_object_set_new(o, "schedule", steps);
+	}
 	if (s->template_name)
 		json_object_set_new(o, "template", json_string(s->template_name));
 	if (s->alias)
@@ -124,12 +135,55 @@ static void print_offset(FILE *out, long s)
 		fprintf(out, "now%c%lds", sign, a);
 }
 
+/* Each client's expected outcome, and how to select the scenario. */
+static void render_expect_text(const struct scenario *s, FILE *out)
+{
+	fprintf(out, "\nExpected outcome per client:\n");
+	for (size_t i = 0; i < s->n_expect; i++) {
+		const struct sc_expect *e = &s->expect[i];
+		fprintf(out, "  %-10s %s", e->client, e->result ? e->result : "");
+		if (e->exit_code >= 0)
+			fprintf(out, ", exit code %d", e->exit_code);
+		if (e->code)
+			fprintf(out, ", code %s", e->code);
+		if (e->extended)
+			fprintf(out, " extended %s", e->extended);
+		fprintf(out, "\n");
+		if (e->message)
+			fprintf(out, "  %-10s message: %s\n", "", e->message);
+		if (e->log)
+			fprintf(out, "  %-10s prints: %s\n", "", e->log);
+		if (e->args)
+			fprintf(out, "  %-10s run with: %s\n", "", e->args);
+		if (e->note)
+			fprintf(out, "  %-10s %s\n", "", e->note);
+	}
+	fprintf(out,
+	        "\nSelect it with the cookie (xfreerdp /u:%s%s%s) or its own port (serve "
+	        "--port-base BASE: BASE+%d; mstsc: 'rdpfault rdp-file %s').\nFile: %s\n",
+	        s->name, s->alias ? ", mstsc /u:" : "", s->alias ? s->alias : "", s->port_offset,
+	        s->name, s->file);
+}
+
 void render_scenario_text(const struct scenario *s, FILE *out)
 {
 	char protos[32];
 	fprintf(out, "%s — %s\n\n", s->name, s->summary);
 	fprintf(out, "Reproduces:\n  %s\n\n", s->reproduces);
 	fprintf(out, "Field report:\n  %s\n\n", s->field_report);
+	if (s->n_schedule) {
+		/* A schedule serves its steps: their own `show` says the rest. */
+		fprintf(out, "Schedule (each client address's connections, in turn):\n");
+		for (size_t i = 0; i < s->n_schedule; i++) {
+			if (s->schedule[i].count >= 0)
+				fprintf(out, "  %d x %s\n", s->schedule[i].count,
+				        s->schedule[i].scenario);
+			else
+				fprintf(out, "  then %s, for good\n", s->schedule[i].scenario);
+		}
+		render_expect_text(s, out);
+		return;
+	}
 	fprintf(out, "Server:\n");
 	fprintf(out, "  security layers   %s\n",
 	        sc_protocols_str(s->protocols, protos, sizeof(protos)));
@@ -222,31 +276,7 @@ void render_scenario_text(const struct scenario *s, FILE *out)
 		}
 		net_plan_free(&np);
 	}
-	fprintf(out, "\nExpected outcome per client:\n");
-	for (size_t i = 0; i < s->n_expect; i++) {
-		const struct sc_expect *e = &s->expect[i];
-		fprintf(out, "  %-10s %s", e->client, e->result ? e->result : "");
-		if (e->exit_code >= 0)
-			fprintf(out, ", exit code %d", e->exit_code);
-		if (e->code)
-			fprintf(out, ", code %s", e->code);
-		if (e->extended)
-			fprintf(out, " extended %s", e->extended);
-		fprintf(out, "\n");
-		if (e->message)
-			fprintf(out, "  %-10s message: %s\n", "", e->message);
-		if (e->log)
-			fprintf(out, "  %-10s prints: %s\n", "", e->log);
-		if (e->args)
-			fprintf(out, "  %-10s run with: %s\n", "", e->args);
-		if (e->note)
-			fprintf(out, "  %-10s %s\n", "", e->note);
-	}
-	fprintf(out,
-	        "\nSelect it with the cookie (xfreerdp /u:%s%s%s) or its own port (serve "
-	        "--port-base BASE: BASE+%d; mstsc: 'rdpfault rdp-file %s').\nFile: %s\n",
-	        s->name, s->alias ? ", mstsc /u:" : "", s->alias ? s->alias : "", s->port_offset,
-	        s->name, s->file);
+	render_expect_text(s, out);
 }
 
 /* What a scenario's expectations say each client shows, for list --json. */

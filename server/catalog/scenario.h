@@ -151,6 +151,14 @@ struct sc_condition {
 	int line;
 };
 
+/* One step of a schedule scenario (docs/scenario-format.md, `schedule:`):
+ * a client address's next `count` connections get that scenario. */
+struct sc_sched_item {
+	char *scenario;
+	int count; /* -1: unset (the last step's: for good) */
+	int line;
+};
+
 #define SC_ALIAS_MAX 9 /* mstsc sends the user name cut to 9 characters as its cookie */
 
 struct scenario {
@@ -187,6 +195,11 @@ struct scenario {
 
 	struct sc_condition *network;
 	size_t n_network;
+
+	/* A schedule scenario: its connections get these scenarios in turn,
+	 * per client address (retry testing); it serves nothing of its own. */
+	struct sc_sched_item *schedule;
+	size_t n_schedule;
 
 	struct sc_expect *expect;
 	size_t n_expect;

@@ -20,6 +20,16 @@ const char *served_name(const struct served *s)
 	return s && s->sc ? s->sc->name : "none";
 }
 
+const struct served *served_pick(struct served *s, const char *ip, int *step)
+{
+	*step = -1;
+	if (!s || !s->n_sched)
+		return s;
+	size_t i = sched_next(s->sched, s->n_sched, &s->sched_counts, ip);
+	*step = (int)i;
+	return s->sched[i].s;
+}
+
 const struct served *serving_find(const struct serving *sv, const char *name)
 {
 	for (size_t i = 0; i < sv->n; i++)
@@ -244,6 +254,21 @@ int serving_init(struct serving *sv, const struct catalog *cat, double time_scal
 		s->mt_deny = deny_step(PH_CAPABILITIES, sc->multitransport.deny_code);
 		fault_plan_scale(&s->plan, time_scale);
 	}
+	/* Schedule scenarios' steps, once every item is there (the catalog's
+	 * check said each names one that exists and is no schedule). */
+	for (size_t i = 0; i < cat->n; i++) {
+		struct served *s = &sv->items[i];
+		for (size_t k = 0; k < s->sc->n_schedule && k < SCHED_STEPS_MAX; k++) {
+			const struct sc_sched_item *it = &s->sc->schedule[k];
+			const struct served *to = serving_find(sv, it->scenario);
+			if (!to || to->sc->n_schedule) {
+				problems++;
+				continue;
+			}
+			s->sched[s->n_sched].s = to;
+			s->sched[s->n_sched++].count = it->count;
+		}
+	}
 	return problems;
 }
 
@@ -303,6 +328,7 @@ void serving_free(struct serving *sv)
 		X509_free(sv->items[i].x509);
 		fault_plan_free(&sv->items[i].plan);
 		net_plan_free(&sv->items[i].net);
+		sched_counts_free(&sv->items[i].sched_counts);
 		for (int p = 0; p < PH_COUNT; p++)
 			free(sv->items[i].conditions[p]);
 	}

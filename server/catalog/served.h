@@ -20,6 +20,7 @@
 #include "catalog/certgen.h"
 #include "catalog/faultplan.h"
 #include "catalog/netplan.h"
+#include "catalog/schedule.h"
 #include "catalog/scenario.h"
 
 /* The counters of a scenario's limits (frontdoor/admission.c keeps them). */
@@ -56,7 +57,12 @@ struct served {
 	 * text), per phase where it strikes: an expired certificate at
 	 * tls-client-hello, a TLS policy, FIPS-only encryption... */
 	char *conditions[PH_COUNT];
-	struct admission_live adm;       /* its limits' counters */
+	struct admission_live adm; /* its limits' counters */
+	/* A schedule scenario's steps, and its clients' counts (the front
+	 * door's thread): it serves no connection itself. n_sched 0: none. */
+	struct sched_step sched[SCHED_STEPS_MAX];
+	size_t n_sched;
+	struct sched_counts sched_counts;
 	struct fault_step session_limit; /* the deny past max_sessions */
 	struct fault_step mt_deny;       /* multitransport's fallback deny */
 };
@@ -121,5 +127,9 @@ void serving_remove_runtime(struct serving *sv);
 void serving_free(struct serving *sv);
 
 const char *served_name(const struct served *s);
+/* The scenario a connection from client address `ip` gets: s itself, or
+ * when s is a schedule scenario, its step for this client's next
+ * connection (counted; *step set, else -1). */
+const struct served *served_pick(struct served *s, const char *ip, int *step);
 
 #endif

@@ -18,7 +18,8 @@
 
 static int needs_cert(const struct served *s)
 {
-	return (s->sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) != 0;
+	/* A schedule scenario's connections are served by its steps' scenarios. */
+	return !s->sc->n_schedule && (s->sc->protocols & (SC_PROTO_TLS | SC_PROTO_NLA)) != 0;
 }
 
 static int join(char *out, size_t n, const char *dir, const char *name)

@@ -17,6 +17,7 @@
 
 #include "catalog/faultplan.h"
 #include "catalog/netplan.h"
+#include "catalog/schedule.h"
 
 static const char *name_of(const struct cli *c)
 {
@@ -210,7 +211,8 @@ int cli_load_catalog(const struct cli *c, struct catalog *cat)
 	int set_problems = cat->set_problems;
 	if (!problems) {
 		problems = catalog_check_faults(cat, stderr, &set_problems) +
-		           catalog_check_network(cat, stderr, &set_problems);
+		           catalog_check_network(cat, stderr, &set_problems) +
+		           catalog_check_schedules(cat, stderr, &set_problems);
 		if (problems)
 			catalog_free(cat);
 	}

@@ -530,6 +530,14 @@ static int schedule_from_json(struct api *a, struct evhttp_request *req, const j
 			            "schedule[%zu].scenario: expected the name of a scenario", i);
 			return -1;
 		}
+		if (s->n_sched) {
+			reply_error(
+			        req, 400, "schedule",
+			        "schedule[%zu].scenario: '%s' is a schedule itself (a step serves "
+			        "one scenario)",
+			        i, served_name(s));
+			return -1;
+		}
 		long count = -1;
 		if (cnt && (!json_is_integer(cnt) || json_integer_value(cnt) < 1 ||
 		            json_integer_value(cnt) > 1000000)) {

@@ -61,7 +61,8 @@ struct conn {
 	uint64_t bytes_from_client, bytes_to_client;
 	json_t *network; /* the network conditions' totals, for the close event (or NULL) */
 	const struct net_plan *listener_net; /* its listener's conditions (the API's), or NULL */
-	int sched_step; /* the listener's schedule gave listener_def: its step; -1 none */
+	int sched_step; /* a schedule gave listener_def (or served): its step; -1 none */
+	const struct served *sched_of; /* the schedule scenario that chose, or NULL */
 
 	/* Peer thread (read by the last release). */
 	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */

@@ -51,7 +51,8 @@ int harness_prepare(struct harness *h, const struct harness_options *opt, char *
 		/* The faults and conditions, whose problems may be a --set's too. */
 		int set = 0;
 		problems = catalog_check_faults(&h->catalog, stderr, &set) +
-		           catalog_check_network(&h->catalog, stderr, &set);
+		           catalog_check_network(&h->catalog, stderr, &set) +
+		           catalog_check_schedules(&h->catalog, stderr, &set);
 		if (problems && problems == set) {
 			h->catalog.set_problems = set;
 			snprintf(err, n, "%d --set problem%s (see above)", problems,
@@ -506,7 +507,7 @@ void harness_free(struct harness *h)
 	for (size_t i = 0; i < f->n_listeners; i++) {
 		listener_close(&f->listeners[i]);
 		net_plan_free(&f->listeners[i].toxics);
-		free(f->listeners[i].sched_counts);
+		sched_counts_free(&f->listeners[i].sched_counts);
 	}
 	free(f->listeners);
 	f->listeners = NULL;

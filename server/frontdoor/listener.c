@@ -230,6 +230,11 @@ int sched_parse(const char *text, const struct serving *sv, struct sched_step *s
 			snprintf(why, n, "'%s': no such scenario (see 'rdpfault list')", item);
 			return -1;
 		}
+		if (s->n_sched) {
+			snprintf(why, n, "'%s' is a schedule itself (a step serves one scenario)",
+			         item);
+			return -1;
+		}
 		steps[k].s = s;
 		steps[k].count = count;
 		k++;
@@ -244,9 +249,7 @@ void listener_set_schedule(struct listener *l, const struct sched_step *steps, s
 	memcpy(l->sched, steps, n * sizeof(*steps));
 	l->n_sched = n;
 	snprintf(l->sched_match, sizeof l->sched_match, "%s", match ? match : "");
-	free(l->sched_counts);
-	l->sched_counts = NULL;
-	l->n_sched_counts = 0;
+	sched_counts_free(&l->sched_counts);
 }
 
 json_t *listener_schedule_json(const struct listener *l)
@@ -266,52 +269,28 @@ json_t *listener_schedule_json(const struct listener *l)
 	return o;
 }
 
-/* The scenario the schedule gives this client's next connection, or the
- * listener's own; *step: the step (-1: no schedule). */
-static const struct served *scheduled(struct listener *l, const char *client, int *step)
+/* The scenario this client's next connection gets: the listener's
+ * schedule's step, or the listener's own; and when that is a schedule
+ * scenario, its step (served_pick). *step: the step (-1: no schedule),
+ * *sched_of: the schedule scenario that chose (NULL: none). */
+static const struct served *scheduled(struct listener *l, const char *client, int *step,
+                                      const struct served **sched_of)
 {
-	*step = -1;
-	if (!l->n_sched)
-		return l->def;
 	char ip[64];
-	snprintf(ip, sizeof ip, "%s", client);
-	char *colon = strrchr(ip, ':'); /* "1.2.3.4:port", "[::1]:port" */
-	if (colon)
-		*colon = '\0';
-	if (ip[0] == '[') {
-		memmove(ip, ip + 1, strlen(ip));
-		char *close = strchr(ip, ']');
-		if (close)
-			*close = '\0';
+	sched_client_ip(client, ip, sizeof ip);
+	const struct served *s = l->def;
+	*step = -1;
+	*sched_of = NULL;
+	if (l->n_sched && (!l->sched_match[0] || !strcmp(ip, l->sched_match))) {
+		size_t i = sched_next(l->sched, l->n_sched, &l->sched_counts, ip);
+		*step = (int)i;
+		s = l->sched[i].s;
 	}
-	if (l->sched_match[0] && strcmp(ip, l->sched_match))
-		return l->def;
-	struct sched_count *c = NULL;
-	for (size_t i = 0; i < l->n_sched_counts && !c; i++)
-		if (!strcmp(l->sched_counts[i].ip, ip))
-			c = &l->sched_counts[i];
-	if (!c && l->n_sched_counts < SCHED_CLIENTS_MAX) {
-		struct sched_count *v =
-		        realloc(l->sched_counts, (l->n_sched_counts + 1) * sizeof(*v));
-		if (v) {
-			l->sched_counts = v;
-			c = &v[l->n_sched_counts++];
-			snprintf(c->ip, sizeof c->ip, "%.*s", (int)sizeof c->ip - 1, ip);
-			c->n = 0;
-		}
+	if (s && s->n_sched) { /* the front door's thread owns the counts */
+		*sched_of = s;
+		s = served_pick((struct served *)s, ip, step);
 	}
-	if (!c)
-		c = &l->sched_counts[0]; /* past the table: the first's count is shared */
-	long k = c->n++;
-	for (size_t i = 0; i < l->n_sched; i++) {
-		if (l->sched[i].count < 0 || k < l->sched[i].count) {
-			*step = (int)i;
-			return l->sched[i].s;
-		}
-		k -= l->sched[i].count;
-	}
-	*step = (int)l->n_sched - 1; /* every step counted out: the last one for good */
-	return l->sched[l->n_sched - 1].s;
+	return s;
 }
 
 static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int len,
@@ -328,11 +307,13 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	}
 	addr_text(sa, client, sizeof(client));
 	int step;
-	const struct served *def = scheduled(l, client, &step);
+	const struct served *sched_of;
+	const struct served *def = scheduled(l, client, &step, &sched_of);
 	struct conn *c = conn_new(def, l->name, fd, client);
 	if (c) {
 		c->listener_net = &l->toxics;
 		c->sched_step = step;
+		c->sched_of = sched_of;
 	}
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);
@@ -343,6 +324,8 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	                        "listener_scenario", served_name(def));
 	if (step >= 0)
 		json_object_set_new(acc, "schedule_step", json_integer(step));
+	if (sched_of)
+		json_object_set_new(acc, "schedule", json_string(served_name(sched_of)));
 	events_emit(c->id, "accept", acc);
 	conn_phase(c, PH_TCP_ACCEPT, NULL);
 	if (admission_admit(def, c, "tcp-accept")) {
@@ -351,7 +334,7 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 		if (cut)
 			select_begin_cut(l->f, c, cut, reason);
 		else
-			admission_refuse(l->def, c);
+			admission_refuse(def, c);
 		return;
 	}
 	select_begin(l->f, c);

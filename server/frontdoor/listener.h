@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include "catalog/netplan.h"
+#include "catalog/schedule.h"
 
 #include <jansson.h>
 
@@ -17,21 +18,6 @@ struct served;
 struct serving;
 struct evconnlistener;
 struct udpside;
-
-/* A schedule (retry testing): each client address's connections on the
- * listener get step 0's scenario `count` times, then step 1's..., the
- * last step's for good. */
-struct sched_step {
-	const struct served *s;
-	long count; /* -1: for good (the last step) */
-};
-#define SCHED_STEPS_MAX 16
-#define SCHED_CLIENTS_MAX 256 /* client addresses counted; past it they share one count */
-
-struct sched_count {
-	char ip[64];
-	long n;
-};
 
 struct listener {
 	char name[64]; /* "HOST:PORT", "[V6]:PORT": the real port, also when 0 was asked */
@@ -49,8 +35,7 @@ struct listener {
 	struct sched_step sched[SCHED_STEPS_MAX]; /* instead of def when n_sched > 0 */
 	size_t n_sched;
 	char sched_match[48]; /* only this client address follows the schedule ("": every one) */
-	struct sched_count *sched_counts;
-	size_t n_sched_counts;
+	struct sched_counts sched_counts;
 	int removed;    /* the control API removed it: closed, not listed, its slot kept */
 	char label[48]; /* the API's "name" for it, or "" */
 	struct sched_step start_sched[SCHED_STEPS_MAX]; /* --listen's, for the API's reset */

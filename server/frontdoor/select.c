@@ -130,7 +130,10 @@ static void report_selection(const struct front *f, struct conn *c, const struct
 {
 	json_t *ev = json_pack("{s:s, s:s}", "scenario", served_name(c->served), "selected_by",
 	                       c->selected_by);
-	if (c->sched_step >= 0 && !strcmp(c->selected_by, "listener")) {
+	if (c->sched_of) { /* a schedule scenario chose: named as selected_by says */
+		json_object_set_new(ev, "schedule", json_string(served_name(c->sched_of)));
+		json_object_set_new(ev, "schedule_step", json_integer(c->sched_step));
+	} else if (c->sched_step >= 0 && !strcmp(c->selected_by, "listener")) {
 		json_object_set_new(ev, "selected_by", json_string("schedule"));
 		json_object_set_new(ev, "schedule_step", json_integer(c->sched_step));
 	}
@@ -368,6 +371,20 @@ static void choose(struct pending *p)
 	if (c->req.has_cookie)
 		s = select_by_cookie(fr, c->req.cookie, &how);
 	c->selected_by = cookie_match_name(s ? how.how : COOKIE_NONE);
+	if (s && !s->n_sched)
+		c->sched_of = NULL; /* another scenario by name: no schedule chose */
+	if (s && s->n_sched) {
+		/* A schedule scenario by name: the step the accept picked when it
+		 * is the listener's own, else its step for this client now. */
+		if (s == c->sched_of) {
+			s = c->listener_def;
+		} else {
+			char ip[64];
+			sched_client_ip(c->client_addr, ip, sizeof ip);
+			c->sched_of = s;
+			s = served_pick((struct served *)s, ip, &c->sched_step);
+		}
+	}
 	c->served = s ? s : c->listener_def;
 	report_selection(fr, c, &how);
 	if (admission_admit(c->served, c, "x224-request")) {
