@@ -149,14 +149,8 @@ static char *read_token(const char *path, char *why, size_t n)
 /* 1: a numeric loopback address; 0: another numeric one; -1: not one. */
 static int loopback_host(const char *host, struct sockaddr_storage *ss)
 {
-	memset(ss, 0, sizeof *ss);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
-		a4->sin_family = AF_INET;
-	else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1)
-		a6->sin6_family = AF_INET6;
-	else
+	socklen_t len;
+	if (addr_parse(host, 0, ss, &len) != 0)
 		return -1;
 	return addr_is_loopback((struct sockaddr *)ss);
 }

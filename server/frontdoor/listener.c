@@ -361,27 +361,11 @@ int listener_open(struct front *f, struct listener *l, const char *host, int por
 {
 	struct sockaddr_storage ss;
 	socklen_t sslen;
-	memset(&ss, 0, sizeof(ss));
-	int v6 = strchr(host, ':') != NULL;
-	if (v6) {
-		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1) {
-			snprintf(err, n, "invalid IPv6 address '%s'", host);
-			return -1;
-		}
-		sslen = sizeof(*in6);
-	} else {
-		struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-		in->sin_family = AF_INET;
-		in->sin_port = htons((uint16_t)port);
-		if (inet_pton(AF_INET, host, &in->sin_addr) != 1) {
-			snprintf(err, n, "invalid IPv4 address '%s'", host);
-			return -1;
-		}
-		sslen = sizeof(*in);
+	if (addr_parse(host, port, &ss, &sslen) != 0) {
+		snprintf(err, n, "invalid IP address '%s'", host);
+		return -1;
 	}
+	int v6 = ss.ss_family == AF_INET6;
 	snprintf(l->host, sizeof(l->host), "%s", host);
 	l->port = port;
 	l->port_chosen = port == 0;
