@@ -628,6 +628,7 @@ def run_matrix(a, clients, scenarios, catalog, progress_stream=sys.stderr):
     harness = None
     extra = ["--time-scale", str(a.time_scale)] if a.time_scale != 1 else []
     extra += catalog_args(a)
+    own_extra = list(extra)  # a schedule cell's own harness: no shared listeners
     if a.connect:
         target = Target(host=a.connect, port_base=a.port_base, events=a.events,
                         addresses=addresses_from_log(a.events) if a.events else None)
@@ -659,7 +660,7 @@ def run_matrix(a, clients, scenarios, catalog, progress_stream=sys.stderr):
                         "address's connections: its cells need a harness of their own (not "
                         "with --connect)"}
             if c["sc"].get("schedule"):
-                return run_cell_alone(extra, dname, client, c["sc"], c["expect"],
+                return run_cell_alone(own_extra, dname, client, c["sc"], c["expect"],
                                       a.timeout or client["timeout_s"], a.time_scale)
             return run_cell(target, dname, client, c["sc"], c["expect"],
                             a.timeout or client["timeout_s"])
