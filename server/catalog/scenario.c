@@ -78,6 +78,9 @@ void scenario_free(struct scenario *s)
 		free(n->attrs);
 	}
 	free(s->network);
+	for (size_t i = 0; i < s->n_schedule; i++)
+		free(s->schedule[i].scenario);
+	free(s->schedule);
 	for (size_t i = 0; i < s->n_set_texts; i++)
 		free(s->set_texts[i]);
 	free(s->set_texts);
