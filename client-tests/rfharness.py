@@ -289,18 +289,62 @@ class Harness:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
+    def matching(self, pred, n, timeout=20.0, what="events"):
+        """The log's events that pred accepts, once there are at least n of
+        them on disk (the harness writes lines a few milliseconds after it
+        emits them: a test waits for what it expects, it never reads once)."""
+        return self.wait_for(lambda ev: (lambda m: m if len(m) >= n else None)(
+            [e for e in ev if pred(e)]), timeout=timeout, what=f"{n} {what}")
+
     def connections(self):
-        """Connection ids in accept order."""
+        """Connection ids in accept order, as far as the log on disk says: the
+        harness writes its lines a few milliseconds after they happen, so a
+        test that just saw a connection on the wire waits for it
+        (new_connection, nth_connection) rather than reading this once."""
         return [e["conn"] for e in self.events() if e["event"] == "accept"]
+
+    def new_connection(self, before=(), timeout=20.0):
+        """The first connection whose accept is on disk and not in `before`."""
+        return self.wait_for(lambda ev: next((e["conn"] for e in ev if e["event"] == "accept"
+                                              and e["conn"] not in before), None),
+                             timeout=timeout, what="a new connection")
+
+    def conn_of(self, sockname, timeout=20.0):
+        """The connection a client socket made (its getsockname()), once its
+        accept is on disk."""
+        host, port = sockname[:2]
+        want = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        return self.wait_for(lambda ev: next((e["conn"] for e in ev if e["event"] == "accept"
+                                              and e["client"] == want), None),
+                             timeout=timeout, what=f"the connection from {want}")
+
+    def nth_connection(self, n, timeout=20.0):
+        """The n-th connection accepted (1-based), once its accept is on disk."""
+        return self.wait_for(lambda ev: ([e["conn"] for e in ev if e["event"] == "accept"]
+                                         + [None] * n)[n - 1],
+                             timeout=timeout, what=f"connection #{n}")
+
+    def settled(self, conn, timeout=20.0):
+        """Waits for conn's close event: every earlier line of it is then on
+        disk too (one writer, in order). Returns the close event."""
+        return self.wait_for(lambda ev: next((e for e in ev if e["event"] == "close"
+                                              and e["conn"] == conn), None),
+                             timeout=timeout, what=f"the close of connection {conn}")
 
     def phases(self, conn):
         return [e["phase"] for e in self.events(conn) if e["event"] == "phase"]
 
-    def first(self, conn, event):
-        for e in self.events(conn):
-            if e["event"] == event:
-                return e
-        return None
+    def first(self, conn, event, timeout=10.0):
+        """conn's first `event`, waiting for it to reach the log on disk;
+        None when none came within the timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for e in self.events(conn):
+                if e["event"] == event:
+                    return e
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.02)
 
 
 def wait_capturing(cap, timeout=20):

@@ -266,7 +266,7 @@ class Toxics(unittest.TestCase):
             rf.read_confirm(s)
             self.assertLess(time.monotonic() - t0, 0.25)
             s.close()
-            actions = [e["action"] for e in h.events() if e["event"] == "toxic"]
+            actions = [e["action"] for e in h.matching(lambda e: e["event"] == "toxic", 3)]
             self.assertEqual(actions, ["added", "updated", "removed"])
             for e in h.events():
                 self.assertEqual(rf.schema_errors(e, "events"), [], e)
@@ -334,7 +334,7 @@ class Toxics(unittest.TestCase):
             with self.assertRaises(socket.timeout):
                 s.recv(100)  # the request vanished
             self.assertEqual(send(h, "DELETE", lst + "/hole")[0], 204)
-            ev = [e for e in h.events() if e["event"] == "toxic" and e["action"] == "removed"]
+            ev = h.matching(lambda e: e["event"] == "toxic" and e["action"] == "removed", 2)
             self.assertEqual(ev[-1]["live_connections"], 1)
             s.sendall(REQUEST)  # now it passes
             self.assertEqual(len(rf.read_confirm(s, 5)), 19)
@@ -375,11 +375,11 @@ class Toxics(unittest.TestCase):
                 pass
             self.assertGreaterEqual(time.monotonic() - t0, 1.2)  # 700 + 500 ms on the way back
             tls.close()
-            ev = [e for e in h.events() if e["event"] == "network" and e.get("added_live")]
+            ev = h.matching(lambda e: e["event"] == "network" and e.get("added_live"), 2)
             self.assertEqual([(e["name"], e["applied"], e["origin"], e["phase"]) for e in ev],
                              [("lag", True, "api", "x224-confirm"),
                               ("more", True, "api", "tls-finished")])
-            added = [e for e in h.events() if e["event"] == "toxic" and e["action"] == "added"]
+            added = h.matching(lambda e: e["event"] == "toxic" and e["action"] == "added", 2)
             self.assertEqual([e["live_connections"] for e in added], [1, 1])
             for e in h.events():
                 self.assertEqual(rf.schema_errors(e, "events"), [], e)

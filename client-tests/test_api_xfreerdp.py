@@ -47,8 +47,8 @@ class Schedule(unittest.TestCase):
             self.assertIsNone(second.proc.poll())
             second.stop()
             self.assertEqual(e["conn"], 3)
-            sel = [(e["scenario"], e["schedule_step"]) for e in h.events()
-                   if e["event"] == "scenario"]
+            sel = [(e["scenario"], e["schedule_step"])
+                   for e in h.matching(lambda e: e["event"] == "scenario", 3)]
             self.assertEqual(sel, [("reset-at-mcs-connect", 0)] * 2 + [("healthy-tls", 1)])
 
 
@@ -75,7 +75,7 @@ class LiveSession(unittest.TestCase):
                 body = self.ctl(where, "toxic", "update", addr, "lag", "latency=0")
                 self.assertEqual(body["live_connections"], 1)
                 self.ctl(where, "toxic", "remove", addr, "lag")
-                added = [e for e in h.events() if e["event"] == "network" and e["conn"] == first]
+                added = h.matching(lambda e: e["event"] == "network" and e["conn"] == first, 1)
                 self.assertEqual([(e["name"], e.get("added_live"), e.get("phase"))
                                   for e in added], [("lag", True, "active")])
                 # Cut through the API: xfreerdp's auto-reconnect opens a new session.
@@ -95,7 +95,8 @@ class LiveSession(unittest.TestCase):
             out = c.output()
             self.assertIn("Network disconnect!", out)
             self.assertIn(f"Attempting reconnect ({RETRIES} of {RETRIES})", out)
-            closes = {e["conn"]: e["reason"] for e in h.events() if e["event"] == "close"}
+            closes = {e["conn"]: e["reason"]
+                      for e in h.matching(lambda e: e["event"] == "close", 2 + RETRIES)}
             self.assertEqual(closes[first], "api-reset")
             self.assertEqual(closes[second], "network-reset")
             later = [k for k in closes if k > second]

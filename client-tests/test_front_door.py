@@ -115,14 +115,14 @@ class FrontDoor(unittest.TestCase):
         s.close()
 
     def test_cookie_selects_scenario_and_the_wire_shows_it(self):
-        before = set(self.h.connections())
         s = self.connect()
+        me = s.getsockname()
         # healthy-rdp accepts RDP Standard Security only: a client that offers
         # SSL|HYBRID gets RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER (2).
         s.sendall(rf.x224_request("HEALTHY-RDP", protocols=0x3))
         self.assertEqual(confirm_fields(rf.read_confirm(s)), (0x03, 2))
         s.close()
-        conn = [c for c in self.h.connections() if c not in before][0]
+        conn = self.h.conn_of(me)
         sel = self.h.first(conn, "scenario")
         self.assertEqual((sel["scenario"], sel["selected_by"]), ("healthy-rdp", "cookie"))
         confirm = self.h.wait_for(lambda ev: next((e for e in ev if e["conn"] == conn
@@ -130,8 +130,8 @@ class FrontDoor(unittest.TestCase):
         self.assertEqual(confirm["failure"], "SSL_NOT_ALLOWED_BY_SERVER")
 
     def test_silent_client_times_out(self):
-        before = set(self.h.connections())
         s = self.connect()
+        me = s.getsockname()
         t0 = time.monotonic()
         s.settimeout(10)
         self.assertEqual(s.recv(1), b"")  # the harness closes
@@ -139,12 +139,12 @@ class FrontDoor(unittest.TestCase):
         s.close()
         self.assertGreater(took, 1.2)
         self.assertLess(took, 4.0)
-        conn = [c for c in self.h.connections() if c not in before][0]
+        conn = self.h.conn_of(me)
         self.assertEqual(self.close_of(conn)["reason"], "request-timeout")
 
     def test_stalled_after_confirm_hits_the_deadline(self):
-        before = set(self.h.connections())
         s = self.connect()
+        me = s.getsockname()
         s.sendall(rf.x224_request("healthy-tls"))
         rf.read_confirm(s)
         s.settimeout(10)
@@ -153,7 +153,7 @@ class FrontDoor(unittest.TestCase):
         except ConnectionResetError:
             pass
         s.close()
-        conn = [c for c in self.h.connections() if c not in before][0]
+        conn = self.h.conn_of(me)
         close = self.close_of(conn)
         self.assertEqual(close["reason"], "deadline")
         self.assertEqual(close["last_phase"], "x224-confirm")
@@ -164,8 +164,8 @@ class FrontDoor(unittest.TestCase):
         returns the socket to read on), then its FIN a whole second after the
         server's: FreeRDP ends on the goodbye, long before the client's FIN.
         Returns the close event."""
-        before = set(self.h.connections())
         s = self.connect()
+        me = s.getsockname()
         s.sendall(rf.x224_request("healthy-tls", protocols=0x1))
         self.assertEqual(confirm_fields(rf.read_confirm(s))[0], 0x02)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -181,7 +181,7 @@ class FrontDoor(unittest.TestCase):
             pass
         time.sleep(1.0)
         sock.close()
-        conn = [c for c in self.h.connections() if c not in before][0]
+        conn = self.h.conn_of(me)
         return self.close_of(conn)
 
     def test_client_close_notify_then_late_fin_is_client_closed(self):

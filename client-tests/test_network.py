@@ -74,7 +74,7 @@ class Conditions(unittest.TestCase):
                 self.assertGreaterEqual(dt, 0.2, stream)
                 self.assertLess(dt, 0.6, stream)
                 s.close()
-                conn = h.connections()[0]
+                conn = h.nth_connection(1)
                 ev = h.first(conn, "network")
                 self.assertEqual((ev["type"], ev["stream"], ev["applied"], ev["origin"]),
                                  ("latency", stream, True, "--network"))
@@ -119,7 +119,7 @@ class Conditions(unittest.TestCase):
                     break
                 got += chunk
             self.assertEqual(len(got), 10)  # then the FIN
-            conn = h.connections()[0]
+            conn = h.nth_connection(1)
             end = h.wait_for(lambda ev: h.first(conn, "network-end"), what="network-end")
             self.assertEqual((end["type"], end["action"]), ("limit_data", "close"))
             close = closed_event(h, conn)
@@ -135,7 +135,7 @@ class Conditions(unittest.TestCase):
             with self.assertRaises(ConnectionResetError):
                 s.recv(1024)
             self.assertGreaterEqual(time.monotonic() - t0 + dt, 0.25)
-            self.assertEqual(closed_event(h, h.connections()[0])["reason"], "network-reset")
+            self.assertEqual(closed_event(h, h.nth_connection(1))["reason"], "network-reset")
             s.close()
 
     def test_timeout_drops_then_closes(self):
@@ -174,7 +174,7 @@ class Conditions(unittest.TestCase):
             grown = rss_kb(h.proc.pid) - before
             self.assertLess(grown, 8 * 1024, f"RSS grew {grown} KB")
             s.close()
-            totals = closed_event(h, h.connections()[0])["network"]
+            totals = closed_event(h, h.nth_connection(1))["network"]
             self.assertGreaterEqual(totals["upstream"]["dropped_bytes"], 1 << 30)
 
     def test_blackhole_window_closes(self):
@@ -200,7 +200,7 @@ class Conditions(unittest.TestCase):
             with self.assertRaises((socket.timeout, ssl.SSLError, OSError)):
                 tls_over(s, 2).do_handshake()
             s.close()
-            totals = closed_event(h, h.connections()[0])["network"]["downstream"]
+            totals = closed_event(h, h.nth_connection(1))["network"]["downstream"]
             self.assertGreater(totals["dropped_bytes"], 600)
         with harness("mtu_blackhole:mtu=16384") as h:  # every record fits: it completes
             s, cc, _ = confirm_after(h)
@@ -214,7 +214,7 @@ class Conditions(unittest.TestCase):
             with self.assertRaises((socket.timeout, ssl.SSLError, OSError)):
                 tls_over(s, 1.5).do_handshake()
             s.close()
-            conn = h.connections()[0]
+            conn = h.nth_connection(1)
             trig = h.first(conn, "network-trigger")
             self.assertEqual(trig["phase"], "tls-client-hello")
             self.assertEqual(trig["trigger"], {"from_phase": "tls-client-hello"})

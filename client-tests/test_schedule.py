@@ -53,7 +53,7 @@ class Schedules(unittest.TestCase):
             self.assertEqual([attempt(port, "127.0.0.2") for _ in range(3)],
                              ["reset", "reset", "confirm"])
             sel = [(e["scenario"], e["selected_by"], e["schedule_step"])
-                   for e in h.events() if e["event"] == "scenario"]
+                   for e in h.matching(lambda e: e["event"] == "scenario", 7)]
             self.assertEqual(sel[:4], [("reset-at-x224-request", "schedule", 0)] * 2 +
                              [("healthy-tls", "schedule", 1)] * 2)
             start = next(e for e in h.events() if e["event"] == "start")
@@ -125,10 +125,8 @@ class ScheduleScenarios(unittest.TestCase):
             # By cookie on another listener: the scenario's counts go on.
             attempt_cookie(h.port_base, "retry-after-one-reset", "127.0.0.6")
             attempt_cookie(h.port_base, "retry-after-one-reset", "127.0.0.6")
-            h.wait_for(lambda ev: len([e for e in ev if e["event"] == "scenario"]) >= 8,
-                       what="8 scenario events")
             sel = [(e["scenario"], e.get("schedule"), e.get("schedule_step"), e["selected_by"])
-                   for e in h.events() if e["event"] == "scenario"]
+                   for e in h.matching(lambda e: e["event"] == "scenario", 8)]
             two = "retry-after-two-resets"
             self.assertEqual(sel, [("reset-at-mcs-connect", two, 0, "listener")] * 2 +
                              [("healthy-tls", two, 1, "listener"),
@@ -183,7 +181,7 @@ class XfreerdpRetries(unittest.TestCase):
                 time.sleep(0.2)
             rc = c.proc.poll()
             c.stop()
-            n = len([e for e in h.events() if e["event"] == "accept"])
+            n = len(h.matching(lambda e: e["event"] == "accept", 2))
             return active, rc, n
 
     def test_one_reset_then_healthy_connects(self):

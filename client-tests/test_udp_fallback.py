@@ -200,7 +200,8 @@ class Variations(unittest.TestCase):
             self.assertIsNone(one(lines, "response"))
             u = one(lines, "udp")
             self.assertEqual((u["sent"], u["answers"], u["answer_bytes"]), (2, 2, 128), u)
-            c = h.connections()[-1]
+            c = h.nth_connection(1)
+            h.settled(c)  # every line of it on disk
             over = mt_events(h, c, "attempt-over")[0]
             self.assertEqual(over["ended"], "timeout")
             self.assertEqual(over["unanswered"], [mt_events(h, c, "request")[0]["request_id"]])
@@ -210,7 +211,8 @@ class Variations(unittest.TestCase):
             rc, lines, err = mtclient(port, "--transports", "lossy")
             self.assertEqual(rc, 0, err)
             self.assertIsNone(one(lines, "request"))
-            c = h.connections()[-1]
+            c = h.nth_connection(2)
+            h.settled(c)  # every line of it on disk
             self.assertEqual(mt_events(h, c, "not-offered")[0]["why"],
                              "the client offers none of the scenario's protocols")
             # A client that advertises no UDP gets no offer and no request.
@@ -218,7 +220,8 @@ class Variations(unittest.TestCase):
             self.assertEqual(rc, 0, err)
             self.assertFalse(one(lines, "server-data")["multitransport"])
             self.assertIsNone(one(lines, "request"))
-            c = h.connections()[-1]
+            c = h.nth_connection(3)
+            h.settled(c)  # every line of it on disk
             self.assertEqual([e["what"] for e in mt_events(h, c)], ["client-data", "not-offered"])
             self.assertIn("active", h.phases(c))
 
@@ -229,7 +232,8 @@ class Variations(unittest.TestCase):
             rc, lines, err = mtclient(h.scenario_port(OFFSETS["udp-fallback-denied"]), "--syns", "2")
             self.assertEqual(rc, 1, err)
             self.assertEqual(one(lines, "result")["last_error"], "ERRINFO_SERVER_DENIED_CONNECTION")
-            c = h.connections()[-1]
+            c = h.nth_connection(1)
+            h.settled(c)  # every line of it on disk
             over = mt_events(h, c, "attempt-over")[0]
             fb = mt_events(h, c, "fallback")[0]
             self.assertEqual((fb["action"], fb["after_ms"]), ("deny", 1200))
@@ -264,7 +268,8 @@ class Variations(unittest.TestCase):
                 self.assertEqual(rc, 0, err)
                 self.assertEqual([r["protocol"] for r in lines if r["event"] == "request"],
                                  ["reliable", "lossy"])
-                c = h.connections()[-1]
+                c = h.nth_connection(1)
+                h.settled(c)  # every line of it on disk
                 over = mt_events(h, c, "attempt-over")[0]
                 self.assertEqual((over["requests"], over["responses"], over["ended"]),
                                  (2, 2, "answered"))
