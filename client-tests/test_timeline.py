@@ -105,6 +105,7 @@ class Timeline(unittest.TestCase):
         try:
             for cookie in (RESET, CLOSE):
                 s = socket.create_connection(("127.0.0.1", h.port), timeout=5)
+                me = s.getsockname()
                 s.sendall(rf.x224_request(cookie))
                 rf.read_confirm(s)
                 s.sendall(client_hello())
@@ -115,14 +116,14 @@ class Timeline(unittest.TestCase):
                 except ConnectionResetError:
                     pass
                 s.close()
-                n = len(h.connections())
+                n = h.conn_of(me)
                 h.wait_for(lambda ev: any(e["event"] == "close" and e["conn"] == n for e in ev),
                            what=f"close of {cookie}")
             # Open until the stop: its close is the stop's (reason shutdown).
             held = socket.create_connection(("127.0.0.1", h.port), timeout=5)
             held.sendall(rf.x224_request(OPEN))
             rf.read_confirm(held)
-            n = len(h.connections())
+            n = h.conn_of(held.getsockname())
             h.wait_for(lambda ev: any(e["conn"] == n and e.get("phase") == "x224-confirm"
                                       for e in ev), what="the held connection's confirm")
             rc, _ = h.stop()
