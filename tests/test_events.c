@@ -41,6 +41,11 @@
 #define PER_THREAD 5000
 #define RING 8192 /* RING_SIZE in events.c */
 #define CLOSE_ROUNDS 20
+/* An emitter that runs until told to stop writes at most this many lines:
+ * THREADS of them stay well under the writer's 64 MiB queue (a line is
+ * ~130 bytes), so how fast the writer drains, next to how fast they emit,
+ * cannot make a line be dropped. */
+#define STOP_MAX 100000
 
 /* ------------------------------------------------------------------ */
 /* Helpers                                                             */
@@ -169,7 +174,7 @@ static int group_setup(void **state)
 
 struct emitter {
 	uint64_t conn;
-	int n; /* events to emit; 0: until `stop` */
+	int n; /* events to emit; 0: until `stop`, at most STOP_MAX */
 	atomic_int *stop;
 	int emitted;
 };
@@ -177,7 +182,7 @@ struct emitter {
 static void *emit_main(void *arg)
 {
 	struct emitter *e = arg;
-	for (int i = 0; e->n ? i < e->n : !atomic_load(e->stop); i++) {
+	for (int i = 0; e->n ? i < e->n : i < STOP_MAX && !atomic_load(e->stop); i++) {
 		events_emit(e->conn, "tick",
 		            json_pack("{s:i, s:i, s:s}", "seq", i, "thread", (int)(e->conn % 100),
 		                      "tag", "unit-test"));

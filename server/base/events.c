@@ -293,33 +293,49 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 	int hn = snprintf(head, sizeof(head),
 	                  "{\"ts_ms\":%llu,\"time\":\"%s\",\"conn\":%llu,\"event\":\"%s\"",
 	                  (unsigned long long)ts, when, (unsigned long long)conn, event);
-	int has_fields = fields && json_object_size(fields) > 0;
-	char *body = has_fields ? json_dumps(fields, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(fields);
-	if (hn < 0 || (size_t)hn >= sizeof(head) || (has_fields && !body)) {
-		free(body);
-		return;
+	/* jansson writes the caller's fields straight into a stack buffer
+	 * (json_dumpb): most lines fit, and then no string is allocated. */
+	char small[1024];
+	char *body = NULL;
+	size_t bn = 0;
+	if (fields && json_object_size(fields) > 0) {
+		const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+		bn = json_dumpb(fields, small, sizeof small, flags);
+		if (bn > sizeof small) {
+			body = malloc(bn);
+			if (body && json_dumpb(fields, body, bn, flags) != bn)
+				bn = 0;
+		} else if (bn > 0) {
+			body = small;
+		}
+		if (!body || bn < 2)
+			hn = -1; /* out of memory: the line is not written */
 	}
-	size_t bn = body ? strlen(body) : 0;
-	struct line *l = malloc(sizeof(*l) + (size_t)hn + bn + 2);
+	json_decref(fields);
+	struct line *l = hn < 0 || (size_t)hn >= sizeof(head)
+	                         ? NULL
+	                         : malloc(sizeof(*l) + (size_t)hn + bn + 2);
 	if (!l) {
-		free(body);
+		if (body != small)
+			free(body);
 		return;
 	}
 	char *text = l->text;
 	memcpy(text, head, (size_t)hn);
+	size_t len;
 	if (body) {
 		text[hn] = ',';
 		memcpy(text + hn + 1, body + 1, bn - 1); /* its "{" is ours */
-		text[hn + bn] = '\0';
+		len = (size_t)hn + bn;
 	} else {
 		text[hn] = '}';
-		text[hn + 1] = '\0';
+		len = (size_t)hn + 1;
 	}
-	free(body);
+	text[len] = '\0';
+	if (body != small)
+		free(body);
 	l->next = NULL;
 	atomic_init(&l->refs, 1); /* the ring's */
-	size_t len = (size_t)hn + (body ? bn : 1);
 
 	pthread_mutex_lock(&ev.lock);
 	size_t slot = ev.count % RING_SIZE;
