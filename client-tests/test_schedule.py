@@ -63,6 +63,21 @@ class Schedules(unittest.TestCase):
             for e in h.events():
                 self.assertEqual(rf.schema_errors(e, "events"), [], e)
 
+    def test_a_cookie_for_another_scenario_takes_no_step(self):
+        # The accept counts the step before the request says anything; a
+        # cookie that then chooses another scenario gives it back, so the
+        # client's next connection without one still gets step 0.
+        port = rf.free_ports(1)[0]
+        with rf.Harness(listen=f"127.0.0.1:{port}=reset-at-x224-request*1,healthy-tls",
+                        port_base=False) as h:
+            attempt_cookie(port, "neg-inconsistent-flags")  # its RDP_NEG_FAILURE
+            self.assertEqual([attempt(port) for _ in range(2)], ["reset", "confirm"])
+            sel = [(e["scenario"], e["selected_by"], e.get("schedule_step"))
+                   for e in h.matching(lambda e: e["event"] == "scenario", 3)]
+            self.assertEqual(sel, [("neg-inconsistent-flags", "cookie", None),
+                                   ("reset-at-x224-request", "schedule", 0),
+                                   ("healthy-tls", "schedule", 1)])
+
     def test_bad_schedule_is_a_usage_error(self):
         import subprocess
         for spec, why in (("healthy-tls*0,healthy-tls", "the count is 1-1000000"),

@@ -49,6 +49,16 @@ size_t sched_next(const struct sched_step *steps, size_t n, struct sched_counts 
 	return n - 1; /* every step counted out: the last one for good */
 }
 
+void sched_refund(struct sched_counts *counts, const char *ip)
+{
+	for (size_t i = 0; i < counts->n; i++)
+		if (!strcmp(counts->v[i].ip, ip)) {
+			if (counts->v[i].n > 0)
+				counts->v[i].n--;
+			return;
+		}
+}
+
 void sched_counts_free(struct sched_counts *c)
 {
 	free(c->v);

@@ -37,6 +37,9 @@ void sched_client_ip(const char *client, char *ip, size_t n);
 /* The step of steps[0..n) this client's next connection gets; counts it. */
 size_t sched_next(const struct sched_step *steps, size_t n, struct sched_counts *counts,
                   const char *ip);
+/* Gives back the step sched_next last counted for ip (a connection that
+ * turned out to be another scenario's). */
+void sched_refund(struct sched_counts *counts, const char *ip);
 void sched_counts_free(struct sched_counts *c);
 
 /* Every schedule scenario's steps checked across the catalog: each names a

@@ -20,11 +20,14 @@ const char *served_name(const struct served *s)
 	return s && s->sc ? s->sc->name : "none";
 }
 
-const struct served *served_pick(struct served *s, const char *ip, int *step)
+const struct served *served_pick(struct served *s, const char *ip, int *step,
+                                 struct sched_counts **counted)
 {
 	*step = -1;
 	if (!s || !s->n_sched)
 		return s;
+	if (counted)
+		*counted = &s->sched_counts;
 	size_t i = sched_next(s->sched, s->n_sched, &s->sched_counts, ip);
 	*step = (int)i;
 	return s->sched[i].s;

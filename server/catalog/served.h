@@ -129,7 +129,9 @@ void serving_free(struct serving *sv);
 const char *served_name(const struct served *s);
 /* The scenario a connection from client address `ip` gets: s itself, or
  * when s is a schedule scenario, its step for this client's next
- * connection (counted; *step set, else -1). */
-const struct served *served_pick(struct served *s, const char *ip, int *step);
+ * connection (counted; *step set, else -1; *counted, when not NULL, the
+ * counts it took the step from). */
+const struct served *served_pick(struct served *s, const char *ip, int *step,
+                                 struct sched_counts **counted);
 
 #endif

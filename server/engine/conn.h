@@ -20,6 +20,7 @@
 #include "wire/x224.h"
 
 struct served;
+struct sched_counts;
 struct relay;
 struct event;
 struct fault_step;
@@ -63,6 +64,10 @@ struct conn {
 	const struct net_plan *listener_net; /* its listener's conditions (the API's), or NULL */
 	int sched_step; /* a schedule gave listener_def (or served): its step; -1 none */
 	const struct served *sched_of; /* the schedule scenario that chose, or NULL */
+	/* The counts the accept's choice took a step from (a listener's
+	 * schedule, a schedule scenario's): given back when the request's
+	 * cookie chooses another scenario, so that connection is not a step. */
+	struct sched_counts *sched_counted[2];
 
 	/* Peer thread (read by the last release). */
 	int peer_fd;                   /* the FreeRDP end of the socketpair; owned by FreeRDP */

@@ -274,7 +274,8 @@ json_t *listener_schedule_json(const struct listener *l)
  * scenario, its step (served_pick). *step: the step (-1: no schedule),
  * *sched_of: the schedule scenario that chose (NULL: none). */
 static const struct served *scheduled(struct listener *l, const char *client, int *step,
-                                      const struct served **sched_of)
+                                      const struct served **sched_of,
+                                      struct sched_counts *counted[2])
 {
 	char ip[64];
 	sched_client_ip(client, ip, sizeof ip);
@@ -284,11 +285,12 @@ static const struct served *scheduled(struct listener *l, const char *client, in
 	if (l->n_sched && (!l->sched_match[0] || !strcmp(ip, l->sched_match))) {
 		size_t i = sched_next(l->sched, l->n_sched, &l->sched_counts, ip);
 		*step = (int)i;
+		counted[0] = &l->sched_counts;
 		s = l->sched[i].s;
 	}
 	if (s && s->n_sched) { /* the front door's thread owns the counts */
 		*sched_of = s;
-		s = served_pick((struct served *)s, ip, step);
+		s = served_pick((struct served *)s, ip, step, &counted[1]);
 	}
 	return s;
 }
@@ -308,12 +310,15 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	addr_text(sa, client, sizeof(client));
 	int step;
 	const struct served *sched_of;
-	const struct served *def = scheduled(l, client, &step, &sched_of);
+	struct sched_counts *counted[2] = {NULL, NULL};
+	const struct served *def = scheduled(l, client, &step, &sched_of, counted);
 	struct conn *c = conn_new(def, l->name, fd, client);
 	if (c) {
 		c->listener_net = &l->toxics;
 		c->sched_step = step;
 		c->sched_of = sched_of;
+		c->sched_counted[0] = counted[0];
+		c->sched_counted[1] = counted[1];
 	}
 	if (!c) {
 		log_error("out of memory accepting a connection on %s", l->name);

@@ -371,18 +371,26 @@ static void choose(struct pending *p)
 	if (c->req.has_cookie)
 		s = select_by_cookie(fr, c->req.cookie, &how);
 	c->selected_by = cookie_match_name(s ? how.how : COOKIE_NONE);
-	if (s && !s->n_sched)
+	char ip[64];
+	sched_client_ip(c->client_addr, ip, sizeof ip);
+	if (s && s != c->listener_def && s != c->sched_of) {
+		/* The cookie chose another scenario: the step the accept took for
+		 * this client is given back, so its next connection gets it. */
+		for (int i = 0; i < 2; i++)
+			if (c->sched_counted[i])
+				sched_refund(c->sched_counted[i], ip);
+		c->sched_counted[0] = c->sched_counted[1] = NULL;
+		c->sched_step = -1;
 		c->sched_of = NULL; /* another scenario by name: no schedule chose */
+	}
 	if (s && s->n_sched) {
 		/* A schedule scenario by name: the step the accept picked when it
 		 * is the listener's own, else its step for this client now. */
 		if (s == c->sched_of) {
 			s = c->listener_def;
 		} else {
-			char ip[64];
-			sched_client_ip(c->client_addr, ip, sizeof ip);
 			c->sched_of = s;
-			s = served_pick((struct served *)s, ip, &c->sched_step);
+			s = served_pick((struct served *)s, ip, &c->sched_step, NULL);
 		}
 	}
 	c->served = s ? s : c->listener_def;
