@@ -39,7 +39,6 @@
 #include "engine/bulkread.h"
 #include "engine/netq.h"
 
-#define BULK_MAX (256u << 10) /* the relay's BULK_READ_MAX */
 
 static size_t CAP = 1u << 20; /* serve --network-queue's default */
 
@@ -94,7 +93,7 @@ static void on_in(struct bufferevent *bev, void *arg)
 	struct pipe_ *p = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	if (!getenv("NETCOND_NO_BULK"))
-		bulk_read(bev, BULK_MAX);
+		bulk_read(bev, BULK_READ_MAX);
 	size_t n = evbuffer_get_length(in);
 	if (p->cond)
 		netq_take(&p->q, in, n, p->off);

@@ -30,7 +30,6 @@
 #define QUIET_MS 200          /* no byte from the client this long: it waits (quiescent) */
 #define NOTIFY_WAIT_MS 1000   /* how long a close waits for the peer's close_notify */
 #define NO_LIMIT UINT64_MAX
-#define BULK_READ_MAX (256u << 10) /* bytes one read of a side takes at most */
 
 /* One direction of the relay. */
 struct flow {
