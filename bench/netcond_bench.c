@@ -39,7 +39,6 @@
 #include "engine/bulkread.h"
 #include "engine/netq.h"
 
-
 static size_t CAP = 1u << 20; /* serve --network-queue's default */
 
 /* One relayed connection: `in` the relay's end of the client's TCP
