@@ -277,7 +277,7 @@ expect:
                                 "--clients", "x224-probe,nmap", "--select", "healthy-tls",
                                 "--json-report", self.path("r.json"))
             self.assertEqual(rc, 0, err)
-            served = [e for e in h.events() if e["event"] == "scenario"]
+            served = h.matching(lambda e: e["event"] == "scenario", 1)
         with open(self.path("r.json")) as f:
             cells = {c["client"]: c for c in json.load(f)["cells"]}
         self.assertEqual(cells["x224-probe"]["status"], "pass")

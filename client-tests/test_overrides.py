@@ -40,7 +40,7 @@ class Overrides(unittest.TestCase):
             self.assertEqual(tls_handshake(h.port, ssl.TLSVersion.TLSv1_3), "TLSv1.3")
             with self.assertRaises(ssl.SSLError):
                 tls_handshake(h.port, ssl.TLSVersion.TLSv1_2)
-            faults = [e for e in h.events() if e["event"] == "fault"]
+            faults = h.matching(lambda e: e["event"] == "fault", 1)
             self.assertTrue(faults and faults[0]["tls_versions"] == "1.3-1.3", faults)
 
     def test_credssp_code(self):
@@ -54,7 +54,7 @@ class Overrides(unittest.TestCase):
             self.assertIn("STATUS_ACCOUNT_DISABLED", out)
             self.assertIn("ERRCONNECT_ACCOUNT_DISABLED", out)
             self.assertNotEqual(rc, 134, "a logon failure, not the code that was set")
-            failed = [e for e in h.events() if e["event"] == "credssp-failed"]
+            failed = h.matching(lambda e: e["event"] == "credssp-failed", 1)
             self.assertEqual(failed[0]["error_code"], "0xC0000072")
 
 
