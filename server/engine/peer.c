@@ -89,15 +89,6 @@ void peer_reap(void)
 	join_ended(0);
 }
 
-long peer_running(void)
-{
-	pthread_mutex_lock(&running_lock);
-	long n = running;
-	pthread_mutex_unlock(&running_lock);
-	join_ended(1);
-	return n;
-}
-
 long peer_wait_all(int timeout_ms, volatile sig_atomic_t *forced)
 {
 	struct timespec until = deadline_after_ms(timeout_ms);
@@ -114,6 +105,7 @@ long peer_wait_all(int timeout_ms, volatile sig_atomic_t *forced)
 	}
 	long n = running;
 	pthread_mutex_unlock(&running_lock);
+	join_ended(1); /* those past peer_main, still in their destructors */
 	return n;
 }
 

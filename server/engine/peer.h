@@ -15,7 +15,6 @@ struct conn;
 /* Starts the peer thread on `fd` (the socketpair end FreeRDP will own and
  * close). Takes a reference on the connection. 0, or -1. */
 int peer_start(const struct engine *e, struct conn *c, int fd);
-long peer_running(void);
 /* Waits up to timeout_ms for every peer thread to end (less when *forced
  * becomes set), then joins every ended one; returns how many are still
  * running. */

@@ -27,6 +27,7 @@
 #include "engine/conn.h"
 #include "engine/peer.h"
 #include "engine/relay.h"
+#include "freerdp/bulkpool.h"
 #include "frontdoor/admission.h"
 #include "frontdoor/listener.h"
 #include "frontdoor/select.h"
@@ -480,6 +481,13 @@ int harness_run(struct harness *h)
 	                          (int)h->peers_left, "closed_at_stop", (int)closed_here,
 	                          "fd_exhaustion_bursts", (json_int_t)listener_fd_bursts());
 	json_object_set_new(stopf, "events_dropped", json_integer((json_int_t)events_dropped()));
+	struct bulkpool_stats bp;
+	bulkpool_get_stats(&bp);
+	json_object_set_new(stopf, "bulk_contexts",
+	                    json_pack("{s:I, s:I, s:I}", "made", (json_int_t)bp.made, "reused",
+	                              (json_int_t)bp.reused, "reset", (json_int_t)bp.reset));
+	if (!h->peers_left)
+		bulkpool_drain(); /* no peer thread can take one now */
 	json_object_set_new(stopf, "stopped_by", json_string(h->stopped_by ? h->stopped_by : "?"));
 	json_t *adm = admission_summary(f);
 	if (json_object_size(adm))

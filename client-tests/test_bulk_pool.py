@@ -1,0 +1,80 @@
+"""FreeRDP's bulk compressors kept from one peer for the next
+(server/freerdp/bulkpool.c): TLS connections that end before any
+compressed data hand theirs on unreset; xfreerdp sessions, whose data the
+server compresses, hand theirs on reset, and the next sessions on them
+still reach an active desktop that xfreerdp decodes without an error. The
+stop event's bulk_contexts counts say which happened.
+"""
+
+import os
+import socket
+import ssl
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rfharness as rf  # noqa: E402
+
+PER_PEER = 6  # an MPPC, an NCRUSH and an XCRUSH context for each direction
+
+
+def tls_session(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    try:
+        s.sendall(rf.x224_request("healthy-tls", protocols=0x1))
+        rf.read_confirm(s)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with ctx.wrap_socket(s) as t:
+            return t.version()
+    finally:
+        s.close()
+
+
+class BulkPool(unittest.TestCase):
+    def test_tls_connections_reuse_unreset_contexts(self):
+        n = 5
+        with rf.Harness() as h:
+            for _ in range(n):
+                self.assertTrue(tls_session(h.port).startswith("TLS"))
+                # One at a time: each peer ends (and hands its contexts
+                # on) before the next begins.
+                h.matching(lambda e: e["event"] == "close", 1 + _)
+                time.sleep(0.2)
+            rc, _ = h.stop()
+            self.assertEqual(rc, 0)
+            bulk = h.events()[-1]["bulk_contexts"]
+        # Every connection after the first peer ever made (the harness's
+        # own, at its start) got a full set from the pool, none reset.
+        self.assertGreaterEqual(bulk["reused"], n * PER_PEER, bulk)
+        self.assertEqual(bulk["reset"], 0, bulk)
+
+    def test_sessions_on_used_contexts_stay_correct(self):
+        with rf.Display() as d, rf.Harness() as h:
+            for i in range(3):
+                c = rf.xfreerdp(h.port, "healthy-tls", display=d.name)
+                try:
+                    h.matching(lambda e: e.get("phase") == "active", i + 1, timeout=30,
+                               what="active sessions")
+                    time.sleep(1.5)  # the desktop's updates, compressed, decoded
+                    self.assertIsNone(c.proc.poll(), c.output())  # still connected
+                finally:
+                    c.stop()
+                out = c.output()
+                bad = [line for line in out.splitlines()
+                       if "decompress" in line.lower() or "bulk" in line.lower()]
+                self.assertEqual(bad, [], out)
+                h.matching(lambda e: e["event"] == "close", i + 1)
+            rc, _ = h.stop()
+            self.assertEqual(rc, 0)
+            bulk = h.events()[-1]["bulk_contexts"]
+        # The second and third sessions ran on contexts the one before
+        # had compressed with: reset before they were handed on.
+        self.assertGreaterEqual(bulk["reused"], 2 * PER_PEER, bulk)
+        self.assertGreaterEqual(bulk["reset"], 1, bulk)
+
+
+if __name__ == "__main__":
+    unittest.main()
