@@ -160,11 +160,15 @@ static BOOL on_capabilities(freerdp_peer *client)
 	struct rf_context *ctx = ctx_of(client);
 	if (ctx->denied)
 		return FALSE;
-	switch (mts_bootstrap(&ctx->mt, ctx->ssl, tlshook_read_raw)) {
+	enum mts_outcome how = mts_bootstrap(&ctx->mt, ctx->ssl, tlshook_read_raw);
+	if (how == MTS_STALL)
+		mts_stall(&ctx->mt, ctx->ssl, tlshook_read_raw);
+	if (ctx->mt.client_closed) /* its close_notify, read in the bootstrap */
+		atomic_store(&ctx->conn->client_bye, 1);
+	switch (how) {
 	case MTS_PROCEED:
 		return TRUE;
 	case MTS_STALL:
-		mts_stall(&ctx->mt, ctx->ssl, tlshook_read_raw);
 		return FALSE;
 	case MTS_RESET:
 		client->DrainOutputBuffer(client);

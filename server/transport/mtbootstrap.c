@@ -306,6 +306,8 @@ static int read_until(struct mt_session *m, SSL *ssl, mts_read_fn real, uint64_t
 		if (rc == -2)
 			return -1;
 		int err = SSL_get_error(ssl, rc);
+		if (err == SSL_ERROR_ZERO_RETURN)
+			m->client_closed = 1;
 		if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE)
 			return -1;
 		if (wait_readable(m->fd, left) < 0)

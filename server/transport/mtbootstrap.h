@@ -57,6 +57,10 @@ struct mt_session {
 	uint64_t sent_ms;
 	int n_answered;
 	int done; /* bootstrapped once; a reactivation does not again */
+	/* The client's TLS close_notify came while the bootstrap read on
+	 * FreeRDP's behalf (past the hook that would have noted it): the
+	 * client, not the server, ends the connection. */
+	int client_closed;
 };
 
 typedef int (*mts_read_fn)(SSL *, void *, int);
