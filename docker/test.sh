@@ -136,7 +136,23 @@ TAG=$tag BASE=$base REPORTS="$work/reports" TIME_SCALE="${TIME_SCALE:-0.2}" JOBS
   >"$work/compose.log" 2>&1 || rc=$?
 echo "compose matrix: exit $rc in $(( $(date +%s) - t0 )) s"
 grep -E " pass, |DRIFT" "$work/compose.log" | tail -5
-[ "$rc" = 0 ] || { tail -40 "$work/compose.log" >&2; fail "the compose matrix exited $rc"; }
+if [ "$rc" != 0 ]; then
+  tail -40 "$work/compose.log" >&2
+  # What each cell that did not pass saw: the client's last output and the
+  # harness's close of each of its connections (reason, bytes each way).
+  [ -s "$work/reports/matrix.json" ] && python3 - "$work/reports/matrix.json" >&2 <<'PY'
+import json, sys
+for c in json.load(open(sys.argv[1]))["cells"]:
+    if c["status"] in ("pass", "skipped"):
+        continue
+    print(f"--- {c['scenario']} x {c['client']}: {c['status']} {c.get('problems')}")
+    print(f"exit {c.get('exit')}, {c.get('seconds')} s; output tail:\n{c.get('output_tail', '')}")
+    for e in c.get("events", []):
+        if e.get("event") in ("close", "deadline", "fault", "network-end"):
+            print("  event", json.dumps({k: e[k] for k in e if k not in ("time", "ts_ms")}))
+PY
+  fail "the compose matrix exited $rc"
+fi
 for f in junit.xml matrix.json matrix.html; do [ -s "$work/reports/$f" ] || fail "no $f on the host"; done
 xmllint --noout --schema client-tests/junit.xsd "$work/reports/junit.xml"
 python3 - "$work/reports/matrix.json" <<'PY'
