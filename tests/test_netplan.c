@@ -1,6 +1,7 @@
 /* test_netplan.c — a scenario's network: list compiled (catalog/netplan.c):
  * attributes, defaults and triggers; every problem named with file, line
  * and field; serve --network's specs. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,6 +55,29 @@ static void test_ok(void **state)
 	json_decref(j);
 	net_plan_free(&p);
 	scenario_free(s);
+}
+
+/* -0 reads as 0: an accepted condition writes back and reads again the
+ * same (the case fuzz_apibody found: latency -0.0 wrote back as 0). */
+static void test_negative_zero(void **state)
+{
+	(void)state;
+	char why[256];
+	const char *field;
+	struct net_cond c, again;
+	json_t *o = json_loads("{\"type\":\"latency\",\"toxicity\":-0.0,"
+	                       "\"attributes\":{\"latency\":-0.0,\"jitter\":-0}}",
+	                       0, NULL);
+	assert_non_null(o);
+	assert_int_equal(net_cond_from_json(o, &c, why, sizeof why, &field), 0);
+	assert_false(signbit(c.def.a[0]));
+	assert_false(signbit(c.def.a[1]));
+	assert_false(signbit(c.toxicity));
+	json_t *back = net_cond_json(&c);
+	assert_int_equal(net_cond_from_json(back, &again, why, sizeof why, &field), 0);
+	assert_memory_equal(again.def.a, c.def.a, sizeof c.def.a);
+	json_decref(back);
+	json_decref(o);
 }
 
 static void test_bad(void **state)
@@ -153,6 +177,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_ok),
 	        cmocka_unit_test(test_bad),
+	        cmocka_unit_test(test_negative_zero),
 	        cmocka_unit_test(test_spec),
 	        cmocka_unit_test(test_append),
 	};

@@ -50,7 +50,9 @@ int netcond_attr_value(const struct tx_attr *a, const char *text, double *out, c
 		         *a->unit ? " " : "", a->unit);
 		return -1;
 	}
-	*out = v;
+	/* -0 is 0: an integer attribute writes back as 0, and what is read
+	 * must write back and read again the same (fuzz/fuzz_apibody). */
+	*out = v == 0 ? 0.0 : v;
 	return 0;
 }
 
@@ -262,7 +264,7 @@ static int toxicity_from_json(const json_t *v, double *out, char *why, size_t n)
 		snprintf(why, n, "toxicity: expected a number from 0 to 1");
 		return -1;
 	}
-	*out = json_number_value(v);
+	*out = json_number_value(v) == 0 ? 0.0 : json_number_value(v); /* -0 is 0 */
 	return 0;
 }
 
