@@ -228,25 +228,6 @@ void xcrush_context_free(XCRUSH_CONTEXT *xcrush)
 	release(K_XCRUSH, xcrush);
 }
 
-/* A reset in the middle of a session (a flush) leaves it used. */
-void mppc_context_reset(MPPC_CONTEXT *mppc, BOOL flush)
-{
-	pthread_once(&once, resolve);
-	real.reset[K_MPPC](mppc, flush);
-}
-
-void ncrush_context_reset(NCRUSH_CONTEXT *ncrush, BOOL flush)
-{
-	pthread_once(&once, resolve);
-	real.reset[K_NCRUSH](ncrush, flush);
-}
-
-void xcrush_context_reset(XCRUSH_CONTEXT *xcrush, BOOL flush)
-{
-	pthread_once(&once, resolve);
-	real.reset[K_XCRUSH](xcrush, flush);
-}
-
 /* A level changed: the pool then matches the context by its new one. */
 void mppc_set_compression_level(MPPC_CONTEXT *mppc, DWORD CompressionLevel)
 {
@@ -259,50 +240,58 @@ void mppc_set_compression_level(MPPC_CONTEXT *mppc, DWORD CompressionLevel)
 	real.level(mppc, CompressionLevel);
 }
 
+/* Compression or decompression: the context is used from now on. Returns
+ * FreeRDP's own function of that kind. */
+static compress_fn used_compress(enum kind k, const void *p)
+{
+	pthread_once(&once, resolve);
+	mark_used(p);
+	return real.compress[k];
+}
+
+static decompress_fn used_decompress(enum kind k, const void *p)
+{
+	pthread_once(&once, resolve);
+	mark_used(p);
+	return real.decompress[k];
+}
+
 int mppc_compress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                   UINT32 *pDstSize, UINT32 *pFlags)
 {
-	pthread_once(&once, resolve);
-	mark_used(mppc);
-	return real.compress[K_MPPC](mppc, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
+	return used_compress(K_MPPC, mppc)(mppc, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
 }
 
 int mppc_decompress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 flags)
 {
-	pthread_once(&once, resolve);
-	mark_used(mppc);
-	return real.decompress[K_MPPC](mppc, pSrcData, SrcSize, ppDstData, pDstSize, flags);
+	return used_decompress(K_MPPC, mppc)(mppc, pSrcData, SrcSize, ppDstData, pDstSize, flags);
 }
 
 int ncrush_compress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	pthread_once(&once, resolve);
-	mark_used(ncrush);
-	return real.compress[K_NCRUSH](ncrush, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
+	return used_compress(K_NCRUSH, ncrush)(ncrush, pSrcData, SrcSize, ppDstData, pDstSize,
+	                                       pFlags);
 }
 
 int ncrush_decompress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	pthread_once(&once, resolve);
-	mark_used(ncrush);
-	return real.decompress[K_NCRUSH](ncrush, pSrcData, SrcSize, ppDstData, pDstSize, flags);
+	return used_decompress(K_NCRUSH, ncrush)(ncrush, pSrcData, SrcSize, ppDstData, pDstSize,
+	                                         flags);
 }
 
 int xcrush_compress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	pthread_once(&once, resolve);
-	mark_used(xcrush);
-	return real.compress[K_XCRUSH](xcrush, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
+	return used_compress(K_XCRUSH, xcrush)(xcrush, pSrcData, SrcSize, ppDstData, pDstSize,
+	                                       pFlags);
 }
 
 int xcrush_decompress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	pthread_once(&once, resolve);
-	mark_used(xcrush);
-	return real.decompress[K_XCRUSH](xcrush, pSrcData, SrcSize, ppDstData, pDstSize, flags);
+	return used_decompress(K_XCRUSH, xcrush)(xcrush, pSrcData, SrcSize, ppDstData, pDstSize,
+	                                         flags);
 }
