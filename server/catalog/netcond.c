@@ -264,7 +264,8 @@ static int toxicity_from_json(const json_t *v, double *out, char *why, size_t n)
 		snprintf(why, n, "toxicity: expected a number from 0 to 1");
 		return -1;
 	}
-	*out = json_number_value(v) == 0 ? 0.0 : json_number_value(v); /* -0 is 0 */
+	double t = json_number_value(v);
+	*out = t == 0 ? 0.0 : t; /* -0 is 0 */
 	return 0;
 }
 

@@ -352,6 +352,32 @@ static void answer_neg_failure(struct pending *p, const struct fault_step *st)
 	on_readable(c->client_fd, EV_READ, p);
 }
 
+/* The scenario a cookie named, `s`, settled against the schedules: the
+ * step the accept took for this client is given back when s is another
+ * scenario, and a schedule scenario gives its step. */
+static const struct served *chosen_by_cookie(struct conn *c, const struct served *s)
+{
+	char ip[64];
+	sched_client_ip(c->client_addr, ip, sizeof ip);
+	if (s != c->listener_def && s != c->sched_of) {
+		/* Its next connection gets the step this one did not use. */
+		for (int i = 0; i < 2; i++)
+			if (c->sched_counted[i])
+				sched_refund(c->sched_counted[i], ip);
+		c->sched_counted[0] = c->sched_counted[1] = NULL;
+		c->sched_step = -1;
+		c->sched_of = NULL; /* another scenario by name: no schedule chose */
+	}
+	if (!s->n_sched)
+		return s;
+	/* A schedule scenario by name: the step the accept picked when it is
+	 * the listener's own, else its step for this client now. */
+	if (s == c->sched_of)
+		return c->listener_def;
+	c->sched_of = s;
+	return served_pick((struct served *)s, ip, &c->sched_step, NULL);
+}
+
 static void choose(struct pending *p)
 {
 	struct conn *c = p->c;
@@ -374,28 +400,8 @@ static void choose(struct pending *p)
 	if (c->req.has_cookie)
 		s = select_by_cookie(fr, c->req.cookie, &how);
 	c->selected_by = cookie_match_name(s ? how.how : COOKIE_NONE);
-	char ip[64];
-	sched_client_ip(c->client_addr, ip, sizeof ip);
-	if (s && s != c->listener_def && s != c->sched_of) {
-		/* The cookie chose another scenario: the step the accept took for
-		 * this client is given back, so its next connection gets it. */
-		for (int i = 0; i < 2; i++)
-			if (c->sched_counted[i])
-				sched_refund(c->sched_counted[i], ip);
-		c->sched_counted[0] = c->sched_counted[1] = NULL;
-		c->sched_step = -1;
-		c->sched_of = NULL; /* another scenario by name: no schedule chose */
-	}
-	if (s && s->n_sched) {
-		/* A schedule scenario by name: the step the accept picked when it
-		 * is the listener's own, else its step for this client now. */
-		if (s == c->sched_of) {
-			s = c->listener_def;
-		} else {
-			c->sched_of = s;
-			s = served_pick((struct served *)s, ip, &c->sched_step, NULL);
-		}
-	}
+	if (s)
+		s = chosen_by_cookie(c, s);
 	c->served = s ? s : c->listener_def;
 	report_selection(fr, c, &how);
 	if (admission_admit(c->served, c, "x224-request")) {
