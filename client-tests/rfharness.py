@@ -13,6 +13,7 @@ import select
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -116,6 +117,24 @@ def x224_request(cookie=None, protocols=0x3, neg=True):
         body += struct.pack("<BBHI", 0x01, 0, 8, protocols)
     x224 = bytes([6 + len(body), 0xE0, 0, 0, 0, 0, 0]) + body
     return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+
+
+def tls_version(port, cookie, max_version=None, timeout=5.0):
+    """X.224 with `cookie` (TLS requested), then a TLS handshake that
+    trusts any certificate; the version negotiated, or the ssl exception."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(x224_request(cookie, protocols=0x1))
+        read_confirm(s)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if max_version is not None:
+            ctx.maximum_version = max_version
+        with ctx.wrap_socket(s) as t:
+            return t.version()
+    finally:
+        s.close()
 
 
 def read_confirm(sock, timeout=5.0):

@@ -7,8 +7,6 @@ stop event's bulk_contexts counts say which happened.
 """
 
 import os
-import socket
-import ssl
 import sys
 import time
 import unittest
@@ -19,26 +17,12 @@ import rfharness as rf  # noqa: E402
 PER_PEER = 6  # an MPPC, an NCRUSH and an XCRUSH context for each direction
 
 
-def tls_session(port):
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        s.sendall(rf.x224_request("healthy-tls", protocols=0x1))
-        rf.read_confirm(s)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        with ctx.wrap_socket(s) as t:
-            return t.version()
-    finally:
-        s.close()
-
-
 class BulkPool(unittest.TestCase):
     def test_tls_connections_reuse_unreset_contexts(self):
         n = 5
         with rf.Harness() as h:
             for _ in range(n):
-                self.assertTrue(tls_session(h.port).startswith("TLS"))
+                self.assertTrue(rf.tls_version(h.port, "healthy-tls", timeout=10).startswith("TLS"))
                 # One at a time: each peer ends (and hands its contexts
                 # on) before the next begins.
                 h.matching(lambda e: e["event"] == "close", 1 + _)

@@ -5,7 +5,6 @@ set to STATUS_ACCOUNT_DISABLED makes xfreerdp report exactly that.
 """
 
 import os
-import socket
 import ssl
 import sys
 import unittest
@@ -18,20 +17,8 @@ TLS13 = ["--set", "tls-version-mismatch.security.tls_min=1.3",
 
 
 def tls_handshake(port, max_version):
-    """X.224 with cookie tls-version-mismatch, then TLS; the version or an
-    exception."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    try:
-        s.sendall(rf.x224_request("tls-version-mismatch", protocols=0x1))
-        rf.read_confirm(s)
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        ctx.maximum_version = max_version
-        with ctx.wrap_socket(s) as t:
-            return t.version()
-    finally:
-        s.close()
+    """TLS on tls-version-mismatch's cookie: the version, or an exception."""
+    return rf.tls_version(port, "tls-version-mismatch", max_version)
 
 
 class Overrides(unittest.TestCase):
