@@ -329,6 +329,7 @@ void serving_free(struct serving *sv)
 		free(sv->items[i].key_pem);
 		EVP_PKEY_free(sv->items[i].pkey);
 		X509_free(sv->items[i].x509);
+		OPENSSL_free(sv->items[i].pub_der);
 		fault_plan_free(&sv->items[i].plan);
 		net_plan_free(&sv->items[i].net);
 		sched_counts_free(&sv->items[i].sched_counts);

@@ -45,6 +45,8 @@ struct served {
 	char *key_pem;        /* its private key (PEM) */
 	EVP_PKEY *pkey;       /* ... and both parsed, for every connection's TLS */
 	X509 *x509;
+	unsigned char *pub_der; /* x509's public key, DER (i2d_PublicKey), for FreeRDP's CredSSP */
+	int pub_der_len;
 	char cert_path[PATH_MAX]; /* copies written for users to inspect */
 	char key_path[PATH_MAX];
 	char sam_path[PATH_MAX]; /* "" when the scenario has no account */

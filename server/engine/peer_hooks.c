@@ -201,6 +201,14 @@ static X509 *peer_tls_cert(void)
 	return peer_current ? peer_current->served->x509 : NULL;
 }
 
+static const unsigned char *peer_tls_pubkey_der(int *len)
+{
+	if (!peer_current || !peer_current->served->pub_der)
+		return NULL;
+	*len = peer_current->served->pub_der_len;
+	return peer_current->served->pub_der;
+}
+
 static void peer_on_socket_recv(int fd)
 {
 	struct rf_context *ctx = peer_current;
@@ -282,6 +290,7 @@ void (*peer_install_hooks(void))(const char *state_name)
 	        .filtered_read = peer_filtered_read,
 	        .tls_key = peer_tls_key,
 	        .tls_cert = peer_tls_cert,
+	        .tls_pubkey_der = peer_tls_pubkey_der,
 	};
 	tlshook_install(&hooks);
 	return peer_on_freerdp_state;

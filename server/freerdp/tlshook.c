@@ -4,9 +4,11 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -19,6 +21,8 @@ typedef EVP_PKEY *(*read_key_fn)(BIO *, EVP_PKEY **, pem_password_cb *, void *);
 typedef X509 *(*read_x509_fn)(BIO *, X509 **, pem_password_cb *, void *);
 typedef int (*use_key_fn)(SSL *, EVP_PKEY *);
 typedef int (*use_x509_fn)(SSL *, X509 *);
+typedef X509 *(*x509_dup_fn)(const X509 *);
+typedef int (*i2d_pub_fn)(const EVP_PKEY *, unsigned char **);
 
 static handshake_fn real_handshake;
 static write_fn real_write;
@@ -29,6 +33,8 @@ static read_key_fn real_read_key;
 static read_x509_fn real_read_x509;
 static use_key_fn real_use_key;
 static use_x509_fn real_use_x509;
+static x509_dup_fn real_x509_dup;
+static i2d_pub_fn real_i2d_pub;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static const struct tlshook_peer *hk;
 
@@ -48,13 +54,16 @@ static void resolve(void)
 	real_read_x509 = (read_x509_fn)dlsym(RTLD_NEXT, "PEM_read_bio_X509");
 	real_use_key = (use_key_fn)dlsym(RTLD_NEXT, "SSL_use_PrivateKey");
 	real_use_x509 = (use_x509_fn)dlsym(RTLD_NEXT, "SSL_use_certificate");
+	real_x509_dup = (x509_dup_fn)dlsym(RTLD_NEXT, "X509_dup");
+	real_i2d_pub = (i2d_pub_fn)dlsym(RTLD_NEXT, "i2d_PublicKey");
 }
 
 int tlshook_ready(void)
 {
 	pthread_once(&once, resolve);
 	return real_handshake && real_write && real_read && real_send && real_recv &&
-	       real_read_key && real_read_x509 && real_use_key && real_use_x509;
+	       real_read_key && real_read_x509 && real_use_key && real_use_x509 && real_x509_dup &&
+	       real_i2d_pub;
 }
 
 int SSL_do_handshake(SSL *s)
@@ -142,6 +151,46 @@ int SSL_use_certificate(SSL *ssl, X509 *x509)
 	if (rc > 0 && hk && SSL_is_server(ssl) && hk->tls_cert())
 		X509_free(x509);
 	return rc;
+}
+
+/* Once the handshake is done, FreeRDP 2.11's tls_accept copies the
+ * server's certificate (X509_dup: an encode and a parse, its key included)
+ * only to DER-encode its public key (i2d_PublicKey, twice, each through
+ * OpenSSL 3's encoder lookup) for CredSSP, then frees the copy: about a
+ * fifth of a TLS connection's server CPU, the same result every time. On a
+ * peer thread the scenario's certificate is handed out with one more
+ * reference instead of a copy (FreeRDP only reads it), and its public key's
+ * encoding, made once with the certificate, is copied out. */
+X509 *X509_dup(const X509 *x)
+{
+	pthread_once(&once, resolve);
+	X509 *c = x && hk ? hk->tls_cert() : NULL;
+	if (c && c == x && X509_up_ref(c) == 1)
+		return c;
+	return real_x509_dup ? real_x509_dup(x) : NULL;
+}
+
+int i2d_PublicKey(const EVP_PKEY *a, unsigned char **pp)
+{
+	pthread_once(&once, resolve);
+	X509 *c = a && hk ? hk->tls_cert() : NULL;
+	int n = 0;
+	const unsigned char *der =
+	        c && X509_get0_pubkey(c) == a && hk->tls_pubkey_der ? hk->tls_pubkey_der(&n) : NULL;
+	if (!der || n <= 0)
+		return real_i2d_pub ? real_i2d_pub(a, pp) : -1;
+	if (!pp)
+		return n;
+	if (!*pp) { /* i2d's own allocation, not advanced */
+		*pp = OPENSSL_malloc((size_t)n);
+		if (!*pp)
+			return -1;
+		memcpy(*pp, der, (size_t)n);
+		return n;
+	}
+	memcpy(*pp, der, (size_t)n);
+	*pp += n;
+	return n;
 }
 
 /* FreeRDP's socket reads: the peer learns when the server waits, and

@@ -18,6 +18,9 @@
  *   count, so SSL_pending and FreeRDP's framing are unaffected). A peer
  *   whose scenario bootstraps multitransport reads through its PDU filter
  *   instead, which withholds the PDUs FreeRDP must not see.
+ * - X509_dup, i2d_PublicKey: FreeRDP's copy of the scenario's certificate
+ *   and its public key's encoding, after each handshake, answered from the
+ *   scenario's own, made once (see tlshook.c).
  * - send: FreeRDP's socket writes (TLS records, or RDP Standard Security's
  *   plaintext): counted per peer, and withheld or held once a fault
  *   struck (see peer.h).
@@ -68,6 +71,9 @@ struct tlshook_peer {
 	 * let FreeRDP parse its own). */
 	EVP_PKEY *(*tls_key)(void);
 	X509 *(*tls_cert)(void);
+	/* That certificate's public key, DER-encoded once (i2d_PublicKey's
+	 * bytes; *len their count), or NULL. */
+	const unsigned char *(*tls_pubkey_der)(int *len);
 };
 
 /* Installs the peer's hooks, once, before any peer runs. */
