@@ -1,9 +1,10 @@
-"""FreeRDP's bulk compressors kept from one peer for the next
-(server/freerdp/bulkpool.c): TLS connections that end before any
-compressed data hand theirs on unreset; xfreerdp sessions, whose data the
-server compresses, hand theirs on reset, and the next sessions on them
-still reach an active desktop that xfreerdp decodes without an error. The
-stop event's bulk_contexts counts say which happened.
+"""FreeRDP's bulk compressors made on first use and kept from one peer for
+the next (server/freerdp/bulkpool.c): TLS connections that end before any
+compressed data never make theirs; xfreerdp sessions, whose data the
+server compresses, make the ones they use and hand them on reset, and the
+next sessions on them still reach an active desktop that xfreerdp decodes
+without an error. The stop event's bulk_contexts counts say which
+happened.
 """
 
 import os
@@ -18,7 +19,7 @@ PER_PEER = 6  # an MPPC, an NCRUSH and an XCRUSH context for each direction
 
 
 class BulkPool(unittest.TestCase):
-    def test_tls_connections_reuse_unreset_contexts(self):
+    def test_tls_connections_make_no_contexts(self):
         n = 5
         with rf.Harness() as h:
             for _ in range(n):
@@ -30,10 +31,11 @@ class BulkPool(unittest.TestCase):
             rc, _ = h.stop()
             self.assertEqual(rc, 0)
             bulk = h.events()[-1]["bulk_contexts"]
-        # Every connection after the first peer ever made (the harness's
-        # own, at its start) got a full set from the pool, none reset.
-        self.assertGreaterEqual(bulk["reused"], n * PER_PEER, bulk)
-        self.assertEqual(bulk["reset"], 0, bulk)
+        # Each peer (the connections', and the harness's own at its start)
+        # was given its six and freed them unused: none was made.
+        self.assertGreaterEqual(bulk["never_made"], (n + 1) * PER_PEER, bulk)
+        self.assertEqual(bulk["made"], 0, bulk)
+        self.assertEqual(bulk["reused"], 0, bulk)
 
     def test_sessions_on_used_contexts_stay_correct(self):
         with rf.Display() as d, rf.Harness() as h:
@@ -54,10 +56,13 @@ class BulkPool(unittest.TestCase):
             rc, _ = h.stop()
             self.assertEqual(rc, 0)
             bulk = h.events()[-1]["bulk_contexts"]
-        # The second and third sessions ran on contexts the one before
-        # had compressed with: reset before they were handed on.
-        self.assertGreaterEqual(bulk["reused"], 2 * PER_PEER, bulk)
-        self.assertGreaterEqual(bulk["reset"], 1, bulk)
+        # The first session made the contexts the server compressed with;
+        # the second and third ran on them, reset before they were handed
+        # on; the rest of each peer's six were never made.
+        self.assertGreaterEqual(bulk["made"], 1, bulk)
+        self.assertGreaterEqual(bulk["reused"], 2, bulk)
+        self.assertEqual(bulk["reset"], bulk["reused"], bulk)
+        self.assertGreaterEqual(bulk["never_made"], 3 * PER_PEER // 2, bulk)
 
 
 if __name__ == "__main__":

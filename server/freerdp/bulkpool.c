@@ -1,5 +1,5 @@
-/* bulkpool.c — FreeRDP 2.11's bulk compressors kept for the next peer (see
- * bulkpool.h). */
+/* bulkpool.c — FreeRDP 2.11's bulk compressors made on first use and kept
+ * for the next peer (see bulkpool.h). */
 #include "freerdp/bulkpool.h"
 
 #include <dlfcn.h>
@@ -19,6 +19,9 @@ enum kind { K_MPPC, K_NCRUSH, K_XCRUSH, K_COUNT };
 /* The contexts a thread made and has not freed: a peer's six and the two
  * MPPC inside its XCRUSH ones, with room to spare. */
 #define LIVE_MAX 16
+/* Contexts FreeRDP holds and has not used yet: a peer's six, for this
+ * many peers at once. Past it a context is made at once, as FreeRDP would. */
+#define STUB_MAX (6 * 8192)
 
 struct ctx {
 	void *p;
@@ -48,7 +51,24 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ctx kept[K_COUNT][KEEP_MAX];
 static int n_kept[K_COUNT];
-static atomic_ulong n_made, n_reused, n_reset;
+static atomic_ulong n_made, n_reused, n_reset, n_never;
+
+/* What FreeRDP holds until it first uses a context: its address stands for
+ * the context (FreeRDP's structures are opaque to it, every call on one
+ * passes here), and the context is made, exactly as FreeRDP asked, on the
+ * first call. One peer thread uses it, from FreeRDP's making it to its
+ * freeing it. */
+struct stub {
+	void *real; /* NULL until the first call */
+	unsigned level;
+	unsigned char kind, comp;
+	int next_free;
+};
+static struct stub stubs[STUB_MAX];
+static int stub_free_head = -1, stub_high; /* under lock */
+/* A real context being made: FreeRDP's XCRUSH makes an MPPC of its own,
+ * which is made at once (its XCRUSH uses it from the start). */
+static _Thread_local int making;
 
 /* Each peer's contexts live on its own thread, from FreeRDP's making them
  * to its freeing them: whether one was used is noted here, without a lock.
@@ -125,17 +145,17 @@ static void *take(enum kind k, int comp, unsigned level)
 	return got.p;
 }
 
-static void *make(enum kind k, int comp, unsigned level)
+/* A real context: a kept one, else FreeRDP's own. */
+static void *make_real(enum kind k, int comp, unsigned level)
 {
-	pthread_once(&once, resolve);
-	if (!real.make[k])
-		return NULL;
 	void *p = take(k, comp, level);
 	if (p)
 		return p;
+	making++;
 	p = k == K_MPPC     ? (void *)((mppc_new_fn)real.make[k])(level, comp)
 	    : k == K_NCRUSH ? (void *)((ncrush_new_fn)real.make[k])(comp)
 	                    : (void *)((xcrush_new_fn)real.make[k])(comp);
+	making--;
 	if (p) {
 		atomic_fetch_add(&n_made, 1);
 		live_add(p, comp, level);
@@ -143,9 +163,70 @@ static void *make(enum kind k, int comp, unsigned level)
 	return p;
 }
 
+static struct stub *as_stub(const void *p)
+{
+	const struct stub *s = p;
+	return s >= stubs && s < stubs + STUB_MAX ? (struct stub *)s : NULL;
+}
+
+static void *make(enum kind k, int comp, unsigned level)
+{
+	pthread_once(&once, resolve);
+	if (!real.make[k])
+		return NULL;
+	if (making)
+		return make_real(k, comp, level);
+	struct stub *s = NULL;
+	pthread_mutex_lock(&lock);
+	if (stub_free_head >= 0) {
+		s = &stubs[stub_free_head];
+		stub_free_head = s->next_free;
+	} else if (stub_high < STUB_MAX) {
+		s = &stubs[stub_high++];
+	}
+	pthread_mutex_unlock(&lock);
+	if (!s)
+		return make_real(k, comp, level);
+	*s = (struct stub){.level = level, .kind = (unsigned char)k, .comp = (unsigned char)comp};
+	return s;
+}
+
+/* The real context behind p (made now if p is a stub not used yet), or p
+ * itself; NULL when it cannot be made (FreeRDP's own calls then fail as on
+ * an allocation failure of its own). */
+static void *real_of(const void *p)
+{
+	struct stub *s = as_stub(p);
+	if (!s)
+		return (void *)p;
+	if (!s->real)
+		s->real = make_real((enum kind)s->kind, s->comp, s->level);
+	return s->real;
+}
+
+static void release_real(enum kind k, void *p);
+
 static void release(enum kind k, void *p)
 {
 	pthread_once(&once, resolve);
+	struct stub *s = as_stub(p);
+	if (s) {
+		void *r = s->real;
+		pthread_mutex_lock(&lock);
+		s->next_free = stub_free_head;
+		stub_free_head = (int)(s - stubs);
+		pthread_mutex_unlock(&lock);
+		if (r)
+			release_real(k, r);
+		else
+			atomic_fetch_add(&n_never, 1);
+		return;
+	}
+	release_real(k, p);
+}
+
+static void release_real(enum kind k, void *p)
+{
 	if (!p || !real.free[k])
 		return;
 	struct ctx *c = live_find(p);
@@ -194,6 +275,7 @@ void bulkpool_get_stats(struct bulkpool_stats *st)
 	st->made = atomic_load(&n_made);
 	st->reused = atomic_load(&n_reused);
 	st->reset = atomic_load(&n_reset);
+	st->never_made = atomic_load(&n_never);
 }
 
 /* ---- FreeRDP's exported functions, in the executable. */
@@ -232,6 +314,9 @@ void xcrush_context_free(XCRUSH_CONTEXT *xcrush)
 void mppc_set_compression_level(MPPC_CONTEXT *mppc, DWORD CompressionLevel)
 {
 	pthread_once(&once, resolve);
+	mppc = real_of(mppc);
+	if (!mppc)
+		return;
 	struct ctx *c = live_find(mppc);
 	if (c) {
 		c->level = (unsigned)CompressionLevel;
@@ -240,58 +325,86 @@ void mppc_set_compression_level(MPPC_CONTEXT *mppc, DWORD CompressionLevel)
 	real.level(mppc, CompressionLevel);
 }
 
-/* Compression or decompression: the context is used from now on. Returns
- * FreeRDP's own function of that kind. */
-static compress_fn used_compress(enum kind k, const void *p)
+/* A reset of a context never used makes it first: FreeRDP's reset, with
+ * its flush, then applies to the context exactly as it would have. */
+static void reset(enum kind k, void *p, BOOL flush)
 {
 	pthread_once(&once, resolve);
-	mark_used(p);
-	return real.compress[k];
+	p = real_of(p);
+	if (p)
+		real.reset[k](p, flush);
 }
 
-static decompress_fn used_decompress(enum kind k, const void *p)
+void mppc_context_reset(MPPC_CONTEXT *mppc, BOOL flush)
+{
+	reset(K_MPPC, mppc, flush);
+}
+
+void ncrush_context_reset(NCRUSH_CONTEXT *ncrush, BOOL flush)
+{
+	reset(K_NCRUSH, ncrush, flush);
+}
+
+void xcrush_context_reset(XCRUSH_CONTEXT *xcrush, BOOL flush)
+{
+	reset(K_XCRUSH, xcrush, flush);
+}
+
+/* Compression or decompression: the context, made if it was not yet, is
+ * used from now on. */
+static void *used(const void *p)
 {
 	pthread_once(&once, resolve);
-	mark_used(p);
-	return real.decompress[k];
+	void *r = real_of(p);
+	if (r)
+		mark_used(r);
+	return r;
 }
 
 int mppc_compress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                   UINT32 *pDstSize, UINT32 *pFlags)
 {
-	return used_compress(K_MPPC, mppc)(mppc, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
+	void *r = used(mppc);
+	return r ? real.compress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
+	         : -1;
 }
 
 int mppc_decompress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 flags)
 {
-	return used_decompress(K_MPPC, mppc)(mppc, pSrcData, SrcSize, ppDstData, pDstSize, flags);
+	void *r = used(mppc);
+	return r ? real.decompress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
+	         : -1;
 }
 
 int ncrush_compress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	return used_compress(K_NCRUSH, ncrush)(ncrush, pSrcData, SrcSize, ppDstData, pDstSize,
-	                                       pFlags);
+	void *r = used(ncrush);
+	return r ? real.compress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
+	         : -1;
 }
 
 int ncrush_decompress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	return used_decompress(K_NCRUSH, ncrush)(ncrush, pSrcData, SrcSize, ppDstData, pDstSize,
-	                                         flags);
+	void *r = used(ncrush);
+	return r ? real.decompress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
+	         : -1;
 }
 
 int xcrush_compress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	return used_compress(K_XCRUSH, xcrush)(xcrush, pSrcData, SrcSize, ppDstData, pDstSize,
-	                                       pFlags);
+	void *r = used(xcrush);
+	return r ? real.compress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
+	         : -1;
 }
 
 int xcrush_decompress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	return used_decompress(K_XCRUSH, xcrush)(xcrush, pSrcData, SrcSize, ppDstData, pDstSize,
-	                                         flags);
+	void *r = used(xcrush);
+	return r ? real.decompress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
+	         : -1;
 }

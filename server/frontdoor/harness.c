@@ -484,8 +484,9 @@ int harness_run(struct harness *h)
 	struct bulkpool_stats bp;
 	bulkpool_get_stats(&bp);
 	json_object_set_new(stopf, "bulk_contexts",
-	                    json_pack("{s:I, s:I, s:I}", "made", (json_int_t)bp.made, "reused",
-	                              (json_int_t)bp.reused, "reset", (json_int_t)bp.reset));
+	                    json_pack("{s:I, s:I, s:I, s:I}", "made", (json_int_t)bp.made, "reused",
+	                              (json_int_t)bp.reused, "reset", (json_int_t)bp.reset,
+	                              "never_made", (json_int_t)bp.never_made));
 	if (!h->peers_left)
 		bulkpool_drain(); /* no peer thread can take one now */
 	json_object_set_new(stopf, "stopped_by", json_string(h->stopped_by ? h->stopped_by : "?"));
