@@ -365,46 +365,40 @@ int mppc_compress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppD
                   UINT32 *pDstSize, UINT32 *pFlags)
 {
 	void *r = used(mppc);
-	return r ? real.compress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
-	         : -1;
+	return r ? real.compress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
 }
 
 int mppc_decompress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 flags)
 {
 	void *r = used(mppc);
-	return r ? real.decompress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
-	         : -1;
+	return r ? real.decompress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
 }
 
 int ncrush_compress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
 	void *r = used(ncrush);
-	return r ? real.compress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
-	         : -1;
+	return r ? real.compress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
 }
 
 int ncrush_decompress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
 	void *r = used(ncrush);
-	return r ? real.decompress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
-	         : -1;
+	return r ? real.decompress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
 }
 
 int xcrush_compress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
 	void *r = used(xcrush);
-	return r ? real.compress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags)
-	         : -1;
+	return r ? real.compress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
 }
 
 int xcrush_decompress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
 	void *r = used(xcrush);
-	return r ? real.decompress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags)
-	         : -1;
+	return r ? real.decompress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
 }

@@ -17,9 +17,9 @@
 #define RDPFAULT_FREERDP_BULKPOOL_H
 
 struct bulkpool_stats {
-	unsigned long made;   /* contexts FreeRDP made itself */
-	unsigned long reused; /* contexts handed on from the pool */
-	unsigned long reset;  /* of those, the ones reset first (used before) */
+	unsigned long made;       /* contexts FreeRDP made itself */
+	unsigned long reused;     /* contexts handed on from the pool */
+	unsigned long reset;      /* of those, the ones reset first (used before) */
 	unsigned long never_made; /* freed by FreeRDP before any use: never made */
 };
 
