@@ -43,6 +43,7 @@ struct pending {
 	struct event *timer; /* a front-door stall or delay, or a cut's quiet wait */
 	int draining;        /* closed by a fault: read and discard until the client closes */
 	enum phase held_at;  /* the phase a stall or delay holds (PH_NONE: none) */
+	int armed;           /* ev is added: the loop reads for it */
 	/* A cut at tcp-accept (a fault, or an admission refusal): it strikes
 	 * once the client's Connection Request is whole in the socket (unread)
 	 * or the client fell quiet: the client then waits for the server. */
@@ -59,6 +60,28 @@ static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
 static int deadline_of(const struct pending *p)
 {
 	return admission_deadline_ms(p->f, p->c->served ? p->c->served : p->c->listener_def);
+}
+
+/* The connection waits for the client: its read event is armed (once),
+ * with `ms` for the timeout. A request already in the socket at accept is
+ * read before any of this (most are, under load): no epoll_ctl to add the
+ * socket and none to take it out. */
+static void pending_wait_ms(struct pending *p, int ms)
+{
+	if (p->armed)
+		return;
+	struct timeval tv = timeval_ms(ms > 0 ? ms : 1);
+	event_add(p->ev, &tv);
+	p->armed = 1;
+}
+
+/* ... with what is left of the pre-logon deadline, which counts from the
+ * accept. */
+static void pending_wait(struct pending *p)
+{
+	uint64_t gone = events_now_ms() - p->c->t_accept_ms;
+	int dl = deadline_of(p);
+	pending_wait_ms(p, gone >= (uint64_t)dl ? 1 : dl - (int)gone);
 }
 
 static void pending_free(struct pending *p)
@@ -246,6 +269,7 @@ static void cut_when_quiet(struct pending *p, const struct fault_step *st, const
 	p->cut_is_fault = is_fault;
 	p->cut_t0 = events_now_ms();
 	p->timer = timer_after_ms(p->f->base, QUIET_MS, on_cut_quiet, p);
+	pending_wait(p);
 }
 
 /* A stall or delay at the front door ends: go on from where it held. */
@@ -272,8 +296,7 @@ static void on_front_timer(evutil_socket_t fd, short what, void *arg)
 		start_relay(p);
 		return;
 	}
-	struct timeval tv = timeval_ms(deadline_of(p));
-	event_add(p->ev, &tv);
+	pending_wait_ms(p, deadline_of(p));
 	on_readable(p->c->client_fd, EV_READ, p); /* the request may be waiting already */
 }
 
@@ -315,6 +338,7 @@ static int front_fault(struct pending *p, const struct served *s, enum phase at)
 		int ms = st->duration_ms >= 0 ? st->duration_ms : deadline_of(p);
 		p->held_at = at;
 		event_del(p->ev);
+		p->armed = 0;
 		p->timer = timer_after_ms(p->f->base, ms, on_front_timer, p);
 		return 1;
 	}
@@ -469,9 +493,11 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 			p->c->bytes_from_client += (uint64_t)got;
 		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
 			pending_close(p, "server-closed");
+		else
+			pending_wait(p);
 		return;
 	}
-	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK);
+	ssize_t n = recv(fd, buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT);
 	if (n == 0) {
 		if (p->cut && p->cut_is_fault)
 			events_emit(p->c->id, "fault-failed",
@@ -483,8 +509,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			pending_wait(p);
 			return;
+		}
 		char why[96];
 		pending_close(p, conn_error_reason(errno, why, sizeof(why)));
 		return;
@@ -531,7 +559,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		if (events_now_ms() - p->c->t_accept_ms >= (uint64_t)deadline_of(p)) {
 			events_emit(p->c->id, "request-timeout", NULL);
 			pending_close(p, "request-timeout");
+			return;
 		}
+		pending_wait(p);
 		return;
 	}
 	if (st != X224_OK) {
@@ -560,8 +590,6 @@ static struct pending *pending_new(struct front *f, struct conn *c)
 	p->ev = event_new(f->base, c->client_fd, EV_READ | EV_ET | EV_CLOSED | EV_PERSIST,
 	                  on_readable, p);
 	LIST_INSERT_HEAD(&pendings, p, link);
-	struct timeval tv = timeval_ms(deadline_of(p));
-	event_add(p->ev, &tv);
 	return p;
 }
 
@@ -572,7 +600,8 @@ void select_begin(struct front *f, struct conn *c)
 		return;
 	/* A fault at tcp-accept strikes before the request is read: the
 	 * cookie is unknown yet, so it is the listener's scenario's. */
-	front_fault(p, c->listener_def, PH_TCP_ACCEPT);
+	if (!front_fault(p, c->listener_def, PH_TCP_ACCEPT))
+		on_readable(c->client_fd, EV_READ, p); /* the request may be in already */
 }
 
 void select_begin_cut(struct front *f, struct conn *c, const struct fault_step *st,
