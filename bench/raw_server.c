@@ -2,10 +2,13 @@
  * single-threaded epoll server that accepts each connection and closes it
  * at once, doing nothing else ("close"), or that reads the client's first
  * bytes and then resets it ("reset": what reset-at-x224-request does on the
- * wire, with nothing else). It listens on a loopback address only and runs
- * until SIGTERM or SIGINT. It prints nothing; it is not a test.
+ * wire, with nothing else), or that reads them, answers an RDP_NEG_FAILURE
+ * with its FIN in one segment and closes once the client did ("answer":
+ * what neg-inconsistent-flags does on the wire). It listens on a loopback
+ * address only and runs until SIGTERM or SIGINT. It prints nothing; it is
+ * not a test.
  *
- * usage: raw_server PORT [close|reset]      (default close; on 127.0.0.1) */
+ * usage: raw_server PORT [close|reset|answer]   (default close; on 127.0.0.1) */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -28,11 +31,17 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	int reset = argc > 2 && strcmp(argv[2], "reset") == 0;
+	int answer = argc > 2 && strcmp(argv[2], "answer") == 0;
+	int reset = answer || (argc > 2 && strcmp(argv[2], "reset") == 0);
 	if (argc < 2 || argc > 3 || (argc > 2 && !reset && strcmp(argv[2], "close") != 0)) {
-		fprintf(stderr, "usage: raw_server PORT [close|reset]\n");
+		fprintf(stderr, "usage: raw_server PORT [close|reset|answer]\n");
 		return 2;
 	}
+	/* X.224 Connection Confirm with RDP_NEG_FAILURE, SSL_NOT_ALLOWED_BY_SERVER. */
+	static const unsigned char failure[19] = {0x03, 0x00, 0x00, 0x13, 0x0e, 0xd0, 0x00,
+	                                          0x00, 0x12, 0x34, 0x00, 0x03, 0x00, 0x08,
+	                                          0x00, 0x02, 0x00, 0x00, 0x00};
+	char answered[65536] = {0}; /* by descriptor: the answer went, the FIN awaited */
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[1]))};
 	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
 	struct sigaction sa = {.sa_handler = on_signal};
@@ -54,7 +63,21 @@ int main(int argc, char **argv)
 			if (out[i].data.fd != fd) { /* reset: its first bytes are in */
 				char buf[4096];
 				int c = out[i].data.fd;
-				(void)!read(c, buf, sizeof(buf));
+				ssize_t got = read(c, buf, sizeof(buf));
+				if (answer && c < (int)sizeof(answered)) {
+					if (got > 0 && !answered[c]) {
+						answered[c] = 1;
+						(void)!send(c, failure, sizeof(failure),
+						            MSG_NOSIGNAL | MSG_MORE);
+						shutdown(c, SHUT_WR);
+						continue;
+					}
+					if (got > 0 || (got < 0 && errno == EAGAIN))
+						continue;
+					answered[c] = 0;
+					close(c);
+					continue;
+				}
 				struct linger lg = {1, 0};
 				setsockopt(c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
 				close(c);

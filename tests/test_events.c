@@ -6,6 +6,8 @@
  *   come in order and none is missing; ts_ms lies within the run.
  * - events_count deltas; events_recent per connection and overall, newest
  *   last, capped at max, across a wrapped ring.
+ * - Fields given as text (events_emit_text) make the line jansson's
+ *   fields would; none or "{}" make a line without fields.
  * - "-" writes to stdout (fd 1 is redirected to a temp file with dup2), and
  *   events_close leaves stdout open.
  * - Unopenable paths fail with an error naming the path; NULL means no file.
@@ -289,6 +291,48 @@ static void test_fields_optional(void **state)
 	assert_int_equal(json_object_size(o), 5);
 	assert_int_equal(int_field(o, "conn"), (json_int_t)UINT32_MAX + 5);
 	assert_string_equal(str_field(o, "k"), "v");
+	json_decref(o);
+	free_lines(&l);
+	unlink(path);
+}
+
+/* Fields given as text come out as jansson's would; none, "{}" or an
+ * event name past the head's room write what they should. */
+static void test_fields_as_text(void **state)
+{
+	(void)state;
+	char path[64], err[256] = "", name[128];
+	temp_path(path, sizeof(path));
+	assert_int_equal(events_open(path, err, sizeof(err)), 0);
+	events_emit_text(7, "phase", "{\"phase\":\"x224-request\"}");
+	events_emit(7, "phase", json_pack("{s:s}", "phase", "x224-request"));
+	events_emit_text(8, "bare", NULL);
+	events_emit_text(8, "empty", "{}");
+	memset(name, 'e', sizeof(name) - 1);
+	name[sizeof(name) - 1] = '\0';
+	events_emit_text(9, name, NULL); /* no line: longer than any event's name */
+	events_emit(10, "after", json_pack("{s:i}", "n", 1234567890));
+	events_close();
+
+	struct lines l;
+	read_lines(path, &l);
+	assert_int_equal(l.n, 5);
+	/* The same text either way from "conn" on (the times before it may
+	 * differ by a millisecond). */
+	assert_string_equal(strstr(l.v[0], "\"conn\""), strstr(l.v[1], "\"conn\""));
+	json_t *o = parse_line(l.v[0]);
+	assert_string_equal(str_field(o, "phase"), "x224-request");
+	check_time(str_field(o, "time"));
+	json_decref(o);
+	for (int i = 2; i < 4; i++) {
+		o = parse_line(l.v[i]);
+		assert_int_equal(json_object_size(o), 4);
+		assert_int_equal(int_field(o, "conn"), 8);
+		json_decref(o);
+	}
+	o = parse_line(l.v[4]);
+	assert_string_equal(str_field(o, "event"), "after");
+	assert_int_equal(int_field(o, "n"), 1234567890);
 	json_decref(o);
 	free_lines(&l);
 	unlink(path);
@@ -665,6 +709,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_concurrent_file),
 	        cmocka_unit_test(test_fields_optional),
+	        cmocka_unit_test(test_fields_as_text),
 	        cmocka_unit_test(test_recent),
 	        cmocka_unit_test(test_recent_ring_wraps),
 	        cmocka_unit_test(test_stdout),

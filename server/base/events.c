@@ -91,7 +91,20 @@ void events_wall_time(uint64_t ts_ms, char *buf, size_t n)
 			cached[0] = '\0';
 		cached_secs = secs;
 	}
-	snprintf(buf, n, "%s.%03uZ", cached, (unsigned)(ms % 1000) % 1000u);
+	unsigned frac = (unsigned)(ms % 1000) % 1000u;
+	size_t cn = strlen(cached);
+	if (n < cn + 6) { /* too small for a time: empty */
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	memcpy(buf, cached, cn);
+	buf[cn] = '.';
+	buf[cn + 1] = (char)('0' + frac / 100);
+	buf[cn + 2] = (char)('0' + frac / 10 % 10);
+	buf[cn + 3] = (char)('0' + frac % 10);
+	buf[cn + 4] = 'Z';
+	buf[cn + 5] = '\0';
 }
 
 uint64_t events_now_ms(void)
@@ -283,21 +296,60 @@ int events_close(void)
 	return 0;
 }
 
+/* Writes v in decimal at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	int n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n)
+		*p++ = t[--n];
+	return p;
+}
+
+static char *put_str(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* The fixed fields by hand (a name, numbers and a time: nothing to
+ * escape, and printf's parsing is a tenth of a line's cost): the head of
+ * the line, without its closing brace. Returns its length, or -1 when the
+ * event's name does not fit. */
+#define HEAD_MAX 224
+static int line_head(char *head, uint64_t ts, uint64_t conn, const char *event)
+{
+	size_t en = strlen(event);
+	if (en > 96) /* ours are short: 38 fixed, 40 numbers, 31 time */
+		return -1;
+	char when[32];
+	events_wall_time(ts, when, sizeof(when));
+	char *p = head;
+	p = put_str(p, "{\"ts_ms\":", 9);
+	p = put_u64(p, ts);
+	p = put_str(p, ",\"time\":\"", 9);
+	p = put_str(p, when, strlen(when));
+	p = put_str(p, "\",\"conn\":", 9);
+	p = put_u64(p, conn);
+	p = put_str(p, ",\"event\":\"", 10);
+	p = put_str(p, event, en);
+	*p++ = '"';
+	return (int)(p - head);
+}
+
+static void emit_line(uint64_t conn, const char *event, const char *body, size_t bn);
+
 void events_emit(uint64_t conn, const char *event, json_t *fields)
 {
-	uint64_t ts = events_now_ms();
-	char when[32], head[160];
-	events_wall_time(ts, when, sizeof(when));
-	/* The fixed fields by hand (a name, numbers and a time: nothing to
-	 * escape), the caller's by jansson: one JSON object less per event. */
-	int hn = snprintf(head, sizeof(head),
-	                  "{\"ts_ms\":%llu,\"time\":\"%s\",\"conn\":%llu,\"event\":\"%s\"",
-	                  (unsigned long long)ts, when, (unsigned long long)conn, event);
 	/* jansson writes the caller's fields straight into a stack buffer
 	 * (json_dumpb): most lines fit, and then no string is allocated. */
 	char small[1024];
 	char *body = NULL;
 	size_t bn = 0;
+	int ok = 1;
 	if (fields && json_object_size(fields) > 0) {
 		const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
 		bn = json_dumpb(fields, small, sizeof small, flags);
@@ -309,17 +361,31 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 			body = small;
 		}
 		if (!body || bn < 2)
-			hn = -1; /* out of memory: the line is not written */
+			ok = 0; /* out of memory: the line is not written */
 	}
 	json_decref(fields);
-	struct line *l = hn < 0 || (size_t)hn >= sizeof(head)
-	                         ? NULL
-	                         : malloc(sizeof(*l) + (size_t)hn + bn + 2);
-	if (!l) {
-		if (body != small)
-			free(body);
+	if (ok)
+		emit_line(conn, event, body, bn);
+	if (body != small)
+		free(body);
+}
+
+void events_emit_text(uint64_t conn, const char *event, const char *fields_json)
+{
+	size_t bn = fields_json ? strlen(fields_json) : 0;
+	/* "{}" or nothing: no fields. */
+	emit_line(conn, event, bn > 2 ? fields_json : NULL, bn > 2 ? bn : 0);
+}
+
+/* The line: the head, then the fields' text (body, bn bytes, an object's
+ * "{...}"; NULL: none), queued and kept in the ring. */
+static void emit_line(uint64_t conn, const char *event, const char *body, size_t bn)
+{
+	char head[HEAD_MAX];
+	int hn = line_head(head, events_now_ms(), conn, event);
+	struct line *l = hn < 0 ? NULL : malloc(sizeof(*l) + (size_t)hn + bn + 2);
+	if (!l)
 		return;
-	}
 	char *text = l->text;
 	memcpy(text, head, (size_t)hn);
 	size_t len;
@@ -332,8 +398,6 @@ void events_emit(uint64_t conn, const char *event, json_t *fields)
 		len = (size_t)hn + 1;
 	}
 	text[len] = '\0';
-	if (body != small)
-		free(body);
 	l->next = NULL;
 	atomic_init(&l->refs, 1); /* the ring's */
 

@@ -43,6 +43,10 @@ void events_wall_time(uint64_t ts_ms, char *buf, size_t n);
  * is stolen (may be NULL); "ts_ms", "time", "conn" and "event" are set
  * here. */
 void events_emit(uint64_t conn, const char *event, json_t *fields);
+/* The same, with the fields as JSON text already: an object as jansson
+ * writes it (JSON_COMPACT), made once and kept for an event whose fields
+ * never change ("phase" without detail); NULL or "{}" for none. */
+void events_emit_text(uint64_t conn, const char *event, const char *fields_json);
 
 /* Lines not written: dropped while the sink could not keep up (the queue
  * is bounded), or after it failed. */

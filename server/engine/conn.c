@@ -143,6 +143,20 @@ uint64_t conn_phase_off(struct conn *c, int up, enum phase p)
 	return atomic_load(&c->phase_off[up ? 0 : 1][p]);
 }
 
+/* A phase event's fields when it has no detail, {"phase":"<name>"}: written
+ * by jansson once, not for every connection's every phase. */
+static char *phase_text[PH_COUNT];
+static pthread_once_t phase_text_once = PTHREAD_ONCE_INIT;
+
+static void make_phase_text(void)
+{
+	for (int p = 0; p < PH_COUNT; p++) {
+		json_t *f = json_pack("{s:s}", "phase", phase_name((enum phase)p));
+		phase_text[p] = f ? json_dumps(f, JSON_COMPACT) : NULL;
+		json_decref(f);
+	}
+}
+
 void conn_phase(struct conn *c, enum phase p, json_t *detail)
 {
 	conn_phase_at(c, p, detail, CONN_OFF_UNKNOWN, CONN_OFF_UNKNOWN);
@@ -161,17 +175,20 @@ void conn_phase_at(struct conn *c, enum phase p, json_t *detail, uint64_t up_off
 			claim_off(c, 1, q, down_off);
 		}
 	} while ((int)p > prev && !atomic_compare_exchange_weak(&c->last_phase, &prev, (int)p));
-	json_t *f = json_pack("{s:s}", "phase", phase_name(p));
-	if (detail) {
+	pthread_once(&phase_text_once, make_phase_text);
+	if (detail || !phase_text[p]) {
+		json_t *f = json_pack("{s:s}", "phase", phase_name(p));
 		json_object_update(f, detail);
 		json_decref(detail);
+		events_emit(c->id, "phase", f);
+	} else {
+		events_emit_text(c->id, "phase", phase_text[p]);
 	}
-	events_emit(c->id, "phase", f);
 	if (p == PH_ACTIVE && hooks && hooks->active)
 		hooks->active(c); /* its slot is free */
 	/* The scenario's configured conditions that strike here. */
 	if (c->served && c->served->conditions[p])
-		events_emit(c->id, "fault", json_loads(c->served->conditions[p], 0, NULL));
+		events_emit_text(c->id, "fault", c->served->conditions[p]);
 }
 
 int conn_tell(struct conn *c, enum conn_msg_kind kind, const struct fault_step *step, uint64_t at,
