@@ -98,13 +98,15 @@ static int make_cert(struct serving *sv, struct served *s, char *err, size_t n)
 		snprintf(err, n, "%s: cannot parse its own key or certificate", sc->name);
 		return -1;
 	}
-	/* Made here, off the peer threads, where the hook passes the call on. */
+	/* Made here, off the peer threads, where the hook passes the call on.
+	 * None (a key OpenSSL cannot encode): FreeRDP encodes its own. */
 	s->pub_der = NULL;
-	s->pub_der_len = i2d_PublicKey(X509_get0_pubkey(s->x509), &s->pub_der);
+	EVP_PKEY *pub = X509_get0_pubkey(s->x509);
+	s->pub_der_len = pub ? i2d_PublicKey(pub, &s->pub_der) : -1;
 	if (s->pub_der_len <= 0) {
+		OPENSSL_free(s->pub_der);
 		s->pub_der = NULL;
-		snprintf(err, n, "%s: cannot encode its certificate's public key", sc->name);
-		return -1;
+		s->pub_der_len = 0;
 	}
 	return 0;
 }

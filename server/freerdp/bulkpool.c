@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include <freerdp/codec/mppc.h>
 #include <freerdp/codec/ncrush.h>
@@ -165,8 +166,10 @@ static void *make_real(enum kind k, int comp, unsigned level)
 
 static struct stub *as_stub(const void *p)
 {
-	const struct stub *s = p;
-	return s >= stubs && s < stubs + STUB_MAX ? (struct stub *)s : NULL;
+	uintptr_t a = (uintptr_t)p, lo = (uintptr_t)stubs;
+	if (a < lo || a >= lo + sizeof(stubs) || (a - lo) % sizeof(stubs[0]) != 0)
+		return NULL;
+	return &stubs[(a - lo) / sizeof(stubs[0])];
 }
 
 static void *make(enum kind k, int comp, unsigned level)
