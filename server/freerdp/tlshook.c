@@ -160,7 +160,8 @@ int SSL_use_certificate(SSL *ssl, X509 *x509)
  * fifth of a TLS connection's server CPU, the same result every time. On a
  * peer thread the scenario's certificate is handed out with one more
  * reference instead of a copy (FreeRDP only reads it), and its public key's
- * encoding, made once with the certificate, is copied out. */
+ * encoding, made once with the certificate, is copied out. (libcrypto's own
+ * X509_dup calls, in CMP and SCT validation, never run on a peer thread.) */
 X509 *X509_dup(const X509 *x)
 {
 	pthread_once(&once, resolve);
