@@ -116,40 +116,33 @@ done
 start_ms=$(printf '%s\n' "${starts[@]}" | sort -n | sed -n 3p)
 row "serve start -> ready (median of 5)" "$start_ms ms" "runs: ${starts[*]}" "goal <= 150 ms"
 
+# One row for bench/raw_server in MODE (close, reset, answer), labelled LABEL; sets RAWRATE.
+raw_row() {
+	local mode=$1 label=$2 port rpid
+	port=$(free_port)
+	"$RAW" "$port" "$mode" &
+	rpid=$!
+	PIDS+=("$rpid")
+	sleep 0.2
+	load cut "$port" "$rpid"
+	RAWRATE=$(kv rate_per_s "$LINE")
+	row "$label" "$RAWRATE/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
+	stop "$rpid"
+}
+
 echo "== raw epoll accept+close"
-port=$(free_port)
-"$RAW" "$port" &
-rpid=$!
-PIDS+=("$rpid")
-sleep 0.2
-load cut "$port" "$rpid"
-raw=$(kv rate_per_s "$LINE")
-row "raw accept+close (cut client)" "$raw/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
-stop "$rpid"
+raw_row close "raw accept+close (cut client)"
+raw=$RAWRATE
 # The same wire behaviour as reset-at-x224-request and nothing else: the
 # kernel's share of a reset (sent, and on loopback delivered, in the
 # closing process's time) that no server avoids.
-port=$(free_port)
-"$RAW" "$port" reset &
-rpid=$!
-PIDS+=("$rpid")
-sleep 0.2
-load cut "$port" "$rpid"
-rawr=$(kv rate_per_s "$LINE")
-row "raw accept, read, reset (cut client)" "$rawr/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
-stop "$rpid"
+raw_row reset "raw accept, read, reset (cut client)"
+rawr=$RAWRATE
 # neg-inconsistent-flags' wire behaviour and nothing else: read, the
 # failure with its FIN in one segment, the client's own close awaited (one
 # more round trip than accept+close).
-port=$(free_port)
-"$RAW" "$port" answer &
-rpid=$!
-PIDS+=("$rpid")
-sleep 0.2
-load cut "$port" "$rpid"
-rawa=$(kv rate_per_s "$LINE")
-row "raw accept, read, answer+FIN, await close" "$rawa/s" "cpu $(kv server_cpu_ms_per_conn "$LINE") ms/conn" ""
-stop "$rpid"
+raw_row answer "raw accept, read, answer+FIN, await close"
+rawa=$RAWRATE
 
 for sc in reset-at-x224-request neg-inconsistent-flags; do
 	echo "== $sc"

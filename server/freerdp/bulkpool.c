@@ -354,7 +354,7 @@ void xcrush_context_reset(XCRUSH_CONTEXT *xcrush, BOOL flush)
 }
 
 /* Compression or decompression: the context, made if it was not yet, is
- * used from now on. */
+ * used from now on. -1 (FreeRDP's failure) when it cannot be made. */
 static void *used(const void *p)
 {
 	pthread_once(&once, resolve);
@@ -364,44 +364,52 @@ static void *used(const void *p)
 	return r;
 }
 
+static int compress(enum kind k, void *p, BYTE *src, UINT32 n, BYTE **dst, UINT32 *dst_n,
+                    UINT32 *flags)
+{
+	void *r = used(p);
+	return r ? real.compress[k](r, src, n, dst, dst_n, flags) : -1;
+}
+
+static int decompress(enum kind k, void *p, BYTE *src, UINT32 n, BYTE **dst, UINT32 *dst_n,
+                      UINT32 flags)
+{
+	void *r = used(p);
+	return r ? real.decompress[k](r, src, n, dst, dst_n, flags) : -1;
+}
+
 int mppc_compress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                   UINT32 *pDstSize, UINT32 *pFlags)
 {
-	void *r = used(mppc);
-	return r ? real.compress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
+	return compress(K_MPPC, mppc, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
 }
 
 int mppc_decompress(MPPC_CONTEXT *mppc, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 flags)
 {
-	void *r = used(mppc);
-	return r ? real.decompress[K_MPPC](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
+	return decompress(K_MPPC, mppc, pSrcData, SrcSize, ppDstData, pDstSize, flags);
 }
 
 int ncrush_compress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	void *r = used(ncrush);
-	return r ? real.compress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
+	return compress(K_NCRUSH, ncrush, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
 }
 
 int ncrush_decompress(NCRUSH_CONTEXT *ncrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	void *r = used(ncrush);
-	return r ? real.decompress[K_NCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
+	return decompress(K_NCRUSH, ncrush, pSrcData, SrcSize, ppDstData, pDstSize, flags);
 }
 
 int xcrush_compress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                     UINT32 *pDstSize, UINT32 *pFlags)
 {
-	void *r = used(xcrush);
-	return r ? real.compress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, pFlags) : -1;
+	return compress(K_XCRUSH, xcrush, pSrcData, SrcSize, ppDstData, pDstSize, pFlags);
 }
 
 int xcrush_decompress(XCRUSH_CONTEXT *xcrush, BYTE *pSrcData, UINT32 SrcSize, BYTE **ppDstData,
                       UINT32 *pDstSize, UINT32 flags)
 {
-	void *r = used(xcrush);
-	return r ? real.decompress[K_XCRUSH](r, pSrcData, SrcSize, ppDstData, pDstSize, flags) : -1;
+	return decompress(K_XCRUSH, xcrush, pSrcData, SrcSize, ppDstData, pDstSize, flags);
 }
